@@ -1,0 +1,68 @@
+"""adcore: an embeddable ad decision engine.
+
+A team of agents (privacy, fraud, audience, inventory, safety, relevance, bidding,
+pacing, creative, auction) decides each OpenRTB 2.6 bid request in microseconds over
+Numba kernels, learns from feedback and explains every decision.
+
+>>> import adcore
+>>> engine = adcore.Engine(adcore.demo.sample_catalog(n_ads=20))
+>>> decision = engine.decide(adcore.demo.sample_requests(1)[0], now=adcore.demo.DEMO_START)
+>>> isinstance(decision, adcore.Decision)
+True
+
+Importing adcore compiles nothing; building an :class:`Engine` compiles (or loads from
+cache) its kernels.
+"""
+
+from . import demo, events, openrtb
+from .agents import Agent
+from .bus import Bus
+from .catalog import Ad, BidStrategy, Campaign, Catalog, Creative, Format, FrequencyCap, Targeting
+from .config import EngineConfig
+from .decision import AgentTrace, CandidateTrace, Decision, Reason, SlotDecision, Trace
+from .engine import Engine, EngineStats
+from .errors import (
+    AdcoreError,
+    InvalidCatalog,
+    InvalidConfig,
+    InvalidEvent,
+    InvalidRequest,
+    PlanError,
+)
+from .ledger import Balance, InProcessLedger
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Ad",
+    "AdcoreError",
+    "Agent",
+    "AgentTrace",
+    "Balance",
+    "BidStrategy",
+    "Bus",
+    "Campaign",
+    "CandidateTrace",
+    "Catalog",
+    "Creative",
+    "Decision",
+    "Engine",
+    "EngineConfig",
+    "EngineStats",
+    "Format",
+    "FrequencyCap",
+    "InProcessLedger",
+    "InvalidCatalog",
+    "InvalidConfig",
+    "InvalidEvent",
+    "InvalidRequest",
+    "PlanError",
+    "Reason",
+    "SlotDecision",
+    "Targeting",
+    "Trace",
+    "__version__",
+    "demo",
+    "events",
+    "openrtb",
+]

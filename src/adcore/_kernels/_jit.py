@@ -1,0 +1,42 @@
+"""The one place that sets Numba JIT options for adcore's kernels.
+
+- ``cache=True``: compiled machine code is written next to the sources and loaded on the
+  next start, so a process pays compilation once per kernel signature, not per start.
+- ``nogil=True``: kernels release the GIL, so decisions on several threads overlap.
+- A limited fastmath set: contractions, reassociation, reciprocals and signed zeros, but
+  never ``nnan``/``ninf`` (NaN and infinity keep their IEEE meaning).
+- ``boundscheck=False`` (the wrappers and the engine guarantee shapes).
+
+Kernels are decorated with :func:`kernel`; nothing else in adcore calls ``numba.njit``.
+Importing this module compiles nothing: compilation happens on first call or in
+``adcore.Engine.warmup()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numba
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FASTMATH = frozenset({"contract", "reassoc", "arcp", "nsz"})
+
+_OPTIONS: dict[str, Any] = {
+    "cache": True,
+    "nogil": True,
+    "fastmath": set(FASTMATH),
+    "boundscheck": False,
+    "error_model": "numpy",
+}
+
+
+def kernel(fn: F) -> F:
+    """Compile ``fn`` lazily with adcore's JIT options."""
+    return numba.njit(**_OPTIONS)(fn)  # type: ignore[no-any-return]
+
+
+def inline(fn: F) -> F:
+    """A small helper kernel that Numba inlines into its callers."""
+    return numba.njit(**_OPTIONS)(fn)  # type: ignore[no-any-return]

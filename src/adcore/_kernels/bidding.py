@@ -1,0 +1,47 @@
+"""Bids from each campaign's strategy and the predicted action probability (CPM)."""
+
+from ._jit import kernel
+
+FIXED_CPM = 0
+TARGET_CPC = 1
+TARGET_CPA = 2
+MAX_VALUE = 3
+
+
+@kernel
+def strategy_bids(
+    bid, value, reason, n_imp, score, ad_campaign, camp_strategy, camp_amount, camp_max_bid,
+    camp_conversion_rate,
+):
+    """Write each eligible ad's expected value and bid in CPM (currency per 1000 shows).
+
+    - fixed CPM: value = bid = the campaign's CPM;
+    - target CPC: value = p * CPC * 1000;
+    - target CPA: value = p * conversion_rate * CPA * 1000;
+    - maximise value: value = p * value_per_action * 1000.
+
+    The bid is the value capped at the campaign's max bid. Ineligible ads get 0.
+    """
+    for i in range(score.shape[0]):
+        eligible = False
+        for k in range(n_imp):
+            if reason[k, i] == 0:
+                eligible = True
+                break
+        if not eligible:
+            bid[i] = 0.0
+            value[i] = 0.0
+            continue
+        c = ad_campaign[i]
+        s = camp_strategy[c]
+        p = score[i]
+        if s == FIXED_CPM:
+            v = camp_amount[c]
+        elif s == TARGET_CPC:
+            v = p * camp_amount[c] * 1000.0
+        elif s == TARGET_CPA:
+            v = p * camp_conversion_rate[c] * camp_amount[c] * 1000.0
+        else:
+            v = p * camp_amount[c] * 1000.0
+        value[i] = v
+        bid[i] = min(v, camp_max_bid[c])

@@ -1,0 +1,39 @@
+"""Creative variant choice: shorter cuts for a focused listener, longer for background."""
+
+from ._jit import kernel
+
+FOCUS_UNKNOWN = 0
+FOCUS_HIGH = 1
+FOCUS_BACKGROUND = 2
+FOCUS_NORMAL = 3
+
+
+@kernel
+def choose_variants(
+    creative, reason, n_imp, ad_format, var_ptr, var_duration, var_mimes, imp_mimes,
+    imp_mindur, imp_maxdur, focus,
+):
+    """Among an eligible audio/video ad's variants that fit the impression, pick the
+    shortest under high focus and the longest in the background; otherwise keep the
+    default (the first fitting variant). Ties keep the earlier variant."""
+    if focus != FOCUS_HIGH and focus != FOCUS_BACKGROUND:
+        return
+    for k in range(n_imp):
+        for i in range(ad_format.shape[0]):
+            if reason[k, i] != 0 or ad_format[i] == 0:
+                continue
+            best = -1
+            for v in range(var_ptr[i], var_ptr[i + 1]):
+                d = var_duration[v]
+                if d < imp_mindur[k] or d > imp_maxdur[k]:
+                    continue
+                if imp_mimes[k] != 0 and (var_mimes[v] & imp_mimes[k]) == 0:
+                    continue
+                if best < 0:
+                    best = v
+                elif focus == FOCUS_HIGH and d < var_duration[best]:
+                    best = v
+                elif focus == FOCUS_BACKGROUND and d > var_duration[best]:
+                    best = v
+            if best >= 0:
+                creative[k, i] = best

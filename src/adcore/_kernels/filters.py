@@ -1,0 +1,262 @@
+"""Eligibility filters: each raises candidates' reason codes (never lowers them).
+
+``reason`` has shape ``(max_imps, n_ads)``; only the first ``n_imp`` rows are used.
+Campaign-level checks are computed once per campaign into ``camp_code`` (a scratch
+array of length ``n_campaigns``) and broadcast to the campaign's ads.
+"""
+
+import numpy as np
+
+from . import reasons as R
+from ._jit import kernel
+
+
+@kernel
+def broadcast_campaign_codes(reason, n_imp, ad_campaign, camp_code):
+    """Raise every ad's reason to its campaign's code in ``camp_code``."""
+    for i in range(ad_campaign.shape[0]):
+        code = camp_code[ad_campaign[i]]
+        if code:
+            for k in range(n_imp):
+                if reason[k, i] < code:
+                    reason[k, i] = code
+
+
+@kernel
+def privacy_filter(reason, n_imp, ad_campaign, camp_code, camp_personal, personalise):
+    """PRIVACY for ads of campaigns that need personal data when personalisation is not
+    allowed."""
+    for c in range(camp_code.shape[0]):
+        camp_code[c] = R.PRIVACY if (camp_personal[c] and not personalise) else R.OK
+    broadcast_campaign_codes(reason, n_imp, ad_campaign, camp_code)
+
+
+@kernel
+def targeting_filter(
+    reason,
+    n_imp,
+    ad_campaign,
+    camp_code,
+    camp_start,
+    camp_end,
+    now,
+    camp_countries,
+    req_country,
+    camp_devtypes,
+    req_devtype,
+    camp_hours,
+    req_hour,
+    camp_content,
+    req_content,
+    camp_segments,
+    req_segments,
+):
+    """FLIGHT for ads of campaigns outside their flight, TARGETING when geo, device type, daypart,
+    content category or audience segment targeting does not match.
+
+    An empty target set means "any". ``req_devtype`` 0 and ``req_hour`` -1 mean unknown:
+    they match only campaigns that do not target that dimension.
+
+    Bitset tests are written out as loops over words: calling a helper that takes the
+    arrays costs reference counting on every call, many times the test itself.
+    """
+    for c in range(camp_code.shape[0]):
+        code = R.OK
+        if now < camp_start[c] or now >= camp_end[c]:
+            code = R.FLIGHT
+        elif camp_devtypes[c] != 0 and (
+            req_devtype <= 0 or req_devtype > 15 or not (camp_devtypes[c] >> req_devtype) & 1
+        ):
+            code = R.TARGETING
+        elif camp_hours[c] != 0 and (req_hour < 0 or not (camp_hours[c] >> req_hour) & 1):
+            code = R.TARGETING
+        else:
+            targeted = False
+            hit = False
+            for w in range(camp_countries.shape[1]):
+                if camp_countries[c, w]:
+                    targeted = True
+                    if camp_countries[c, w] & req_country[w]:
+                        hit = True
+            if targeted and not hit:
+                code = R.TARGETING
+            targeted = False
+            hit = False
+            for w in range(camp_content.shape[1]):
+                if camp_content[c, w]:
+                    targeted = True
+                    if camp_content[c, w] & req_content[w]:
+                        hit = True
+            if targeted and not hit:
+                code = R.TARGETING
+            targeted = False
+            hit = False
+            for w in range(camp_segments.shape[1]):
+                if camp_segments[c, w]:
+                    targeted = True
+                    if camp_segments[c, w] & req_segments[w]:
+                        hit = True
+            if targeted and not hit:
+                code = R.TARGETING
+        camp_code[c] = code
+    broadcast_campaign_codes(reason, n_imp, ad_campaign, camp_code)
+
+
+@kernel
+def safety_filter(
+    reason,
+    n_imp,
+    ad_campaign,
+    camp_code,
+    camp_paused,
+    camp_freq_blocked,
+    camp_excluded,
+    req_content,
+    ad_categories,
+    req_bcat,
+    ad_domains,
+    req_badv,
+):
+    """OVERRIDE for paused campaigns, EXCLUDED_CONTENT when the page's content categories
+    hit a campaign's exclusions, FREQUENCY_CAP when the user reached the campaign's cap;
+    then the request's block lists (:func:`block_lists`)."""
+    for c in range(camp_code.shape[0]):
+        code = R.OK
+        if camp_paused[c]:
+            code = R.OVERRIDE
+        else:
+            for w in range(camp_excluded.shape[1]):
+                if camp_excluded[c, w] & req_content[w]:
+                    code = R.EXCLUDED_CONTENT
+                    break
+            if code == R.OK and camp_freq_blocked[c]:
+                code = R.FREQUENCY_CAP
+        camp_code[c] = code
+    broadcast_campaign_codes(reason, n_imp, ad_campaign, camp_code)
+    block_lists(reason, n_imp, ad_categories, req_bcat, ad_domains, req_badv)
+
+
+@kernel
+def block_lists(reason, n_imp, ad_categories, req_bcat, ad_domains, req_badv):
+    """BLOCKED_CATEGORY for ads in a blocked category (or a sub-category of one),
+    BLOCKED_ADVERTISER for ads whose advertiser domain is blocked."""
+    for i in range(ad_categories.shape[0]):
+        code = R.OK
+        for w in range(ad_categories.shape[1]):
+            if ad_categories[i, w] & req_bcat[w]:
+                code = R.BLOCKED_CATEGORY
+                break
+        if code == R.OK:
+            for w in range(ad_domains.shape[1]):
+                if ad_domains[i, w] & req_badv[w]:
+                    code = R.BLOCKED_ADVERTISER
+                    break
+        if code:
+            for k in range(n_imp):
+                if reason[k, i] < code:
+                    reason[k, i] = code
+
+
+@kernel
+def veto_all(reason, n_imp, code):
+    """Raise every candidate's reason to ``code`` (a request-level veto)."""
+    for k in range(n_imp):
+        for i in range(reason.shape[1]):
+            if reason[k, i] < code:
+                reason[k, i] = code
+
+
+@kernel
+def inventory_fit(
+    reason,
+    creative,
+    floor,
+    n_imp,
+    ad_format,
+    ad_campaign,
+    var_ptr,
+    var_duration,
+    var_mimes,
+    size_ptr,
+    size_wh,
+    imp_formats,
+    imp_mimes,
+    imp_mindur,
+    imp_maxdur,
+    imp_sizes,
+    imp_nsizes,
+    imp_floor,
+    imp_private,
+    imp_currency_ok,
+    camp_deals,
+    imp_deals,
+    imp_deal_floor,
+):
+    """Match every ad against every impression: format, size (display), duration and
+    MIME type (a creative variant must fit both), currency, and private-auction deals.
+
+    Writes the first fitting variant into ``creative`` (the default choice) and the
+    candidate's floor into ``floor``: the impression's floor, or the lowest floor among
+    the impression's deals the ad's campaign holds. Ads without a deal are not eligible
+    for a private auction (DEAL).
+
+    ``imp_formats`` has bit 0 for display, 1 for video, 2 for audio; ``imp_mimes`` is a
+    MIME bitset, 0 meaning "any"; ``imp_deals[k]`` holds, per deal vocabulary bit, the
+    deal floor index into ``imp_deal_floor[k]`` or -1.
+    """
+    for k in range(n_imp):
+        for i in range(ad_format.shape[0]):
+            creative[k, i] = -1
+            floor[k, i] = imp_floor[k]
+            if not imp_currency_ok[k]:
+                code = R.CURRENCY
+            elif not (imp_formats[k] >> ad_format[i]) & 1:
+                code = R.FORMAT
+            else:
+                code = R.OK
+                if ad_format[i] == 0 and imp_nsizes[k] > 0:
+                    fits = False
+                    for s in range(size_ptr[i], size_ptr[i + 1]):
+                        for t in range(imp_nsizes[k]):
+                            if (
+                                size_wh[s, 0] == imp_sizes[k, t, 0]
+                                and size_wh[s, 1] == imp_sizes[k, t, 1]
+                            ):
+                                fits = True
+                                break
+                        if fits:
+                            break
+                    if not fits:
+                        code = R.SIZE
+                if code == R.OK:
+                    any_duration = False
+                    chosen = -1
+                    for v in range(var_ptr[i], var_ptr[i + 1]):
+                        d = var_duration[v]
+                        dur_ok = ad_format[i] == 0 or (d >= imp_mindur[k] and d <= imp_maxdur[k])
+                        if dur_ok:
+                            any_duration = True
+                            if imp_mimes[k] == 0 or (var_mimes[v] & imp_mimes[k]) != 0:
+                                chosen = v
+                                break
+                    if chosen < 0:
+                        code = R.MIME if any_duration else R.DURATION
+                    else:
+                        creative[k, i] = chosen
+                if code == R.OK:
+                    c = ad_campaign[i]
+                    best = np.inf
+                    for w in range(imp_deals.shape[1]):
+                        held = camp_deals[c, w] & imp_deals[k, w]
+                        if held:
+                            for b in range(64):
+                                if (held >> np.uint64(b)) & np.uint64(1):
+                                    f = imp_deal_floor[k, w * 64 + b]
+                                    if f < best:
+                                        best = f
+                    if best < np.inf:
+                        floor[k, i] = best
+                    elif imp_private[k]:
+                        code = R.DEAL
+            if reason[k, i] < code:
+                reason[k, i] = code

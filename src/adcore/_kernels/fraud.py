@@ -1,0 +1,24 @@
+"""Invalid-traffic score from request signals."""
+
+from ._jit import kernel
+
+
+@kernel
+def fraud_score(bot_agent, missing_agent, missing_address, rate_count, rate_limit):
+    """A score in [0, 1]: 1 for a known bot user agent; otherwise the larger of 0.5 for
+    a request without a user agent, 0.2 for one without an IP address, and the request
+    rate's excess over its limit (``(count - limit) / limit``, capped at 1)."""
+    if bot_agent:
+        return 1.0
+    score = 0.0
+    if missing_agent:
+        score = 0.5
+    if missing_address and score < 0.2:
+        score = 0.2
+    if rate_limit > 0 and rate_count > rate_limit:
+        excess = (rate_count - rate_limit) / rate_limit
+        if excess > 1.0:
+            excess = 1.0
+        if excess > score:
+            score = excess
+    return score

@@ -1,0 +1,97 @@
+"""Relevance: the listener's interest vector and each ad's predicted action probability."""
+
+import math
+
+from ._jit import kernel
+
+
+@kernel
+def interest_vector(out, tokens, n_tokens, token_vectors):
+    """``out`` = the L2-normalised sum of ``token_vectors[tokens[:n_tokens]]``.
+
+    Returns 1 when the result is non-zero (an interest is known), else 0 (``out`` all 0).
+    """
+    d = out.shape[0]
+    for j in range(d):
+        out[j] = 0.0
+    for t in range(n_tokens):
+        row = tokens[t]
+        for j in range(d):
+            out[j] += token_vectors[row, j]
+    norm = 0.0
+    for j in range(d):
+        norm += out[j] * out[j]
+    if norm <= 0.0:
+        return 0
+    inv = 1.0 / math.sqrt(norm)
+    for j in range(d):
+        out[j] *= inv
+    return 1
+
+
+@kernel
+def action_probability(score, reason, n_imp, embeddings, interest, base_logit, learned_logit, scale):
+    """``score[i] = sigmoid(base_logit[i] + learned_logit[i] + scale * <embeddings[i], interest>)``
+    for ads eligible in at least one impression; 0 for the others.
+
+    ``interest`` all zero (unknown) leaves the prior and what was learned.
+    """
+    n, d = embeddings.shape
+    for i in range(n):
+        eligible = False
+        for k in range(n_imp):
+            if reason[k, i] == 0:
+                eligible = True
+                break
+        if not eligible:
+            score[i] = 0.0
+            continue
+        dot = 0.0
+        for j in range(d):
+            dot += embeddings[i, j] * interest[j]
+        z = base_logit[i] + learned_logit[i] + scale * dot
+        if z >= 0.0:
+            score[i] = 1.0 / (1.0 + math.exp(-z))
+        else:
+            e = math.exp(z)
+            score[i] = e / (1.0 + e)
+
+
+@kernel
+def prior_probability(score, reason, n_imp, base_logit, learned_logit):
+    """The fallback when relevance is skipped: the ad's prior plus what was learned."""
+    for i in range(base_logit.shape[0]):
+        eligible = False
+        for k in range(n_imp):
+            if reason[k, i] == 0:
+                eligible = True
+                break
+        if not eligible:
+            score[i] = 0.0
+        else:
+            z = base_logit[i] + learned_logit[i]
+            if z >= 0.0:
+                score[i] = 1.0 / (1.0 + math.exp(-z))
+            else:
+                e = math.exp(z)
+                score[i] = e / (1.0 + e)
+
+
+@kernel
+def learned_logit_update(learned, base_logit, shows, actions, prior_strength):
+    """Empirical-Bayes shrinkage of each ad's observed action rate towards its prior.
+
+    With ``p0 = sigmoid(base_logit)`` and a Beta prior worth ``prior_strength`` shows,
+    ``p = (actions + prior_strength * p0) / (shows + prior_strength)`` and
+    ``learned = logit(p) - base_logit``.
+    """
+    for i in range(learned.shape[0]):
+        z = base_logit[i]
+        if z >= 0.0:
+            p0 = 1.0 / (1.0 + math.exp(-z))
+        else:
+            e = math.exp(z)
+            p0 = e / (1.0 + e)
+        p = (actions[i] + prior_strength * p0) / (shows[i] + prior_strength)
+        p = min(max(p, 1e-9), 1.0 - 1e-9)
+        learned[i] = math.log(p / (1.0 - p)) - z

@@ -1,0 +1,43 @@
+"""The ten agents and the Agent contract.
+
+Default plan order (also computed from their declared reads and writes): privacy ->
+fraud -> audience -> inventory -> safety -> relevance -> bidding -> pacing -> creative ->
+auction.
+"""
+
+from .auction import AuctionAgent
+from .audience import AudienceAgent
+from .base import Agent, Services
+from .bidding import BiddingAgent
+from .creative import CreativeAgent
+from .fraud import FraudAgent
+from .inventory import InventoryAgent
+from .pacing import PacingAgent
+from .privacy import PrivacyAgent
+from .relevance import RelevanceAgent
+from .safety import SafetyAgent
+
+__all__ = [
+    "Agent",
+    "AuctionAgent",
+    "AudienceAgent",
+    "BiddingAgent",
+    "CreativeAgent",
+    "FraudAgent",
+    "InventoryAgent",
+    "PacingAgent",
+    "PrivacyAgent",
+    "RelevanceAgent",
+    "SafetyAgent",
+    "Services",
+    "default_agents",
+]
+
+DEFAULT_ORDER = ("privacy", "fraud", "audience", "inventory", "safety", "relevance",
+                 "bidding", "pacing", "creative", "auction")
+
+
+def default_agents() -> list[Agent]:
+    """A fresh instance of each of the ten agents, in the default order."""
+    return [PrivacyAgent(), FraudAgent(), AudienceAgent(), InventoryAgent(), SafetyAgent(),
+            RelevanceAgent(), BiddingAgent(), PacingAgent(), CreativeAgent(), AuctionAgent()]

@@ -1,0 +1,104 @@
+"""The audience agent: who is listening, and which campaigns target them.
+
+- Targeting: flight dates, country, device type, daypart (local hour), content
+  categories and (with consent) audience segments; non-matching campaigns are vetoed
+  with ``FLIGHT`` or ``TARGETING``.
+- Interest: the listener's interest vector, the normalised sum of the catalog's signal
+  vectors present in the request (``cat:``, ``genre:``, ``kw:`` and, with consent,
+  ``seg:`` signals).
+- Focus state: ``high`` for spoken-word listening (podcasts, talk, news; audio feed
+  type 3), ``background`` for music streams and broadcast radio, ``normal`` for other
+  video or display, ``unknown`` otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from .._kernels.creative import FOCUS_BACKGROUND, FOCUS_HIGH, FOCUS_NORMAL, FOCUS_UNKNOWN
+from .._kernels.filters import targeting_filter
+from .._kernels.scoring import interest_vector
+from ..context import MAX_TOKENS, Context
+from .base import Agent
+
+__all__ = ["FOCUS_NAMES", "AudienceAgent"]
+
+FOCUS_NAMES = {FOCUS_UNKNOWN: "unknown", FOCUS_HIGH: "high", FOCUS_BACKGROUND: "background",
+               FOCUS_NORMAL: "normal"}
+
+_HIGH_FOCUS_WORDS = ("podcast", "talk", "news", "spoken", "audiobook", "comedy", "interview")
+_MUSIC_CONTEXT = 3  # OpenRTB content.context: music
+
+
+def focus_state(request: Any) -> int:
+    """The listener's focus state from the request (see the module docstring)."""
+    imp = request.imp[0]
+    where = request.site if request.site is not None else request.app
+    content = where.content if where is not None else None
+    genre = (content.genre or "").lower() if content is not None else ""
+    if imp.audio is not None:
+        feed = imp.audio.feed
+        if feed == 3 or any(w in genre for w in _HIGH_FOCUS_WORDS):
+            return FOCUS_HIGH
+        if feed in (1, 2) or (content is not None and content.context == _MUSIC_CONTEXT):
+            return FOCUS_BACKGROUND
+        return FOCUS_BACKGROUND if genre else FOCUS_UNKNOWN
+    if any(w in genre for w in _HIGH_FOCUS_WORDS):
+        return FOCUS_HIGH
+    if content is not None and content.context == _MUSIC_CONTEXT:
+        return FOCUS_BACKGROUND
+    if imp.video is not None or imp.banner is not None:
+        return FOCUS_NORMAL
+    return FOCUS_UNKNOWN
+
+
+def _keywords(text: str | None) -> list[str]:
+    if not text:
+        return []
+    return [k.strip().lower() for k in text.split(",") if k.strip()]
+
+
+class AudienceAgent(Agent):
+    """Targeting veto, interest vector and focus state."""
+
+    name: ClassVar[str] = "audience"
+    reads: ClassVar[frozenset[str]] = frozenset({"request", "features", "consent"})
+    writes: ClassVar[frozenset[str]] = frozenset({"interest", "reason"})
+
+    def run(self, ctx: Context, state: Any) -> None:
+        snap = ctx.snapshot
+        targeting_filter(
+            ctx.reason, ctx.n_imp, snap.ad_campaign, ctx.camp_code, snap.camp_start, snap.camp_end, ctx.now,
+            snap.camp_countries, ctx.req_country, snap.camp_devtypes, ctx.req_devtype,
+            snap.camp_hours, ctx.req_hour, snap.camp_content, ctx.req_content,
+            snap.camp_segments, ctx.req_segments,
+        )
+        request = ctx.request
+        ctx.focus = focus_state(request)
+        signals = snap.signals.index
+        if signals:
+            names = ["cat:" + c for c in ctx.content_cats]
+            where = request.site if request.site is not None else request.app
+            if where is not None:
+                names += ["kw:" + k for k in _keywords(where.keywords)]
+                content = where.content
+                if content is not None:
+                    if content.genre:
+                        names.append("genre:" + content.genre.lower())
+                    names += ["kw:" + k for k in _keywords(content.keywords)]
+            if ctx.personalise and request.user is not None:
+                names += ["seg:" + s.id for d in request.user.data for s in d.segment if s.id]
+            n = 0
+            tokens = ctx.tokens
+            for name in names:
+                row = signals.get(name)
+                if row is not None and n < MAX_TOKENS:
+                    tokens[n] = row
+                    n += 1
+            ctx.n_tokens = n
+        ctx.has_interest = interest_vector(ctx.interest, ctx.tokens, ctx.n_tokens,
+                                           snap.signal_vectors)
+
+    def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
+        return {"focus": FOCUS_NAMES[ctx.focus], "signals_used": ctx.n_tokens,
+                "interest_known": int(ctx.has_interest)}

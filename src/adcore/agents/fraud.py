@@ -1,0 +1,97 @@
+"""The fraud agent: scores each request for invalid traffic and vetoes it above a
+threshold.
+
+Signals: a user agent matching a known bot or crawler pattern
+(``EngineConfig.bot_patterns``), a missing user agent or IP address, and the device's
+request rate over a fixed window (hashed counters in bounded memory, keyed by the
+advertising id, else the IP address). The score combines them
+(:func:`adcore._kernels.fraud.fraud_score`); at ``fraud_block_threshold`` or above the
+whole request is vetoed with ``FRAUD``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .._hashing import stable_key
+from .._kernels import reasons as R
+from .._kernels.counters import counter_add
+from .._kernels.filters import veto_all
+from .._kernels.fraud import fraud_score
+from ..catalog import CatalogSnapshot
+from ..context import Context
+from .base import Agent, Services
+
+__all__ = ["FraudAgent"]
+
+
+class _FraudState:
+    def __init__(self, slots: int, patterns: tuple[str, ...], threshold: float, limit: int,
+                 window: float) -> None:
+        self.keys = np.zeros(slots, dtype=np.uint64)
+        self.starts = np.zeros(slots, dtype=np.float64)
+        self.counts = np.zeros(slots, dtype=np.int64)
+        self.lock = threading.Lock()
+        self.patterns = tuple(p.lower() for p in patterns)
+        self.threshold = threshold
+        self.limit = limit
+        self.window = window
+        self.bot_cache: dict[str, bool] = {}
+
+
+class FraudAgent(Agent):
+    """Invalid-traffic scoring and request-level veto."""
+
+    name: ClassVar[str] = "fraud"
+    reads: ClassVar[frozenset[str]] = frozenset({"request"})
+    writes: ClassVar[frozenset[str]] = frozenset({"fraud", "reason"})
+
+    def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
+        if isinstance(previous, _FraudState):
+            return previous  # request-rate counters do not depend on the catalog
+        cfg = services.config
+        return _FraudState(cfg.counter_slots, cfg.bot_patterns, cfg.fraud_block_threshold,
+                           cfg.fraud_rate_limit, cfg.fraud_rate_window)
+
+    def _is_bot(self, ua: str, state: _FraudState) -> bool:
+        hit = state.bot_cache.get(ua)
+        if hit is None:
+            low = ua.lower()
+            hit = any(p in low for p in state.patterns)
+            if len(state.bot_cache) > 100_000:
+                state.bot_cache.clear()
+            state.bot_cache[ua] = hit
+        return hit
+
+    def run(self, ctx: Context, state: _FraudState) -> None:
+        device = ctx.request.device
+        ua = device.ua if device is not None else None
+        ip = (device.ip or device.ipv6) if device is not None else None
+        ident = (device.ifa or ip) if device is not None else None
+        bot = bool(ua) and self._is_bot(ua, state)  # type: ignore[arg-type]
+        count = 0
+        if ident:
+            with state.lock:
+                count = counter_add(state.keys, state.starts, state.counts,
+                                    np.uint64(stable_key(ident)), ctx.now, state.window, 1)
+        score = fraud_score(bot, not ua, not ip, count, state.limit)
+        ctx.fraud_score = score
+        signals = []
+        if bot:
+            signals.append("bot_user_agent")
+        if not ua:
+            signals.append("no_user_agent")
+        if not ip:
+            signals.append("no_ip")
+        if count > state.limit:
+            signals.append("request_rate")
+        ctx.fraud_signals = signals
+        if score >= state.threshold:
+            veto_all(ctx.reason, ctx.n_imp, R.FRAUD)
+
+    def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
+        return {"fraud_score": round(ctx.fraud_score, 4),
+                "signals": ",".join(ctx.fraud_signals) or "-"}

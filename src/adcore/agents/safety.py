@@ -1,0 +1,106 @@
+"""The brand-safety agent: block lists, content exclusions, frequency caps and human
+overrides.
+
+- ``bcat`` (a blocked category also blocks its sub-categories) and ``badv`` from the
+  request: ``BLOCKED_CATEGORY``, ``BLOCKED_ADVERTISER``.
+- A campaign's ``excluded_categories`` against the page or stream's content:
+  ``EXCLUDED_CONTENT``.
+- Frequency caps per user and campaign (hashed counters in bounded memory, counted
+  when impressions are reported): ``FREQUENCY_CAP``. Needs a user key, so it applies
+  only where the privacy agent allowed personalisation.
+- Human overrides received as control messages on the bus
+  (:class:`~adcore.events.PauseCampaign`, :class:`~adcore.events.ResumeCampaign`): a
+  paused campaign is vetoed with ``OVERRIDE``, the highest-precedence reason, from the
+  next request on.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .._kernels.counters import campaign_counts_reached, count_campaign
+from .._kernels.filters import safety_filter
+from ..catalog import CatalogSnapshot
+from ..context import Context
+from ..events import Outcome, PauseCampaign, ResumeCampaign
+from .base import Agent, Services
+
+__all__ = ["SafetyAgent"]
+
+
+class _SafetyState:
+    def __init__(self, snapshot: CatalogSnapshot, slots: int, paused_ids: set[str],
+                 counters: tuple[Any, Any, Any] | None) -> None:
+        self.snapshot = snapshot
+        self.paused_ids = set(paused_ids)
+        self.paused = np.zeros(snapshot.n_campaigns, dtype=np.uint8)
+        for cid in self.paused_ids:
+            i = snapshot.campaign_index.get(cid)
+            if i is not None:
+                self.paused[i] = 1
+        if counters is None:
+            counters = (np.zeros(slots, dtype=np.uint64), np.zeros(slots, dtype=np.float64),
+                        np.zeros(slots, dtype=np.int64))
+        self.keys, self.starts, self.counts = counters
+        self.lock = threading.Lock()
+
+
+class SafetyAgent(Agent):
+    """Block lists, exclusions, frequency caps and overrides."""
+
+    name: ClassVar[str] = "safety"
+    reads: ClassVar[frozenset[str]] = frozenset({"request", "features", "consent"})
+    writes: ClassVar[frozenset[str]] = frozenset({"reason"})
+    learns_from: ClassVar[tuple[type, ...]] = (PauseCampaign, ResumeCampaign, Outcome)
+
+    def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
+        if isinstance(previous, _SafetyState):
+            # Frequency counters are keyed by campaign position; keep them only when the
+            # campaigns kept their positions.
+            same = previous.snapshot.campaign_ids == snapshot.campaign_ids
+            return _SafetyState(snapshot, services.config.counter_slots, previous.paused_ids,
+                                (previous.keys, previous.starts, previous.counts)
+                                if same else None)
+        return _SafetyState(snapshot, services.config.counter_slots, set(), None)
+
+    def run(self, ctx: Context, state: _SafetyState) -> None:
+        snap = ctx.snapshot
+        if ctx.user_key and snap.any_cap:
+            campaign_counts_reached(ctx.freq_blocked, state.keys, state.starts, state.counts,
+                                    ctx.user_key, ctx.now, snap.camp_cap_count,
+                                    snap.camp_cap_window)
+        else:
+            ctx.freq_blocked.fill(0)
+        safety_filter(ctx.reason, ctx.n_imp, snap.ad_campaign, ctx.camp_code, state.paused,
+                      ctx.freq_blocked, snap.camp_excluded, ctx.req_content, snap.ad_categories,
+                      ctx.req_bcat, snap.ad_domains, ctx.req_badv)
+
+    def learn(self, message: Any, state: _SafetyState) -> None:
+        if isinstance(message, Outcome):
+            # Count a shown impression against the user's frequency cap.
+            snap = state.snapshot
+            c = snap.campaign_index.get(message.campaign_id)
+            if (message.kind != "impression" or message.user_key == 0 or c is None
+                    or snap.camp_cap_count[c] <= 0):
+                return
+            with state.lock:
+                count_campaign(state.keys, state.starts, state.counts,
+                               np.uint64(message.user_key), c, float(message.timestamp),
+                               float(snap.camp_cap_window[c]))
+        elif isinstance(message, PauseCampaign):
+            state.paused_ids.add(message.campaign_id)
+            i = state.snapshot.campaign_index.get(message.campaign_id)
+            if i is not None:
+                state.paused[i] = 1
+        elif isinstance(message, ResumeCampaign):
+            state.paused_ids.discard(message.campaign_id)
+            i = state.snapshot.campaign_index.get(message.campaign_id)
+            if i is not None:
+                state.paused[i] = 0
+
+    def notes(self, ctx: Context, state: _SafetyState) -> dict[str, float | int | str]:
+        return {"paused_campaigns": int(state.paused.sum()),
+                "capped_campaigns": int(ctx.freq_blocked.sum())}

@@ -1,0 +1,628 @@
+"""Campaigns and ads, compiled into an immutable struct-of-arrays snapshot for kernels.
+
+A :class:`Catalog` is built from :class:`Campaign` and :class:`Ad` Structs. Building it
+validates everything (raising :class:`~adcore.errors.InvalidCatalog` naming the field)
+and compiles a :class:`CatalogSnapshot`: read-only NumPy arrays indexed by ad and by
+campaign, plus the vocabularies that turn request strings (categories, domains, MIME
+types, countries, segments, deals, context signals) into bitsets. The engine swaps
+snapshots atomically (:meth:`adcore.Engine.update_catalog`).
+
+Budgets are integer micro-units (:mod:`adcore.money`); bids and max bids are CPM.
+
+Examples
+--------
+>>> from adcore import Ad, Campaign, Catalog
+>>> c = Campaign(id="c1", advertiser="Acme", daily_budget=50_000_000, bid=2.0, max_bid=4.0)
+>>> a = Ad(id="a1", campaign="c1", format="audio", duration=30.0,
+...        mimes=("audio/mpeg",), embedding=(0.1, 0.2, 0.3, 0.4))
+>>> cat = Catalog([c], [a])
+>>> cat.snapshot.n_ads, cat.snapshot.dimension
+(1, 4)
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+import numpy as np
+from numpy.typing import NDArray
+
+from ._hashing import stable_key
+from .errors import InvalidCatalog
+
+__all__ = [
+    "Ad",
+    "BidStrategy",
+    "Campaign",
+    "Catalog",
+    "CatalogSnapshot",
+    "Creative",
+    "Format",
+    "FrequencyCap",
+    "Targeting",
+    "Vocabulary",
+]
+
+
+class Format(str, enum.Enum):
+    """The kind of ad, matched against the impression's banner/video/audio object."""
+
+    DISPLAY = "display"
+    VIDEO = "video"
+    AUDIO = "audio"
+
+
+_FORMAT_CODE = {Format.DISPLAY: 0, Format.VIDEO: 1, Format.AUDIO: 2}
+
+
+class BidStrategy(str, enum.Enum):
+    """How a campaign turns a predicted action probability into a CPM bid.
+
+    - ``fixed_cpm``: bid ``Campaign.bid`` CPM.
+    - ``target_cpc``: ``Campaign.bid`` is the cost per click aimed at: bid p * CPC * 1000.
+    - ``target_cpa``: ``Campaign.bid`` is the cost per acquisition:
+      bid p * conversion_rate * CPA * 1000.
+    - ``max_value``: ``Campaign.bid`` is the value of an action to the advertiser: bid its
+      expected value p * value * 1000.
+
+    Every strategy's bid is capped at ``Campaign.max_bid``.
+    """
+
+    FIXED_CPM = "fixed_cpm"
+    TARGET_CPC = "target_cpc"
+    TARGET_CPA = "target_cpa"
+    MAX_VALUE = "max_value"
+
+
+_STRATEGY_CODE = {
+    BidStrategy.FIXED_CPM: 0,
+    BidStrategy.TARGET_CPC: 1,
+    BidStrategy.TARGET_CPA: 2,
+    BidStrategy.MAX_VALUE: 3,
+}
+
+
+class Targeting(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Who and where a campaign may serve. An empty tuple means "any".
+
+    Parameters
+    ----------
+    countries : tuple of str
+        ISO 3166-1 alpha-3 codes, as in OpenRTB ``device.geo.country``.
+    device_types : tuple of int
+        OpenRTB device types (1 mobile/tablet ... 8 set-top box).
+    hours : tuple of int
+        Dayparts: hours of the day 0-23, in the device's local time when the request
+        gives ``device.geo.utcoffset``, else UTC.
+    content_categories : tuple of str
+        Content categories the page or stream must have (``IAB2`` also matches ``IAB2-1``).
+    segments : tuple of str
+        Audience segment ids (``user.data[].segment[].id``). Segment targeting uses
+        personal data: such a campaign does not serve without consent to personalise.
+    """
+
+    countries: tuple[str, ...] = ()
+    device_types: tuple[int, ...] = ()
+    hours: tuple[int, ...] = ()
+    content_categories: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+
+
+class FrequencyCap(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """At most ``impressions`` per user per ``window`` seconds (fixed windows that start at
+    the user's first impression of the campaign)."""
+
+    impressions: int
+    window: float
+
+
+class Campaign(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An advertiser's campaign: budget, flight, bidding and targeting.
+
+    Parameters
+    ----------
+    id, advertiser : str
+    daily_budget : int
+        Micro-units per UTC day.
+    total_budget : int or None
+        Lifetime cap in micro-units; None for none.
+    start, end : float or None
+        Flight, in Unix seconds (``start`` inclusive, ``end`` exclusive).
+    strategy : BidStrategy
+    bid : float
+        The strategy's amount (see :class:`BidStrategy`).
+    max_bid : float
+        Cap on every bid, CPM.
+    conversion_rate : float
+        Expected conversions per action, for ``target_cpa``.
+    targeting : Targeting
+    frequency_cap : FrequencyCap or None
+    excluded_categories : tuple of str
+        Content categories the campaign must never appear next to.
+    priority : int
+        Higher priority campaigns win over lower ones whatever the bids (like
+        direct-sold line items over programmatic).
+    deals : tuple of str
+        Private-marketplace deal ids the campaign may buy (``imp.pmp.deals[].id``).
+    """
+
+    id: str
+    advertiser: str
+    daily_budget: int
+    total_budget: int | None = None
+    start: float | None = None
+    end: float | None = None
+    strategy: BidStrategy = BidStrategy.FIXED_CPM
+    bid: float = 1.0
+    max_bid: float = 10.0
+    conversion_rate: float = 0.05
+    targeting: Targeting = msgspec.field(default_factory=Targeting)
+    frequency_cap: FrequencyCap | None = None
+    excluded_categories: tuple[str, ...] = ()
+    priority: int = 0
+    deals: tuple[str, ...] = ()
+
+
+class Creative(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One variant (cut) of an ad, e.g. its 15 s and 30 s versions.
+
+    ``mimes`` empty means the ad's MIME types.
+    """
+
+    id: str
+    duration: float = 0.0
+    mimes: tuple[str, ...] = ()
+
+
+class Ad(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An ad of a campaign.
+
+    Parameters
+    ----------
+    id, campaign : str
+    format : Format
+    embedding : tuple of float
+        The ad's vector in the catalog's embedding space (fixed dimension per catalog).
+    adomain : tuple of str
+        Advertiser domains (for ``badv`` and the response).
+    categories : tuple of str
+        IAB content categories of the ad (for ``bcat`` and the response).
+    duration : float
+        Seconds, for audio and video.
+    mimes : tuple of str
+    sizes : tuple of (int, int)
+        Width and height the ad can render at (display).
+    variants : tuple of Creative
+        Cuts of the ad; empty means one creative with the ad's own id, duration and mimes.
+    base_rate : float
+        Prior probability of the action the ad is bought for (click or completion),
+        refined by the relevance agent from the embedding and from feedback.
+    """
+
+    id: str
+    campaign: str
+    format: Format
+    embedding: tuple[float, ...]
+    adomain: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    duration: float = 0.0
+    mimes: tuple[str, ...] = ()
+    sizes: tuple[tuple[int, int], ...] = ()
+    variants: tuple[Creative, ...] = ()
+    base_rate: float = 0.01
+
+
+UNKNOWN_MIME = 1 << 63
+"""The MIME bit no creative has: a request asking only for unknown MIME types gets it."""
+
+
+def category_closure(categories: Iterable[str]) -> list[str]:
+    """Categories with their IAB parents: ``IAB2-1`` brings ``IAB2``."""
+    out: list[str] = []
+    for cat in categories:
+        out.append(cat)
+        if cat.startswith("IAB") and "-" in cat:
+            out.append(cat.rsplit("-", 1)[0])
+    return out
+
+
+class Vocabulary:
+    """Strings of one kind (categories, domains, ...) numbered as bits of a bitset."""
+
+    __slots__ = ("index", "words")
+
+    def __init__(self, items: Iterable[str]) -> None:
+        self.index: dict[str, int] = {}
+        for item in items:
+            if item not in self.index:
+                self.index[item] = len(self.index)
+        self.words = max(1, (len(self.index) + 63) // 64)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def bits(self, items: Iterable[str]) -> NDArray[np.uint64]:
+        """A fresh bitset of the known ``items`` (unknown ones are ignored)."""
+        out = np.zeros(self.words, dtype=np.uint64)
+        self.fill(out, items)
+        return out
+
+    def fill(self, out: NDArray[np.uint64], items: Iterable[str]) -> None:
+        """Set the bits of the known ``items`` in ``out`` (which is not cleared)."""
+        index = self.index
+        acc = 0
+        for item in items:
+            b = index.get(item)
+            if b is not None:
+                acc |= 1 << b
+        w = 0
+        while acc:
+            chunk = acc & 0xFFFFFFFFFFFFFFFF
+            if chunk:
+                out[w] = out[w] | np.uint64(chunk)
+            acc >>= 64
+            w += 1
+
+
+def _readonly(a: NDArray[Any]) -> NDArray[Any]:
+    a = np.ascontiguousarray(a)
+    a.flags.writeable = False
+    return a
+
+
+class CatalogSnapshot:
+    """The compiled, read-only form of a catalog that kernels read.
+
+    Arrays are indexed by ad (``ad_*``, ``var_*`` through ``var_ptr``, ``size_*`` through
+    ``size_ptr``) or by campaign (``camp_*``). Every array is read-only. ``ad_ids`` and
+    ``campaign_ids`` give the string ids; ``ad_index`` / ``campaign_index`` the reverse.
+    """
+
+    def __init__(self, campaigns: Sequence[Campaign], ads: Sequence[Ad], dimension: int,
+                 signals: Mapping[str, Sequence[float]], currency: str) -> None:
+        self.currency = currency
+        self.dimension = dimension
+        self.n_ads = len(ads)
+        self.n_campaigns = len(campaigns)
+        self.campaigns: tuple[Campaign, ...] = tuple(campaigns)
+        self.ads: tuple[Ad, ...] = tuple(ads)
+        self.campaign_ids: tuple[str, ...] = tuple(c.id for c in campaigns)
+        self.ad_ids: tuple[str, ...] = tuple(a.id for a in ads)
+        self.campaign_index = {cid: i for i, cid in enumerate(self.campaign_ids)}
+        self.ad_index = {aid: i for i, aid in enumerate(self.ad_ids)}
+
+        cat_items: list[str] = []
+        for c in campaigns:
+            cat_items += category_closure(c.targeting.content_categories)
+            cat_items += category_closure(c.excluded_categories)
+        for a in ads:
+            cat_items += category_closure(a.categories)
+        self.categories = Vocabulary(cat_items)
+        self.domains = Vocabulary(d for a in ads for d in a.adomain)
+        self.countries = Vocabulary(k for c in campaigns for k in c.targeting.countries)
+        self.segments = Vocabulary(s for c in campaigns for s in c.targeting.segments)
+        self.deals = Vocabulary(d for c in campaigns for d in c.deals)
+        variants = [self._variants(a) for a in ads]
+        self.mimes = Vocabulary(m for vs in variants for v in vs for m in v.mimes)
+        if len(self.mimes) > 63:
+            raise InvalidCatalog(
+                f"the catalog uses {len(self.mimes)} distinct MIME types; at most 63 are "
+                "supported", "ads[].mimes")
+        self.signals = Vocabulary(signals.keys())
+
+        n, d = self.n_ads, dimension
+        self.ad_campaign = _readonly(
+            np.array([self.campaign_index[a.campaign] for a in ads], dtype=np.int32))
+        self.ad_format = _readonly(np.array([_FORMAT_CODE[Format(a.format)] for a in ads],
+                                            dtype=np.int8))
+        self.ad_key = _readonly(np.array([stable_key(a.id) for a in ads], dtype=np.uint64))
+        self.ad_base_logit = _readonly(np.array(
+            [math.log(a.base_rate / (1.0 - a.base_rate)) for a in ads], dtype=np.float64))
+        emb = np.zeros((n, d), dtype=np.float32)
+        for i, a in enumerate(ads):
+            emb[i] = a.embedding
+        self.ad_embedding = _readonly(emb)
+        self.ad_categories = self._bitsets([category_closure(a.categories) for a in ads],
+                                           self.categories)
+        self.ad_domains = self._bitsets([a.adomain for a in ads], self.domains)
+
+        var_ptr = np.zeros(n + 1, dtype=np.int32)
+        durations: list[float] = []
+        var_mimes: list[int] = []
+        var_ids: list[str] = []
+        var_ad: list[int] = []
+        for i, vs in enumerate(variants):
+            for v in vs:
+                durations.append(v.duration)
+                mask = 0
+                for m in v.mimes:
+                    mask |= 1 << self.mimes.index[m]
+                var_mimes.append(mask)
+                var_ids.append(v.id)
+                var_ad.append(i)
+            var_ptr[i + 1] = len(durations)
+        self.var_ptr = _readonly(var_ptr)
+        self.var_duration = _readonly(np.array(durations, dtype=np.float64))
+        self.var_mimes = _readonly(np.array(var_mimes, dtype=np.uint64))
+        self.var_ids: tuple[str, ...] = tuple(var_ids)
+        self.var_ad = _readonly(np.array(var_ad, dtype=np.int32))
+
+        size_ptr = np.zeros(n + 1, dtype=np.int32)
+        sizes: list[tuple[int, int]] = []
+        for i, a in enumerate(ads):
+            sizes.extend((int(w), int(h)) for w, h in a.sizes)
+            size_ptr[i + 1] = len(sizes)
+        self.size_ptr = _readonly(size_ptr)
+        self.size_wh = _readonly(np.array(sizes, dtype=np.int32).reshape(len(sizes), 2))
+
+        self.camp_daily = _readonly(np.array([c.daily_budget for c in campaigns], dtype=np.int64))
+        self.camp_total = _readonly(np.array(
+            [-1 if c.total_budget is None else c.total_budget for c in campaigns], dtype=np.int64))
+        self.camp_start = _readonly(np.array(
+            [-np.inf if c.start is None else c.start for c in campaigns], dtype=np.float64))
+        self.camp_end = _readonly(np.array(
+            [np.inf if c.end is None else c.end for c in campaigns], dtype=np.float64))
+        self.camp_strategy = _readonly(np.array(
+            [_STRATEGY_CODE[BidStrategy(c.strategy)] for c in campaigns], dtype=np.int8))
+        self.camp_amount = _readonly(np.array([c.bid for c in campaigns], dtype=np.float64))
+        self.camp_max_bid = _readonly(np.array([c.max_bid for c in campaigns], dtype=np.float64))
+        self.camp_conversion_rate = _readonly(
+            np.array([c.conversion_rate for c in campaigns], dtype=np.float64))
+        self.camp_priority = _readonly(np.array([c.priority for c in campaigns], dtype=np.int64))
+        self.ad_priority = _readonly(self.camp_priority[self.ad_campaign]
+                                     if n else np.zeros(0, dtype=np.int64))
+        self.camp_cap_count = _readonly(np.array(
+            [0 if c.frequency_cap is None else c.frequency_cap.impressions for c in campaigns],
+            dtype=np.int64))
+        self.camp_cap_window = _readonly(np.array(
+            [1.0 if c.frequency_cap is None else c.frequency_cap.window for c in campaigns],
+            dtype=np.float64))
+        self.camp_personal = _readonly(np.array(
+            [1 if c.targeting.segments else 0 for c in campaigns], dtype=np.uint8))
+        self.any_personal = bool(self.camp_personal.any())
+        self.any_cap = bool((self.camp_cap_count > 0).any())
+        self.camp_devtypes = _readonly(np.array(
+            [sum(1 << t for t in set(c.targeting.device_types)) for c in campaigns],
+            dtype=np.int64))
+        self.camp_hours = _readonly(np.array(
+            [sum(1 << h for h in set(c.targeting.hours)) for c in campaigns], dtype=np.int64))
+        self.camp_countries = self._bitsets([c.targeting.countries for c in campaigns],
+                                            self.countries)
+        self.camp_content = self._bitsets([c.targeting.content_categories for c in campaigns],
+                                          self.categories)
+        self.camp_segments = self._bitsets([c.targeting.segments for c in campaigns],
+                                           self.segments)
+        self.camp_excluded = self._bitsets([c.excluded_categories for c in campaigns],
+                                           self.categories)
+        self.camp_deals = self._bitsets([c.deals for c in campaigns], self.deals)
+
+        vecs = np.zeros((len(self.signals), d), dtype=np.float32)
+        for name, row in self.signals.index.items():
+            vecs[row] = signals[name]
+        self.signal_vectors = _readonly(vecs)
+
+    @staticmethod
+    def _variants(ad: Ad) -> tuple[Creative, ...]:
+        if not ad.variants:
+            return (Creative(id=ad.id, duration=ad.duration, mimes=ad.mimes),)
+        return tuple(v if v.mimes else Creative(id=v.id, duration=v.duration, mimes=ad.mimes)
+                     for v in ad.variants)
+
+    @staticmethod
+    def _bitsets(rows: Sequence[Iterable[str]], vocab: Vocabulary) -> NDArray[np.uint64]:
+        out = np.zeros((len(rows), vocab.words), dtype=np.uint64)
+        for i, items in enumerate(rows):
+            vocab.fill(out[i], items)
+        return _readonly(out)
+
+
+class Catalog:
+    """Campaigns and ads, validated and compiled.
+
+    Parameters
+    ----------
+    campaigns : iterable of Campaign
+    ads : iterable of Ad
+    dimension : int, optional
+        Embedding dimension; inferred from the first ad when omitted (required for a
+        catalog without ads).
+    signals : mapping of str to sequence of float, optional
+        Vectors of context signals in the same embedding space, from which the audience
+        agent builds the listener's interest: ``"cat:IAB2"`` (content category),
+        ``"genre:rock"`` (``content.genre``), ``"seg:<id>"`` (audience segment, used only
+        with consent), ``"kw:<keyword>"`` (site/app/content keywords).
+    currency : str
+        The currency of budgets and bids (ISO 4217), "USD" by default.
+
+    Raises
+    ------
+    InvalidCatalog
+        Duplicate ids, negative budgets or bids, an embedding of the wrong dimension or
+        with non-finite values, an ad for an unknown campaign, an empty flight, a bad
+        frequency cap, targeting values out of range, or fields of the wrong type. The
+        error's ``field`` names the offending field.
+    """
+
+    def __init__(self, campaigns: Iterable[Campaign], ads: Iterable[Ad], *,
+                 dimension: int | None = None,
+                 signals: Mapping[str, Sequence[float]] | None = None,
+                 currency: str = "USD") -> None:
+        camps = [_checked(c, Campaign, f"campaigns[{i}]") for i, c in enumerate(campaigns)]
+        ad_list = [_checked(a, Ad, f"ads[{i}]") for i, a in enumerate(ads)]
+        if dimension is None:
+            if not ad_list:
+                raise InvalidCatalog("a catalog without ads needs an explicit dimension",
+                                     "dimension")
+            dimension = len(ad_list[0].embedding)
+        if not isinstance(dimension, int) or dimension < 1:
+            raise InvalidCatalog(f"dimension must be a positive integer, got {dimension!r}",
+                                 "dimension")
+        sig = dict(signals or {})
+        _validate(camps, ad_list, dimension, sig)
+        self.campaigns: tuple[Campaign, ...] = tuple(camps)
+        self.ads: tuple[Ad, ...] = tuple(ad_list)
+        self.dimension = dimension
+        self.currency = currency
+        self.signals = {k: tuple(float(x) for x in v) for k, v in sig.items()}
+        self.snapshot = CatalogSnapshot(camps, ad_list, dimension, sig, currency)
+
+    def __repr__(self) -> str:
+        return (f"Catalog({len(self.campaigns)} campaigns, {len(self.ads)} ads, "
+                f"dimension={self.dimension}, currency={self.currency!r})")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Catalog:
+        """Build a catalog from plain data: ``{"campaigns": [...], "ads": [...],
+        "dimension": 32, "signals": {...}, "currency": "USD"}`` (as decoded from JSON)."""
+        if not isinstance(data, Mapping):
+            raise InvalidCatalog("a catalog must be a mapping", None)
+        unknown = set(data) - {"campaigns", "ads", "dimension", "signals", "currency"}
+        if unknown:
+            raise InvalidCatalog(f"unknown catalog keys: {sorted(unknown)}", sorted(unknown)[0])
+        camps = [_convert(c, Campaign, f"campaigns[{i}]")
+                 for i, c in enumerate(_list(data.get("campaigns", []), "campaigns"))]
+        ads = [_convert(a, Ad, f"ads[{i}]") for i, a in enumerate(_list(data.get("ads", []), "ads"))]
+        return cls(camps, ads, dimension=data.get("dimension"), signals=data.get("signals"),
+                   currency=data.get("currency", "USD"))
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Catalog:
+        """Build a catalog from a JSON document of the :meth:`from_dict` shape."""
+        try:
+            raw = msgspec.json.decode(data)
+        except msgspec.DecodeError as exc:
+            raise InvalidCatalog(f"catalog JSON is malformed: {exc}", None) from None
+        return cls.from_dict(raw)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The catalog as plain data, the inverse of :meth:`from_dict`."""
+        return {
+            "campaigns": msgspec.to_builtins(self.campaigns),
+            "ads": msgspec.to_builtins(self.ads),
+            "dimension": self.dimension,
+            "signals": {k: list(v) for k, v in self.signals.items()},
+            "currency": self.currency,
+        }
+
+
+def _list(value: Any, field: str) -> list[Any]:
+    if not isinstance(value, list | tuple):
+        raise InvalidCatalog(f"{field} must be a list", field)
+    return list(value)
+
+
+def _path(prefix: str, exc: msgspec.ValidationError) -> tuple[str, str]:
+    msg = str(exc)
+    field = prefix
+    if " - at `$" in msg:
+        msg, _, at = msg.partition(" - at `$")
+        field = prefix + at.rstrip("`")
+    if msg.startswith("Object missing required field `"):
+        field = f"{field}.{msg.split('`')[1]}"
+    return msg, field
+
+
+def _convert(value: Any, kind: type[Any], prefix: str) -> Any:
+    try:
+        return msgspec.convert(value, kind)
+    except msgspec.ValidationError as exc:
+        msg, field = _path(prefix, exc)
+        raise InvalidCatalog(f"{field}: {msg}", field) from None
+
+
+def _checked(value: Any, kind: type[Any], prefix: str) -> Any:
+    if not isinstance(value, kind):
+        raise InvalidCatalog(f"{prefix} must be a {kind.__name__}, got {type(value).__name__}",
+                             prefix)
+    # Struct constructors do not check types; a round trip through builtins does.
+    try:
+        plain = msgspec.to_builtins(value)
+    except TypeError as exc:
+        raise InvalidCatalog(f"{prefix}: {exc}", prefix) from None
+    return _convert(plain, kind, prefix)
+
+
+def _finite(x: float) -> bool:
+    return math.isfinite(x)
+
+
+def _validate(camps: list[Campaign], ads: list[Ad], dim: int,
+              signals: dict[str, Sequence[float]]) -> None:
+    seen: dict[str, int] = {}
+    for i, c in enumerate(camps):
+        p = f"campaigns[{i}]"
+        if c.id in seen:
+            raise InvalidCatalog(f"duplicate campaign id {c.id!r} (also campaigns[{seen[c.id]}])",
+                                 f"{p}.id")
+        seen[c.id] = i
+        if c.daily_budget < 0:
+            raise InvalidCatalog(f"{p}.daily_budget must be >= 0, got {c.daily_budget}",
+                                 f"{p}.daily_budget")
+        if c.total_budget is not None and c.total_budget < 0:
+            raise InvalidCatalog(f"{p}.total_budget must be >= 0, got {c.total_budget}",
+                                 f"{p}.total_budget")
+        for name in ("bid", "max_bid"):
+            v = getattr(c, name)
+            if not _finite(v) or v < 0:
+                raise InvalidCatalog(f"{p}.{name} must be finite and >= 0, got {v}", f"{p}.{name}")
+        if not (0.0 <= c.conversion_rate <= 1.0):
+            raise InvalidCatalog(f"{p}.conversion_rate must be in [0, 1]", f"{p}.conversion_rate")
+        if c.start is not None and c.end is not None and not c.start < c.end:
+            raise InvalidCatalog(f"{p}: the flight ends before it starts", f"{p}.end")
+        for name in ("start", "end"):
+            v = getattr(c, name)
+            if v is not None and math.isnan(v):
+                raise InvalidCatalog(f"{p}.{name} is NaN", f"{p}.{name}")
+        if c.frequency_cap is not None:
+            if c.frequency_cap.impressions < 1:
+                raise InvalidCatalog(f"{p}.frequency_cap.impressions must be >= 1",
+                                     f"{p}.frequency_cap.impressions")
+            if not (c.frequency_cap.window > 0 and _finite(c.frequency_cap.window)):
+                raise InvalidCatalog(f"{p}.frequency_cap.window must be > 0 seconds",
+                                     f"{p}.frequency_cap.window")
+        for t in c.targeting.device_types:
+            if not 1 <= t <= 15:
+                raise InvalidCatalog(f"{p}.targeting.device_types: {t} is not an OpenRTB device "
+                                     "type", f"{p}.targeting.device_types")
+        for h in c.targeting.hours:
+            if not 0 <= h <= 23:
+                raise InvalidCatalog(f"{p}.targeting.hours: {h} is not an hour 0-23",
+                                     f"{p}.targeting.hours")
+    ad_seen: dict[str, int] = {}
+    for i, a in enumerate(ads):
+        p = f"ads[{i}]"
+        if a.id in ad_seen:
+            raise InvalidCatalog(f"duplicate ad id {a.id!r} (also ads[{ad_seen[a.id]}])", f"{p}.id")
+        ad_seen[a.id] = i
+        if a.campaign not in seen:
+            raise InvalidCatalog(f"{p} belongs to unknown campaign {a.campaign!r}", f"{p}.campaign")
+        if len(a.embedding) != dim:
+            raise InvalidCatalog(f"{p}.embedding has dimension {len(a.embedding)}, the catalog "
+                                 f"has {dim}", f"{p}.embedding")
+        if not all(_finite(x) for x in a.embedding):
+            raise InvalidCatalog(f"{p}.embedding has non-finite values", f"{p}.embedding")
+        if not (0.0 < a.base_rate < 1.0):
+            raise InvalidCatalog(f"{p}.base_rate must be in (0, 1)", f"{p}.base_rate")
+        if not (_finite(a.duration) and a.duration >= 0):
+            raise InvalidCatalog(f"{p}.duration must be finite and >= 0", f"{p}.duration")
+        for j, (w, h) in enumerate(a.sizes):
+            if w <= 0 or h <= 0:
+                raise InvalidCatalog(f"{p}.sizes[{j}] must be positive", f"{p}.sizes[{j}]")
+        vids: set[str] = set()
+        for j, v in enumerate(a.variants):
+            if v.id in vids:
+                raise InvalidCatalog(f"duplicate variant id {v.id!r}", f"{p}.variants[{j}].id")
+            vids.add(v.id)
+            if not (_finite(v.duration) and v.duration >= 0):
+                raise InvalidCatalog(f"{p}.variants[{j}].duration must be finite and >= 0",
+                                     f"{p}.variants[{j}].duration")
+    for name, vec in signals.items():
+        if not isinstance(name, str):
+            raise InvalidCatalog("signal names must be strings", "signals")
+        if len(vec) != dim or not all(_finite(float(x)) for x in vec):
+            raise InvalidCatalog(f"signal {name!r} must be {dim} finite numbers",
+                                 f"signals[{name}]")

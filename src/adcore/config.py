@@ -1,0 +1,130 @@
+"""Engine configuration: one frozen Struct, validated when an Engine is built."""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+
+from .errors import InvalidConfig
+
+__all__ = ["DEFAULT_BOT_PATTERNS", "EngineConfig"]
+
+DEFAULT_BOT_PATTERNS: tuple[str, ...] = (
+    "bot", "crawler", "spider", "slurp", "curl/", "wget/", "python-requests", "python-urllib",
+    "headlesschrome", "phantomjs", "scrapy", "httpclient", "go-http-client", "java/",
+    "okhttp", "facebookexternalhit", "preview",
+)
+"""Case-insensitive substrings of user agents treated as known bots and crawlers."""
+
+
+class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How an :class:`~adcore.Engine` decides. Every field has a production default.
+
+    Parameters
+    ----------
+    max_imps : int
+        The most impressions one request may carry (context arrays are sized for it).
+    latency_budget_us : float
+        Per-request budget in microseconds. When running an optional agent (relevance,
+        creative) would exceed it, the agent's safe fallback runs instead.
+    trace : bool
+        Attach a :class:`~adcore.decision.Trace` to every decision (slower).
+    explore : float
+        Epsilon of epsilon-greedy exploration in the auction (0 = always the best bid).
+    seed : int
+        Seed of the engine's random draws (exploration).
+    relevance_scale : float
+        Weight of the embedding match in the predicted action log-odds.
+    prior_strength : float
+        How many impressions of evidence an ad's prior is worth when learning from
+        feedback.
+    pacing_gain, pacing_min_multiplier : float
+        Pacing multiplier ``clip(1 - gain * (spent fraction - planned fraction), min, 1)``.
+    pacing_curve : tuple of 24 floats or None
+        Relative traffic per UTC hour, the shape of the planned spend curve; None is flat.
+    fraud_block_threshold : float
+        Requests with a fraud score at or above it are not bid on.
+    fraud_rate_limit, fraud_rate_window : int, float
+        More than ``limit`` requests per device/IP in ``window`` seconds raise the score.
+    bot_patterns : tuple of str
+        Case-insensitive user-agent substrings of known bots.
+    counter_slots : int
+        Slots of the hashed counter tables (frequency caps, request rates); memory is
+        bounded by it. A power of two.
+    hold_ttl : float
+        Seconds a won auction's budget hold waits for its impression before returning.
+    dedup_retention : float
+        Seconds an impression id is remembered, to ignore duplicate reports.
+    max_pending : int
+        The most decisions awaiting feedback that are remembered; beyond it the oldest
+        are forgotten (their holds returned).
+    exchange_rates : dict of str to float
+        Units of the catalog currency per unit of another currency, for floors given in
+        it. A floor in a currency without a rate makes the impression ineligible.
+    max_request_bytes : int
+        Larger raw requests are rejected with InvalidRequest.
+    warmup : bool
+        Compile (or load from cache) every kernel when the engine is built.
+    """
+
+    max_imps: int = 8
+    latency_budget_us: float = 5000.0
+    trace: bool = False
+    explore: float = 0.0
+    seed: int = 0
+    relevance_scale: float = 2.0
+    prior_strength: float = 200.0
+    pacing_gain: float = 4.0
+    pacing_min_multiplier: float = 0.0
+    pacing_curve: tuple[float, ...] | None = None
+    fraud_block_threshold: float = 0.9
+    fraud_rate_limit: int = 600
+    fraud_rate_window: float = 60.0
+    bot_patterns: tuple[str, ...] = DEFAULT_BOT_PATTERNS
+    counter_slots: int = 1 << 16
+    hold_ttl: float = 900.0
+    dedup_retention: float = 86400.0
+    max_pending: int = 1_000_000
+    exchange_rates: dict[str, float] = msgspec.field(default_factory=dict)
+    max_request_bytes: int = 1_000_000
+    warmup: bool = True
+
+    def validate(self) -> EngineConfig:
+        """Check types and ranges; raise :class:`~adcore.errors.InvalidConfig` naming the
+        field. Returns a type-checked copy."""
+        try:
+            cfg = msgspec.convert(msgspec.to_builtins(self), EngineConfig)
+        except msgspec.ValidationError as exc:
+            msg = str(exc)
+            field = msg.split("$.", 1)[1].rstrip("`") if "$." in msg else None
+            raise InvalidConfig(f"EngineConfig: {msg}", field) from None
+        checks: list[tuple[str, bool]] = [
+            ("max_imps", 1 <= cfg.max_imps <= 64),
+            ("latency_budget_us", cfg.latency_budget_us >= 0),
+            ("explore", 0.0 <= cfg.explore < 1.0),
+            ("relevance_scale", math.isfinite(cfg.relevance_scale)),
+            ("prior_strength", cfg.prior_strength > 0),
+            ("pacing_gain", cfg.pacing_gain >= 0),
+            ("pacing_min_multiplier", 0.0 <= cfg.pacing_min_multiplier <= 1.0),
+            ("pacing_curve", cfg.pacing_curve is None or (
+                len(cfg.pacing_curve) == 24 and all(w >= 0 and math.isfinite(w)
+                                                    for w in cfg.pacing_curve)
+                and sum(cfg.pacing_curve) > 0)),
+            ("fraud_block_threshold", 0.0 < cfg.fraud_block_threshold <= 1.0),
+            ("fraud_rate_limit", cfg.fraud_rate_limit >= 1),
+            ("fraud_rate_window", cfg.fraud_rate_window > 0),
+            ("counter_slots", cfg.counter_slots >= 64
+             and cfg.counter_slots & (cfg.counter_slots - 1) == 0),
+            ("hold_ttl", cfg.hold_ttl > 0),
+            ("dedup_retention", cfg.dedup_retention > 0),
+            ("max_pending", cfg.max_pending >= 1),
+            ("exchange_rates", all(r > 0 and math.isfinite(r)
+                                   for r in cfg.exchange_rates.values())),
+            ("max_request_bytes", cfg.max_request_bytes >= 1),
+        ]
+        for field, ok in checks:
+            if not ok:
+                raise InvalidConfig(
+                    f"EngineConfig.{field} is out of range: {getattr(cfg, field)!r}", field)
+        return cfg

@@ -1,0 +1,607 @@
+"""The orchestrator: builds the agent plan once, then decides requests, takes feedback
+and explains decisions.
+
+Examples
+--------
+>>> from adcore import Engine
+>>> from adcore.demo import sample_catalog, sample_requests
+>>> engine = Engine(sample_catalog(n_ads=50, seed=1))
+>>> request = sample_requests(1, seed=2)[0]
+>>> decision = engine.decide(request, now=1_750_000_000.0)
+>>> len(decision.slots) == len(request.imp)
+True
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from itertools import count
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from . import openrtb
+from .agents import Agent, Services, default_agents
+from .bus import Bus
+from .catalog import Catalog, CatalogSnapshot, Format
+from .config import EngineConfig
+from .context import Context
+from .decision import AgentTrace, CandidateTrace, Decision, Reason, SlotDecision, Trace
+from .errors import InvalidCatalog, InvalidEvent, InvalidRequest
+from .events import (
+    Click,
+    Complete,
+    Control,
+    Conversion,
+    Event,
+    Impression,
+    Outcome,
+    Skip,
+    SpendCharged,
+)
+from .features import fill_features
+from .ledger import Balance, InProcessLedger
+from .plan import build_plan
+
+__all__ = ["Engine", "EngineStats"]
+
+_MTYPE = {0: openrtb.MTYPE_BANNER, 1: openrtb.MTYPE_VIDEO, 2: openrtb.MTYPE_AUDIO}
+_KIND = {Impression: "impression", Click: "click", Skip: "skip", Complete: "complete",
+         Conversion: "conversion"}
+_REASON_NAMES = {int(r): r.name.lower() for r in Reason}
+
+
+class EngineStats(msgspec.Struct, frozen=True, kw_only=True):
+    """Counters since the engine was built.
+
+    ``orphan_events`` counts feedback for impression ids the engine does not know (never
+    decided here, or forgotten after ``dedup_retention``): they are counted and ignored,
+    not raised, since an ad server cannot always tell. ``duplicate_impressions`` counts
+    repeated impression reports, which are never charged twice.
+    """
+
+    decisions: int
+    filled_impressions: int
+    unfilled_impressions: int
+    invalid_requests: int
+    impressions: int
+    duplicate_impressions: int
+    orphan_events: int
+    expired_holds: int
+    lost_holds: int
+    skipped_agents: dict[str, int]
+    spend_micros: int
+    overdelivered_micros: int
+
+
+class _Pending:
+    __slots__ = ("ad_id", "campaign_id", "charged", "creative_id", "decided_at", "held",
+                 "micros", "user_key")
+
+    def __init__(self, ad_id: str, campaign_id: str, creative_id: str, micros: int,
+                 user_key: int, decided_at: float) -> None:
+        self.ad_id = ad_id
+        self.campaign_id = campaign_id
+        self.creative_id = creative_id
+        self.micros = micros
+        self.user_key = user_key
+        self.decided_at = decided_at
+        self.held = True
+        self.charged = False
+
+
+class _Live:
+    """A catalog snapshot with its plan and every agent's state: swapped as one object."""
+
+    __slots__ = ("catalog", "snapshot", "states", "steps")
+
+    def __init__(self, catalog: Catalog, states: dict[str, Any],
+                 plan: Sequence[Agent]) -> None:
+        self.catalog = catalog
+        self.snapshot: CatalogSnapshot = catalog.snapshot
+        self.states = states
+        self.steps = tuple((a, states[a.name], a.optional) for a in plan)
+
+
+class Engine:
+    """An ad decision engine over a catalog.
+
+    Parameters
+    ----------
+    catalog : Catalog
+    config : EngineConfig, optional
+    agents : sequence of Agent, optional
+        The agents to run; the ten default agents when omitted. Their order is computed
+        from their declared reads and writes (:func:`adcore.plan.build_plan`).
+    bus : Bus, optional
+        The bus events, signals and control messages travel on; a new one by default.
+    clock : callable, optional
+        Returns the current time in seconds since the epoch (``time.time`` by default);
+        :meth:`decide` and :meth:`feedback` can also be given the time explicitly.
+
+    Raises
+    ------
+    PlanError
+        The agents' reads and writes do not form a valid plan.
+    InvalidConfig
+        A configuration value is out of range.
+
+    Notes
+    -----
+    ``decide`` may be called from several threads at once: each thread gets its own
+    context, and shared state (budgets, counters, learned values) is updated under locks.
+    Building the engine compiles (or loads from Numba's cache) every kernel unless
+    ``config.warmup`` is False; then call :meth:`warmup` before serving.
+    """
+
+    def __init__(self, catalog: Catalog, config: EngineConfig | None = None, *,
+                 agents: Sequence[Agent] | None = None, bus: Bus | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
+        if not isinstance(catalog, Catalog):
+            raise InvalidCatalog(f"expected a Catalog, got {type(catalog).__name__}", None)
+        self._config = (config or EngineConfig()).validate()
+        self._agents = list(agents) if agents is not None else default_agents()
+        self._plan = build_plan(self._agents)
+        self._bus = bus if bus is not None else Bus()
+        self._clock = clock or time.time
+        self._ledger = InProcessLedger()
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._seq = count()
+        self._rng = np.random.Generator(np.random.PCG64(self._config.seed))
+        self._rates = dict(self._config.exchange_rates)
+        self._pending: dict[str, _Pending] = {}
+        self._hold_queue: deque[tuple[float, str]] = deque()
+        self._keep_queue: deque[tuple[float, str]] = deque()
+        self._audit: list[Control] = []
+        self._cost_ns: dict[str, float] = {a.name: 0.0 for a in self._plan}
+        self._n = {"decisions": 0, "filled": 0, "unfilled": 0, "invalid": 0, "impressions": 0,
+                   "duplicates": 0, "orphans": 0, "expired": 0, "lost": 0}
+        self._skipped: dict[str, int] = {a.name: 0 for a in self._plan if a.optional}
+        self._services = Services(self._config, self._ledger, self._bus)
+        self._ledger.bind(catalog.snapshot)
+        self._live = self._bind(catalog, None)
+        for agent in self._plan:
+            for topic in agent.learns_from:
+                self._bus.subscribe(topic, self._learner(agent))
+        self._bus.subscribe(Control, self._audit.append)
+        if self._config.warmup:
+            self.warmup()
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def config(self) -> EngineConfig:
+        """The engine's configuration."""
+        return self._config
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog currently serving."""
+        return self._live.catalog
+
+    @property
+    def bus(self) -> Bus:
+        """The engine's bus."""
+        return self._bus
+
+    @property
+    def ledger(self) -> InProcessLedger:
+        """The budget ledger."""
+        return self._ledger
+
+    @property
+    def plan(self) -> tuple[str, ...]:
+        """Agent names in the order they run."""
+        return tuple(a.name for a in self._plan)
+
+    @property
+    def audit_log(self) -> tuple[Control, ...]:
+        """Every control message (human override) seen on the bus, in order."""
+        with self._lock:
+            return tuple(self._audit)
+
+    # ------------------------------------------------------------------ set-up
+    def _bind(self, catalog: Catalog, previous: _Live | None) -> _Live:
+        states = {a.name: a.bind(catalog.snapshot,
+                                 previous.states.get(a.name) if previous else None,
+                                 self._services)
+                  for a in self._plan}
+        return _Live(catalog, states, self._plan)
+
+    def _learner(self, agent: Agent) -> Callable[[Any], None]:
+        def deliver(message: Any) -> None:
+            agent.learn(message, self._live.states[agent.name])
+
+        return deliver
+
+    def _context(self, live: _Live) -> Context:
+        ctx: Context | None = getattr(self._local, "ctx", None)
+        if ctx is None or ctx.snapshot is not live.snapshot:
+            ctx = Context(live.snapshot, self._config.max_imps)
+            self._local.ctx = ctx
+        return ctx
+
+    def warmup(self) -> None:
+        """Compile, or load from Numba's cache, every kernel the agents use.
+
+        Runs the plan on synthetic requests against throwaway state: the engine's
+        budgets, counters and learned values are not touched.
+        """
+        from .warmup import warm
+
+        warm(self._plan, self._live.catalog, self._config)
+
+    def update_catalog(self, catalog: Catalog) -> None:
+        """Serve ``catalog`` from the next decision on.
+
+        The swap is atomic: a decision in flight finishes on the snapshot it started
+        with. Budgets spent, holds, learned values, pauses and frequency counts carry
+        over by campaign and ad id. An invalid catalog raises
+        :class:`~adcore.errors.InvalidCatalog` when it is built, so the old one keeps
+        serving.
+        """
+        if not isinstance(catalog, Catalog):
+            raise InvalidCatalog(f"expected a Catalog, got {type(catalog).__name__}", None)
+        if catalog.dimension != self._live.catalog.dimension:
+            raise InvalidCatalog(
+                f"the new catalog has dimension {catalog.dimension}, the engine's has "
+                f"{self._live.catalog.dimension}", "dimension")
+        with self._lock:
+            live = self._bind(catalog, self._live)
+            self._ledger.bind(catalog.snapshot)
+            self._live = live
+        if self._config.warmup:
+            self.warmup()
+
+    # ------------------------------------------------------------------ deciding
+    def _coerce(self, request: Any, format: str) -> openrtb.BidRequest:
+        if isinstance(request, openrtb.BidRequest):
+            openrtb.check_request(request)
+            return request
+        if isinstance(request, (bytes, bytearray, memoryview, str)):
+            return openrtb.decode_request(request, format,  # type: ignore[arg-type]
+                                          max_bytes=self._config.max_request_bytes)
+        raise InvalidRequest(
+            f"a request must be an openrtb.BidRequest or encoded bytes, got "
+            f"{type(request).__name__}", None)
+
+    def _now(self, now: float | None) -> float:
+        t = self._clock() if now is None else now
+        if not isinstance(t, (int, float)) or not math.isfinite(t):
+            raise ValueError(f"now must be a finite number of seconds, got {t!r}")
+        return float(t)
+
+    def decide(self, request: openrtb.BidRequest | bytes | str, *, now: float | None = None,
+               trace: bool | None = None, format: str = "json") -> Decision:
+        """Decide one bid request.
+
+        Parameters
+        ----------
+        request : openrtb.BidRequest or bytes or str
+            A request Struct, or its JSON (or msgpack, with ``format="msgpack"``) bytes.
+        now : float, optional
+            The decision time; the engine's clock by default.
+        trace : bool, optional
+            Attach a :class:`~adcore.decision.Trace`; ``config.trace`` by default.
+
+        Returns
+        -------
+        Decision
+            One :class:`~adcore.decision.SlotDecision` per impression, in request order.
+
+        Raises
+        ------
+        InvalidRequest
+            The request is malformed or out of range; nothing in the engine changed.
+        """
+        try:
+            req = self._coerce(request, format)
+            t = self._now(now)
+            live = self._live
+            ctx = self._context(live)
+            fill_features(ctx, req, t, self._rates)
+        except InvalidRequest:
+            with self._lock:
+                self._n["invalid"] += 1
+            raise
+        return self._execute(live, ctx, req, t, self._config.trace if trace is None else trace)
+
+    def decide_batch(self, requests: Iterable[openrtb.BidRequest | bytes | str], *,
+                     now: float | Sequence[float] | None = None, trace: bool | None = None,
+                     format: str = "json") -> list[Decision]:
+        """Decide many requests in order; the same decisions as calling :meth:`decide` on
+        each, with per-call overhead paid once.
+
+        ``now`` is one time for all, a sequence of one time per request, or None (the
+        clock, read per request). Every request is validated before any is decided: an
+        :class:`~adcore.errors.InvalidRequest` (whose message names the request's
+        position) leaves the engine unchanged.
+        """
+        reqs = list(requests)
+        coerced: list[openrtb.BidRequest] = []
+        for i, r in enumerate(reqs):
+            try:
+                coerced.append(self._coerce(r, format))
+                if len(coerced[-1].imp) > self._config.max_imps:
+                    raise InvalidRequest(
+                        f"the request has {len(coerced[-1].imp)} impressions; this engine "
+                        f"decides at most {self._config.max_imps}", "imp")
+            except InvalidRequest as exc:
+                with self._lock:
+                    self._n["invalid"] += 1
+                raise InvalidRequest(f"requests[{i}]: {exc}", exc.field) from None
+        if now is None or isinstance(now, (int, float)):
+            times: Sequence[float | None] = [now] * len(coerced)
+        else:
+            times = list(now)
+            if len(times) != len(coerced):
+                raise ValueError(f"{len(times)} times for {len(coerced)} requests")
+        stamps = [self._now(t) for t in times]
+        use_trace = self._config.trace if trace is None else trace
+        out: list[Decision] = []
+        for req, t in zip(coerced, stamps):
+            live = self._live
+            ctx = self._context(live)
+            fill_features(ctx, req, t, self._rates)
+            out.append(self._execute(live, ctx, req, t, use_trace))
+        return out
+
+    def _execute(self, live: _Live, ctx: Context, req: openrtb.BidRequest, now: float,
+                 tracing: bool) -> Decision:
+        cfg = self._config
+        self._ledger.roll(now)
+        if self._hold_queue and self._hold_queue[0][0] <= now:
+            self._expire(now)
+        n = ctx.n_imp
+        if cfg.explore > 0.0:
+            ctx.explore = cfg.explore
+            with self._lock:
+                ctx.draws[:n] = self._rng.random((n, 2))
+        budget = cfg.latency_budget_us * 1000.0
+        start = time.perf_counter_ns()
+        agent_traces: list[AgentTrace] = []
+        cost = self._cost_ns
+        for agent, state, optional in live.steps:
+            if tracing:
+                before = ctx.reason[:n].copy()
+                t0 = time.perf_counter_ns()
+            if optional:
+                t_opt = time.perf_counter_ns()
+                name = agent.name
+                skip = (t_opt - start) + cost[name] > budget
+                if skip:
+                    agent.fallback(ctx, state)
+                    with self._lock:
+                        self._skipped[name] += 1
+                else:
+                    agent.run(ctx, state)
+                    cost[name] = 0.9 * cost[name] + 0.1 * (time.perf_counter_ns() - t_opt)
+            else:
+                skip = False
+                agent.run(ctx, state)
+            if tracing:
+                elapsed = (time.perf_counter_ns() - t0) / 1000.0
+                agent_traces.append(self._agent_trace(agent, state, ctx, before, elapsed, skip))
+        total_us = (time.perf_counter_ns() - start) / 1000.0
+        return self._finish(live, ctx, req, now,
+                            self._trace(live, ctx, agent_traces, total_us) if tracing else None)
+
+    def _finish(self, live: _Live, ctx: Context, req: openrtb.BidRequest, now: float,
+                trace: Trace | None) -> Decision:
+        snap = live.snapshot
+        slots: list[SlotDecision] = []
+        seq = next(self._seq)
+        filled = 0
+        with self._lock:
+            for k, imp in enumerate(req.imp):
+                ad = int(ctx.win_ad[k])
+                if ad < 0:
+                    slots.append(SlotDecision(imp_id=imp.id))
+                    continue
+                c = int(snap.ad_campaign[ad])
+                cid = snap.campaign_ids[c]
+                micros = int(ctx.win_micros[k])
+                if not self._ledger.hold(cid, micros):
+                    self._n["lost"] += 1
+                    slots.append(SlotDecision(imp_id=imp.id))
+                    continue
+                a = snap.ads[ad]
+                v = int(ctx.creative[k, ad])
+                creative_id = snap.var_ids[v] if v >= 0 else a.id
+                impression_id = f"{req.id}:{imp.id}:{seq}"
+                self._remember(impression_id, _Pending(a.id, cid, creative_id, micros,
+                                                       int(ctx.user_key), now), now)
+                filled += 1
+                slots.append(SlotDecision(
+                    imp_id=imp.id,
+                    impression_id=impression_id,
+                    ad_id=a.id,
+                    campaign_id=cid,
+                    creative_id=creative_id,
+                    bid=float(ctx.win_bid[k]),
+                    price=float(ctx.win_price[k]),
+                    price_micros=micros,
+                    propensity=float(ctx.win_propensity[k]),
+                    adomain=a.adomain,
+                    categories=a.categories,
+                    mtype=_MTYPE[int(snap.ad_format[ad])],
+                    duration=float(snap.var_duration[v]) if v >= 0 and a.format != Format.DISPLAY
+                    else 0.0,
+                ))
+            self._n["decisions"] += 1
+            self._n["filled"] += filled
+            self._n["unfilled"] += len(slots) - filled
+        return Decision(request_id=req.id, timestamp=now, slots=tuple(slots),
+                        currency=snap.currency, trace=trace)
+
+    # ------------------------------------------------------------------ pending impressions
+    def _remember(self, impression_id: str, rec: _Pending, now: float) -> None:
+        cfg = self._config
+        self._pending[impression_id] = rec
+        self._hold_queue.append((now + cfg.hold_ttl, impression_id))
+        self._keep_queue.append((now + cfg.dedup_retention, impression_id))
+        while len(self._pending) > cfg.max_pending:
+            _, old = self._keep_queue.popleft()
+            gone = self._pending.pop(old, None)
+            if gone is not None and gone.held:
+                self._ledger.release(gone.campaign_id, gone.micros)
+                self._n["expired"] += 1
+
+    def _expire(self, now: float) -> None:
+        with self._lock:
+            q = self._hold_queue
+            while q and q[0][0] <= now:
+                _, iid = q.popleft()
+                rec = self._pending.get(iid)
+                if rec is not None and rec.held:
+                    rec.held = False
+                    self._ledger.release(rec.campaign_id, rec.micros)
+                    self._n["expired"] += 1
+            k = self._keep_queue
+            while k and k[0][0] <= now:
+                _, iid = k.popleft()
+                self._pending.pop(iid, None)
+
+    # ------------------------------------------------------------------ feedback
+    def feedback(self, event: Event) -> None:
+        """Take a feedback event from the ad server.
+
+        An :class:`~adcore.events.Impression` charges the decision's clearing price to
+        its campaign, once per ``impression_id`` (repeats are counted and ignored), and
+        counts toward frequency caps. Every event is published on the bus, joined with its
+        decision as an :class:`~adcore.events.Outcome` for the learning agents. Events for
+        unknown impression ids are counted as orphans (``stats().orphan_events``) and not
+        learned from.
+
+        Raises
+        ------
+        InvalidEvent
+            ``event`` is not a feedback event, or its fields have the wrong types.
+        """
+        kind = _KIND.get(type(event))
+        if kind is None:
+            raise InvalidEvent(f"expected a feedback event (Impression, Click, Skip, Complete "
+                               f"or Conversion), got {type(event).__name__}", None)
+        if not isinstance(event.impression_id, str):
+            raise InvalidEvent("impression_id must be a string", "impression_id")
+        ts = event.timestamp
+        if isinstance(ts, bool) or not isinstance(ts, (int, float)) or not math.isfinite(ts):
+            raise InvalidEvent("timestamp must be a finite number", "timestamp")
+        value = 0.0
+        if isinstance(event, Conversion):
+            if not isinstance(event.value, (int, float)) or not math.isfinite(event.value):
+                raise InvalidEvent("value must be a finite number", "value")
+            value = float(event.value)
+        published: list[Any] = []
+        with self._lock:
+            if self._hold_queue and self._hold_queue[0][0] <= ts:
+                self._expire(float(ts))
+            rec = self._pending.get(event.impression_id)
+            if rec is None:
+                self._n["orphans"] += 1
+            elif kind == "impression":
+                if rec.charged:
+                    self._n["duplicates"] += 1
+                    rec = None
+                else:
+                    charged = self._ledger.settle(rec.campaign_id, rec.micros if rec.held else 0,
+                                                  rec.micros)
+                    rec.held = False
+                    rec.charged = True
+                    self._n["impressions"] += 1
+                    published.append(SpendCharged(campaign_id=rec.campaign_id,
+                                                  amount_micros=charged, timestamp=float(ts)))
+            if rec is not None:
+                published.append(Outcome(kind=kind, impression_id=event.impression_id,
+                                         ad_id=rec.ad_id, campaign_id=rec.campaign_id,
+                                         creative_id=rec.creative_id, timestamp=float(ts),
+                                         value=value, user_key=rec.user_key))
+            published.append(event)
+            for message in published:
+                self._bus.publish(message)
+
+    def control(self, message: Control) -> None:
+        """Send a human override (e.g. :class:`~adcore.events.PauseCampaign`). It takes
+        effect from the next request and is kept in :attr:`audit_log`."""
+        if not isinstance(message, Control):
+            raise InvalidEvent(f"expected a control message, got {type(message).__name__}", None)
+        for field in ("by", "reason"):
+            if not isinstance(getattr(message, field), str) or not getattr(message, field):
+                raise InvalidEvent(f"a control message needs a non-empty {field!r}", field)
+        with self._lock:
+            self._bus.publish(message)
+
+    # ------------------------------------------------------------------ reading
+    def balance(self, campaign_id: str) -> Balance:
+        """A campaign's budget balance (micro-units)."""
+        return self._ledger.balance(campaign_id)
+
+    def stats(self) -> EngineStats:
+        """Counters since the engine was built."""
+        with self._lock:
+            n = self._n
+            return EngineStats(
+                decisions=n["decisions"], filled_impressions=n["filled"],
+                unfilled_impressions=n["unfilled"], invalid_requests=n["invalid"],
+                impressions=n["impressions"], duplicate_impressions=n["duplicates"],
+                orphan_events=n["orphans"], expired_holds=n["expired"], lost_holds=n["lost"],
+                skipped_agents=dict(self._skipped), spend_micros=self._ledger.total_spent(),
+                overdelivered_micros=self._ledger.overdelivered_micros,
+            )
+
+    # ------------------------------------------------------------------ traces
+    def _agent_trace(self, agent: Agent, state: Any, ctx: Context, before: np.ndarray,
+                     elapsed_us: float, skipped: bool) -> AgentTrace:
+        n = ctx.n_imp
+        after = ctx.reason[:n]
+        changed = after != before
+        filtered: dict[str, int] = {}
+        if changed.any():
+            codes, counts = np.unique(after[changed], return_counts=True)
+            filtered = {_REASON_NAMES[int(c)]: int(m) for c, m in zip(codes, counts)}
+        return AgentTrace(agent=agent.name, skipped=skipped, elapsed_us=elapsed_us,
+                          filtered=filtered, notes=agent.notes(ctx, state))
+
+    def _trace(self, live: _Live, ctx: Context, agents: list[AgentTrace],
+               total_us: float) -> Trace:
+        snap = live.snapshot
+        n = ctx.n_imp
+        eff = ctx.bid * ctx.mult[snap.ad_campaign] if snap.n_ads else ctx.bid
+        winners: list[CandidateTrace | None] = []
+        runners: list[CandidateTrace | None] = []
+
+        def cand(k: int, i: int) -> CandidateTrace:
+            c = int(snap.ad_campaign[i])
+            v = int(ctx.creative[k, i])
+            return CandidateTrace(
+                ad_id=snap.ad_ids[i], campaign_id=snap.campaign_ids[c],
+                score=float(ctx.score[i]), value=float(ctx.value[i]), bid=float(ctx.bid[i]),
+                multiplier=float(ctx.mult[c]), effective=float(eff[i]),
+                floor=float(ctx.floor[k, i]), creative_id=snap.var_ids[v] if v >= 0 else None)
+
+        for k in range(n):
+            w = int(ctx.win_ad[k])
+            winners.append(cand(k, w) if w >= 0 else None)
+            ok = (ctx.reason[k] == 0) & (eff >= ctx.floor[k]) & (eff > 0)
+            if w >= 0:
+                ok[w] = False
+            runners.append(cand(k, int(np.argmax(np.where(ok, eff, -1.0)))) if ok.any()
+                           else None)
+        return Trace(plan=tuple(a.name for a in self._plan), agents=tuple(agents),
+                     eligible=tuple(int(x) for x in ctx.eligible_counts()),
+                     winners=tuple(winners), runners_up=tuple(runners), total_us=total_us)
+
+    def explain(self, decision: Decision) -> str:
+        """A person-readable account of ``decision``, agent by agent.
+
+        Needs a decision made with tracing on (``decide(..., trace=True)``); without a
+        trace it explains only the outcome.
+        """
+        from .explain import render
+
+        return render(decision)

@@ -1,0 +1,165 @@
+"""Feedback events and control messages: tagged msgspec Structs.
+
+Feedback events come from the ad server after a decision: the ad was shown
+(:class:`Impression`), clicked, skipped, played to the end or led to a conversion. Each
+names the impression it belongs to by ``impression_id``, the value the engine put in
+:attr:`adcore.decision.SlotDecision.impression_id` (and in ``Bid.id`` of the OpenRTB
+response). Control messages carry human overrides (pause a campaign) and are audited.
+
+All of them are frozen, keyword-only, tagged by class name (so a mixed stream decodes to
+the right type), and leaf structs that never form cycles (``gc=False``).
+
+Examples
+--------
+>>> import msgspec
+>>> from adcore.events import Click, FeedbackEvent
+>>> raw = msgspec.json.encode(Click(impression_id="r1:1:0", timestamp=1.5))
+>>> raw
+b'{"type":"Click","impression_id":"r1:1:0","timestamp":1.5}'
+>>> msgspec.json.decode(raw, type=FeedbackEvent)
+Click(impression_id='r1:1:0', timestamp=1.5)
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+import msgspec
+
+__all__ = [
+    "Click",
+    "Complete",
+    "Control",
+    "ControlMessage",
+    "Conversion",
+    "Event",
+    "FeedbackEvent",
+    "Impression",
+    "Outcome",
+    "PauseCampaign",
+    "ResumeCampaign",
+    "Skip",
+    "SpendCharged",
+]
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="type", gc=False):
+    """Base of every feedback event.
+
+    Parameters
+    ----------
+    impression_id : str
+        The impression this event belongs to (``SlotDecision.impression_id``).
+    timestamp : float
+        When it happened, in seconds since the Unix epoch (or simulated seconds).
+    """
+
+    impression_id: str
+    timestamp: float
+
+
+class Impression(Event, frozen=True, kw_only=True, gc=False):
+    """The ad was shown. Charges the clearing price once per ``impression_id``."""
+
+
+class Click(Event, frozen=True, kw_only=True, gc=False):
+    """The listener or viewer clicked the ad."""
+
+
+class Skip(Event, frozen=True, kw_only=True, gc=False):
+    """The ad was skipped, optionally ``after`` so many seconds of play."""
+
+    after: float | None = None
+
+
+class Complete(Event, frozen=True, kw_only=True, gc=False):
+    """The ad played to the end."""
+
+
+class Conversion(Event, frozen=True, kw_only=True, gc=False):
+    """The advertiser recorded a conversion worth ``value`` (currency units)."""
+
+    value: float = 0.0
+
+
+FeedbackEvent = Union[Impression, Click, Skip, Complete, Conversion]
+"""Any feedback event; decode a mixed stream with ``msgspec.json.decode(b, type=FeedbackEvent)``."""
+
+
+class SpendCharged(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="type", gc=False):
+    """Published on the bus after the ledger charged an impression.
+
+    Parameters
+    ----------
+    campaign_id : str
+    amount_micros : int
+        What was charged, in micro-units of the catalog currency.
+    timestamp : float
+    """
+
+    campaign_id: str
+    amount_micros: int
+    timestamp: float
+
+
+class Outcome(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="type", gc=False):
+    """A feedback event joined with the decision it belongs to, published on the bus by
+    the engine for the agents that learn. Self-contained, so replaying a recording of
+    outcomes rebuilds the learners' state exactly.
+
+    Parameters
+    ----------
+    kind : str
+        ``"impression"``, ``"click"``, ``"skip"``, ``"complete"`` or ``"conversion"``.
+    impression_id, ad_id, campaign_id, creative_id : str
+    timestamp : float
+    value : float
+        Conversion value, else 0.
+    user_key : int
+        A pseudonymous 64-bit key of the user for frequency capping, 0 when the request
+        did not allow personalisation. Never the user id itself.
+    """
+
+    kind: str
+    impression_id: str
+    ad_id: str
+    campaign_id: str
+    creative_id: str
+    timestamp: float
+    value: float = 0.0
+    user_key: int = 0
+
+
+class Control(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="type", gc=False):
+    """Base of human overrides. Every control message says who sent it and why; the
+    engine keeps them in its audit log.
+
+    Parameters
+    ----------
+    by : str
+        Who issued the override (a person or a system).
+    reason : str
+        Why.
+    timestamp : float
+        When it was issued.
+    """
+
+    by: str
+    reason: str
+    timestamp: float
+
+
+class PauseCampaign(Control, frozen=True, kw_only=True, gc=False):
+    """Stop serving ``campaign_id`` from the next request on, until resumed."""
+
+    campaign_id: str
+
+
+class ResumeCampaign(Control, frozen=True, kw_only=True, gc=False):
+    """Undo a :class:`PauseCampaign`."""
+
+    campaign_id: str
+
+
+ControlMessage = Union[PauseCampaign, ResumeCampaign]
+"""Any control message."""

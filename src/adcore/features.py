@@ -1,0 +1,160 @@
+"""Request features: what the engine reads off a BidRequest before any agent runs.
+
+Fills the context's non-personal request features (time of day, country, device type,
+content categories, block lists, impressions, floors, deals). Personal signals (user
+ids, audience segments) are the privacy agent's to let through or not.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from ._hashing import stable_key
+from .catalog import UNKNOWN_MIME, CatalogSnapshot, category_closure
+from .context import MAX_SIZES, Context
+from .errors import InvalidRequest
+from .openrtb import BidRequest, Imp
+
+__all__ = ["content_categories", "fill_features"]
+
+_U64 = np.uint64
+
+
+def content_categories(request: BidRequest) -> list[str]:
+    """The content categories of the page or stream, with their IAB parents."""
+    cats: list[str] = []
+    where = request.site if request.site is not None else request.app
+    if where is not None:
+        cats.extend(where.cat)
+        if where.content is not None:
+            cats.extend(where.content.cat)
+    if request.site is not None:
+        cats.extend(request.site.sectioncat)
+        cats.extend(request.site.pagecat)
+    return category_closure(cats)
+
+
+def _convert(amount: float, currency: str, target: str,
+             rates: Mapping[str, float]) -> float | None:
+    if currency == target or not currency:
+        return amount
+    rate = rates.get(currency)
+    return None if rate is None else amount * rate
+
+
+def _fill_imp(ctx: Context, k: int, imp: Imp, snap: CatalogSnapshot,
+              rates: Mapping[str, float], currency_ok: bool) -> None:
+    formats = 0
+    mimes: tuple[str, ...] = ()
+    mindur = 0.0
+    maxdur = math.inf
+    nsizes = 0
+    if imp.banner is not None:
+        formats |= 1
+        b = imp.banner
+        mimes = mimes + tuple(b.mimes)
+        if b.w is not None and b.h is not None:
+            ctx.imp_sizes[k, 0, 0] = b.w
+            ctx.imp_sizes[k, 0, 1] = b.h
+            nsizes = 1
+        for f in b.format:
+            if nsizes < MAX_SIZES and f.w is not None and f.h is not None:
+                ctx.imp_sizes[k, nsizes, 0] = f.w
+                ctx.imp_sizes[k, nsizes, 1] = f.h
+                nsizes += 1
+    media = imp.audio if imp.audio is not None else imp.video
+    if imp.video is not None:
+        formats |= 2
+    if imp.audio is not None:
+        formats |= 4
+    if media is not None:
+        mimes = mimes + tuple(media.mimes)
+        mindur = float(media.minduration or 0)
+        if media.maxduration is not None and media.maxduration > 0:
+            maxdur = float(media.maxduration)
+    mask = 0
+    index = snap.mimes.index
+    for m in mimes:
+        b_ = index.get(m)
+        if b_ is not None:
+            mask |= 1 << b_
+    if mimes and mask == 0:
+        mask = UNKNOWN_MIME  # MIME types were asked for, none an ad has: nothing matches
+    ctx.imp_formats[k] = formats
+    ctx.imp_mimes[k] = _U64(mask)
+    ctx.imp_mindur[k] = mindur
+    ctx.imp_maxdur[k] = maxdur
+    ctx.imp_nsizes[k] = nsizes
+    floor = _convert(imp.bidfloor, imp.bidfloorcur, snap.currency, rates)
+    ctx.imp_currency_ok[k] = 1 if (currency_ok and floor is not None) else 0
+    ctx.imp_floor[k] = floor if floor is not None else 0.0
+    ctx.imp_deals[k].fill(0)
+    private = 0
+    if imp.pmp is not None:
+        private = 1 if imp.pmp.private_auction else 0
+        didx = snap.deals.index
+        for deal in imp.pmp.deals:
+            b_ = didx.get(deal.id)
+            if b_ is None:
+                continue
+            f = _convert(deal.bidfloor, deal.bidfloorcur, snap.currency, rates)
+            if f is None:
+                continue
+            ctx.imp_deals[k, b_ >> 6] |= _U64(1 << (b_ & 63))
+            ctx.imp_deal_floor[k, b_] = f
+    ctx.imp_private[k] = private
+
+
+def fill_features(ctx: Context, request: BidRequest, now: float,
+                  rates: Mapping[str, float]) -> None:
+    """Reset ``ctx`` for ``request`` decided at ``now`` and fill its request features.
+
+    Raises
+    ------
+    InvalidRequest
+        More impressions than the engine was configured for (``EngineConfig.max_imps``).
+    """
+    n_imp = len(request.imp)
+    if n_imp > ctx.max_imps:
+        raise InvalidRequest(
+            f"the request has {n_imp} impressions; this engine decides at most "
+            f"{ctx.max_imps} (EngineConfig.max_imps)", "imp")
+    snap = ctx.snapshot
+    ctx.reset(n_imp)
+    ctx.request = request
+    ctx.now = now
+    ctx.request_key = _U64(stable_key(request.id))
+    ctx.auction_type = 1 if request.at == 1 else 2
+    ctx.imp_ids = [imp.id for imp in request.imp]
+
+    device = request.device
+    geo = None
+    if device is not None:
+        geo = device.geo
+        if device.devicetype is not None:
+            ctx.req_devtype = int(device.devicetype)
+    if geo is None and request.user is not None:
+        geo = request.user.geo
+    offset = 0
+    if geo is not None:
+        if geo.country:
+            snap.countries.fill(ctx.req_country, (geo.country,))
+        if geo.utcoffset is not None:
+            offset = int(geo.utcoffset)
+    ctx.req_hour = int(((now + offset * 60.0) // 3600.0) % 24)
+
+    cats = content_categories(request)
+    ctx.content_cats = cats
+    if cats:
+        snap.categories.fill(ctx.req_content, cats)
+    if request.bcat:
+        snap.categories.fill(ctx.req_bcat, request.bcat)
+    if request.badv:
+        snap.domains.fill(ctx.req_badv, request.badv)
+
+    currency_ok = not request.cur or snap.currency in request.cur
+    for k, imp in enumerate(request.imp):
+        _fill_imp(ctx, k, imp, snap, rates, currency_ok)
