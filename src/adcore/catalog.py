@@ -282,8 +282,14 @@ class CatalogSnapshot:
     ``campaign_ids`` give the string ids; ``ad_index`` / ``campaign_index`` the reverse.
     """
 
-    def __init__(self, campaigns: Sequence[Campaign], ads: Sequence[Ad], dimension: int,
-                 signals: Mapping[str, Sequence[float]], currency: str) -> None:
+    def __init__(
+        self,
+        campaigns: Sequence[Campaign],
+        ads: Sequence[Ad],
+        dimension: int,
+        signals: Mapping[str, Sequence[float]],
+        currency: str,
+    ) -> None:
         self.currency = currency
         self.dimension = dimension
         self.n_ads = len(ads)
@@ -310,24 +316,29 @@ class CatalogSnapshot:
         self.mimes = Vocabulary(m for vs in variants for v in vs for m in v.mimes)
         if len(self.mimes) > 63:
             raise InvalidCatalog(
-                f"the catalog uses {len(self.mimes)} distinct MIME types; at most 63 are "
-                "supported", "ads[].mimes")
+                f"the catalog uses {len(self.mimes)} distinct MIME types; at most 63 are supported",
+                "ads[].mimes",
+            )
         self.signals = Vocabulary(signals.keys())
 
         n, d = self.n_ads, dimension
         self.ad_campaign = _readonly(
-            np.array([self.campaign_index[a.campaign] for a in ads], dtype=np.int32))
-        self.ad_format = _readonly(np.array([_FORMAT_CODE[Format(a.format)] for a in ads],
-                                            dtype=np.int8))
+            np.array([self.campaign_index[a.campaign] for a in ads], dtype=np.int32)
+        )
+        self.ad_format = _readonly(
+            np.array([_FORMAT_CODE[Format(a.format)] for a in ads], dtype=np.int8)
+        )
         self.ad_key = _readonly(np.array([stable_key(a.id) for a in ads], dtype=np.uint64))
-        self.ad_base_logit = _readonly(np.array(
-            [math.log(a.base_rate / (1.0 - a.base_rate)) for a in ads], dtype=np.float64))
+        self.ad_base_logit = _readonly(
+            np.array([math.log(a.base_rate / (1.0 - a.base_rate)) for a in ads], dtype=np.float64)
+        )
         emb = np.zeros((n, d), dtype=np.float32)
         for i, a in enumerate(ads):
             emb[i] = a.embedding
         self.ad_embedding = _readonly(emb)
-        self.ad_categories = self._bitsets([category_closure(a.categories) for a in ads],
-                                           self.categories)
+        self.ad_categories = self._bitsets(
+            [category_closure(a.categories) for a in ads], self.categories
+        )
         self.ad_domains = self._bitsets([a.adomain for a in ads], self.domains)
 
         var_ptr = np.zeros(n + 1, dtype=np.int32)
@@ -360,44 +371,68 @@ class CatalogSnapshot:
         self.size_wh = _readonly(np.array(sizes, dtype=np.int32).reshape(len(sizes), 2))
 
         self.camp_daily = _readonly(np.array([c.daily_budget for c in campaigns], dtype=np.int64))
-        self.camp_total = _readonly(np.array(
-            [-1 if c.total_budget is None else c.total_budget for c in campaigns], dtype=np.int64))
-        self.camp_start = _readonly(np.array(
-            [-np.inf if c.start is None else c.start for c in campaigns], dtype=np.float64))
-        self.camp_end = _readonly(np.array(
-            [np.inf if c.end is None else c.end for c in campaigns], dtype=np.float64))
-        self.camp_strategy = _readonly(np.array(
-            [_STRATEGY_CODE[BidStrategy(c.strategy)] for c in campaigns], dtype=np.int8))
+        self.camp_total = _readonly(
+            np.array(
+                [-1 if c.total_budget is None else c.total_budget for c in campaigns],
+                dtype=np.int64,
+            )
+        )
+        self.camp_start = _readonly(
+            np.array([-np.inf if c.start is None else c.start for c in campaigns], dtype=np.float64)
+        )
+        self.camp_end = _readonly(
+            np.array([np.inf if c.end is None else c.end for c in campaigns], dtype=np.float64)
+        )
+        self.camp_strategy = _readonly(
+            np.array([_STRATEGY_CODE[BidStrategy(c.strategy)] for c in campaigns], dtype=np.int8)
+        )
         self.camp_amount = _readonly(np.array([c.bid for c in campaigns], dtype=np.float64))
         self.camp_max_bid = _readonly(np.array([c.max_bid for c in campaigns], dtype=np.float64))
         self.camp_conversion_rate = _readonly(
-            np.array([c.conversion_rate for c in campaigns], dtype=np.float64))
+            np.array([c.conversion_rate for c in campaigns], dtype=np.float64)
+        )
         self.camp_priority = _readonly(np.array([c.priority for c in campaigns], dtype=np.int64))
-        self.ad_priority = _readonly(self.camp_priority[self.ad_campaign]
-                                     if n else np.zeros(0, dtype=np.int64))
-        self.camp_cap_count = _readonly(np.array(
-            [0 if c.frequency_cap is None else c.frequency_cap.impressions for c in campaigns],
-            dtype=np.int64))
-        self.camp_cap_window = _readonly(np.array(
-            [1.0 if c.frequency_cap is None else c.frequency_cap.window for c in campaigns],
-            dtype=np.float64))
-        self.camp_personal = _readonly(np.array(
-            [1 if c.targeting.segments else 0 for c in campaigns], dtype=np.uint8))
+        self.ad_priority = _readonly(
+            self.camp_priority[self.ad_campaign] if n else np.zeros(0, dtype=np.int64)
+        )
+        self.camp_cap_count = _readonly(
+            np.array(
+                [0 if c.frequency_cap is None else c.frequency_cap.impressions for c in campaigns],
+                dtype=np.int64,
+            )
+        )
+        self.camp_cap_window = _readonly(
+            np.array(
+                [1.0 if c.frequency_cap is None else c.frequency_cap.window for c in campaigns],
+                dtype=np.float64,
+            )
+        )
+        self.camp_personal = _readonly(
+            np.array([1 if c.targeting.segments else 0 for c in campaigns], dtype=np.uint8)
+        )
         self.any_personal = bool(self.camp_personal.any())
         self.any_cap = bool((self.camp_cap_count > 0).any())
-        self.camp_devtypes = _readonly(np.array(
-            [sum(1 << t for t in set(c.targeting.device_types)) for c in campaigns],
-            dtype=np.int64))
-        self.camp_hours = _readonly(np.array(
-            [sum(1 << h for h in set(c.targeting.hours)) for c in campaigns], dtype=np.int64))
-        self.camp_countries = self._bitsets([c.targeting.countries for c in campaigns],
-                                            self.countries)
-        self.camp_content = self._bitsets([c.targeting.content_categories for c in campaigns],
-                                          self.categories)
-        self.camp_segments = self._bitsets([c.targeting.segments for c in campaigns],
-                                           self.segments)
-        self.camp_excluded = self._bitsets([c.excluded_categories for c in campaigns],
-                                           self.categories)
+        self.camp_devtypes = _readonly(
+            np.array(
+                [sum(1 << t for t in set(c.targeting.device_types)) for c in campaigns],
+                dtype=np.int64,
+            )
+        )
+        self.camp_hours = _readonly(
+            np.array(
+                [sum(1 << h for h in set(c.targeting.hours)) for c in campaigns], dtype=np.int64
+            )
+        )
+        self.camp_countries = self._bitsets(
+            [c.targeting.countries for c in campaigns], self.countries
+        )
+        self.camp_content = self._bitsets(
+            [c.targeting.content_categories for c in campaigns], self.categories
+        )
+        self.camp_segments = self._bitsets([c.targeting.segments for c in campaigns], self.segments)
+        self.camp_excluded = self._bitsets(
+            [c.excluded_categories for c in campaigns], self.categories
+        )
         self.camp_deals = self._bitsets([c.deals for c in campaigns], self.deals)
 
         vecs = np.zeros((len(self.signals), d), dtype=np.float32)
@@ -409,8 +444,10 @@ class CatalogSnapshot:
     def _variants(ad: Ad) -> tuple[Creative, ...]:
         if not ad.variants:
             return (Creative(id=ad.id, duration=ad.duration, mimes=ad.mimes),)
-        return tuple(v if v.mimes else Creative(id=v.id, duration=v.duration, mimes=ad.mimes)
-                     for v in ad.variants)
+        return tuple(
+            v if v.mimes else Creative(id=v.id, duration=v.duration, mimes=ad.mimes)
+            for v in ad.variants
+        )
 
     @staticmethod
     def _bitsets(rows: Sequence[Iterable[str]], vocab: Vocabulary) -> NDArray[np.uint64]:
@@ -447,20 +484,27 @@ class Catalog:
         error's ``field`` names the offending field.
     """
 
-    def __init__(self, campaigns: Iterable[Campaign], ads: Iterable[Ad], *,
-                 dimension: int | None = None,
-                 signals: Mapping[str, Sequence[float]] | None = None,
-                 currency: str = "USD") -> None:
+    def __init__(
+        self,
+        campaigns: Iterable[Campaign],
+        ads: Iterable[Ad],
+        *,
+        dimension: int | None = None,
+        signals: Mapping[str, Sequence[float]] | None = None,
+        currency: str = "USD",
+    ) -> None:
         camps = [_checked(c, Campaign, f"campaigns[{i}]") for i, c in enumerate(campaigns)]
         ad_list = [_checked(a, Ad, f"ads[{i}]") for i, a in enumerate(ads)]
         if dimension is None:
             if not ad_list:
-                raise InvalidCatalog("a catalog without ads needs an explicit dimension",
-                                     "dimension")
+                raise InvalidCatalog(
+                    "a catalog without ads needs an explicit dimension", "dimension"
+                )
             dimension = len(ad_list[0].embedding)
         if not isinstance(dimension, int) or dimension < 1:
-            raise InvalidCatalog(f"dimension must be a positive integer, got {dimension!r}",
-                                 "dimension")
+            raise InvalidCatalog(
+                f"dimension must be a positive integer, got {dimension!r}", "dimension"
+            )
         sig = dict(signals or {})
         _validate(camps, ad_list, dimension, sig)
         self.campaigns: tuple[Campaign, ...] = tuple(camps)
@@ -471,8 +515,10 @@ class Catalog:
         self.snapshot = CatalogSnapshot(camps, ad_list, dimension, sig, currency)
 
     def __repr__(self) -> str:
-        return (f"Catalog({len(self.campaigns)} campaigns, {len(self.ads)} ads, "
-                f"dimension={self.dimension}, currency={self.currency!r})")
+        return (
+            f"Catalog({len(self.campaigns)} campaigns, {len(self.ads)} ads, "
+            f"dimension={self.dimension}, currency={self.currency!r})"
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Catalog:
@@ -483,11 +529,20 @@ class Catalog:
         unknown = set(data) - {"campaigns", "ads", "dimension", "signals", "currency"}
         if unknown:
             raise InvalidCatalog(f"unknown catalog keys: {sorted(unknown)}", sorted(unknown)[0])
-        camps = [_convert(c, Campaign, f"campaigns[{i}]")
-                 for i, c in enumerate(_list(data.get("campaigns", []), "campaigns"))]
-        ads = [_convert(a, Ad, f"ads[{i}]") for i, a in enumerate(_list(data.get("ads", []), "ads"))]
-        return cls(camps, ads, dimension=data.get("dimension"), signals=data.get("signals"),
-                   currency=data.get("currency", "USD"))
+        camps = [
+            _convert(c, Campaign, f"campaigns[{i}]")
+            for i, c in enumerate(_list(data.get("campaigns", []), "campaigns"))
+        ]
+        ads = [
+            _convert(a, Ad, f"ads[{i}]") for i, a in enumerate(_list(data.get("ads", []), "ads"))
+        ]
+        return cls(
+            camps,
+            ads,
+            dimension=data.get("dimension"),
+            signals=data.get("signals"),
+            currency=data.get("currency", "USD"),
+        )
 
     @classmethod
     def from_json(cls, data: bytes | str) -> Catalog:
@@ -536,8 +591,9 @@ def _convert(value: Any, kind: type[Any], prefix: str) -> Any:
 
 def _checked(value: Any, kind: type[Any], prefix: str) -> Any:
     if not isinstance(value, kind):
-        raise InvalidCatalog(f"{prefix} must be a {kind.__name__}, got {type(value).__name__}",
-                             prefix)
+        raise InvalidCatalog(
+            f"{prefix} must be a {kind.__name__}, got {type(value).__name__}", prefix
+        )
     # Struct constructors do not check types; a round trip through builtins does.
     try:
         plain = msgspec.to_builtins(value)
@@ -550,21 +606,25 @@ def _finite(x: float) -> bool:
     return math.isfinite(x)
 
 
-def _validate(camps: list[Campaign], ads: list[Ad], dim: int,
-              signals: dict[str, Sequence[float]]) -> None:
+def _validate(
+    camps: list[Campaign], ads: list[Ad], dim: int, signals: dict[str, Sequence[float]]
+) -> None:
     seen: dict[str, int] = {}
     for i, c in enumerate(camps):
         p = f"campaigns[{i}]"
         if c.id in seen:
-            raise InvalidCatalog(f"duplicate campaign id {c.id!r} (also campaigns[{seen[c.id]}])",
-                                 f"{p}.id")
+            raise InvalidCatalog(
+                f"duplicate campaign id {c.id!r} (also campaigns[{seen[c.id]}])", f"{p}.id"
+            )
         seen[c.id] = i
         if c.daily_budget < 0:
-            raise InvalidCatalog(f"{p}.daily_budget must be >= 0, got {c.daily_budget}",
-                                 f"{p}.daily_budget")
+            raise InvalidCatalog(
+                f"{p}.daily_budget must be >= 0, got {c.daily_budget}", f"{p}.daily_budget"
+            )
         if c.total_budget is not None and c.total_budget < 0:
-            raise InvalidCatalog(f"{p}.total_budget must be >= 0, got {c.total_budget}",
-                                 f"{p}.total_budget")
+            raise InvalidCatalog(
+                f"{p}.total_budget must be >= 0, got {c.total_budget}", f"{p}.total_budget"
+            )
         for name in ("bid", "max_bid"):
             v = getattr(c, name)
             if not _finite(v) or v < 0:
@@ -579,19 +639,24 @@ def _validate(camps: list[Campaign], ads: list[Ad], dim: int,
                 raise InvalidCatalog(f"{p}.{name} is NaN", f"{p}.{name}")
         if c.frequency_cap is not None:
             if c.frequency_cap.impressions < 1:
-                raise InvalidCatalog(f"{p}.frequency_cap.impressions must be >= 1",
-                                     f"{p}.frequency_cap.impressions")
+                raise InvalidCatalog(
+                    f"{p}.frequency_cap.impressions must be >= 1", f"{p}.frequency_cap.impressions"
+                )
             if not (c.frequency_cap.window > 0 and _finite(c.frequency_cap.window)):
-                raise InvalidCatalog(f"{p}.frequency_cap.window must be > 0 seconds",
-                                     f"{p}.frequency_cap.window")
+                raise InvalidCatalog(
+                    f"{p}.frequency_cap.window must be > 0 seconds", f"{p}.frequency_cap.window"
+                )
         for t in c.targeting.device_types:
             if not 1 <= t <= 15:
-                raise InvalidCatalog(f"{p}.targeting.device_types: {t} is not an OpenRTB device "
-                                     "type", f"{p}.targeting.device_types")
+                raise InvalidCatalog(
+                    f"{p}.targeting.device_types: {t} is not an OpenRTB device type",
+                    f"{p}.targeting.device_types",
+                )
         for h in c.targeting.hours:
             if not 0 <= h <= 23:
-                raise InvalidCatalog(f"{p}.targeting.hours: {h} is not an hour 0-23",
-                                     f"{p}.targeting.hours")
+                raise InvalidCatalog(
+                    f"{p}.targeting.hours: {h} is not an hour 0-23", f"{p}.targeting.hours"
+                )
     ad_seen: dict[str, int] = {}
     for i, a in enumerate(ads):
         p = f"ads[{i}]"
@@ -601,8 +666,10 @@ def _validate(camps: list[Campaign], ads: list[Ad], dim: int,
         if a.campaign not in seen:
             raise InvalidCatalog(f"{p} belongs to unknown campaign {a.campaign!r}", f"{p}.campaign")
         if len(a.embedding) != dim:
-            raise InvalidCatalog(f"{p}.embedding has dimension {len(a.embedding)}, the catalog "
-                                 f"has {dim}", f"{p}.embedding")
+            raise InvalidCatalog(
+                f"{p}.embedding has dimension {len(a.embedding)}, the catalog has {dim}",
+                f"{p}.embedding",
+            )
         if not all(_finite(x) for x in a.embedding):
             raise InvalidCatalog(f"{p}.embedding has non-finite values", f"{p}.embedding")
         if not (0.0 < a.base_rate < 1.0):
@@ -618,11 +685,14 @@ def _validate(camps: list[Campaign], ads: list[Ad], dim: int,
                 raise InvalidCatalog(f"duplicate variant id {v.id!r}", f"{p}.variants[{j}].id")
             vids.add(v.id)
             if not (_finite(v.duration) and v.duration >= 0):
-                raise InvalidCatalog(f"{p}.variants[{j}].duration must be finite and >= 0",
-                                     f"{p}.variants[{j}].duration")
+                raise InvalidCatalog(
+                    f"{p}.variants[{j}].duration must be finite and >= 0",
+                    f"{p}.variants[{j}].duration",
+                )
     for name, vec in signals.items():
         if not isinstance(name, str):
             raise InvalidCatalog("signal names must be strings", "signals")
         if len(vec) != dim or not all(_finite(float(x)) for x in vec):
-            raise InvalidCatalog(f"signal {name!r} must be {dim} finite numbers",
-                                 f"signals[{name}]")
+            raise InvalidCatalog(
+                f"signal {name!r} must be {dim} finite numbers", f"signals[{name}]"
+            )

@@ -11,9 +11,23 @@ from .errors import InvalidConfig
 __all__ = ["DEFAULT_BOT_PATTERNS", "EngineConfig"]
 
 DEFAULT_BOT_PATTERNS: tuple[str, ...] = (
-    "bot", "crawler", "spider", "slurp", "curl/", "wget/", "python-requests", "python-urllib",
-    "headlesschrome", "phantomjs", "scrapy", "httpclient", "go-http-client", "java/",
-    "okhttp", "facebookexternalhit", "preview",
+    "bot",
+    "crawler",
+    "spider",
+    "slurp",
+    "curl/",
+    "wget/",
+    "python-requests",
+    "python-urllib",
+    "headlesschrome",
+    "phantomjs",
+    "scrapy",
+    "httpclient",
+    "go-http-client",
+    "java/",
+    "okhttp",
+    "facebookexternalhit",
+    "preview",
 )
 """Case-insensitive substrings of user agents treated as known bots and crawlers."""
 
@@ -107,24 +121,34 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
             ("prior_strength", cfg.prior_strength > 0),
             ("pacing_gain", cfg.pacing_gain >= 0),
             ("pacing_min_multiplier", 0.0 <= cfg.pacing_min_multiplier <= 1.0),
-            ("pacing_curve", cfg.pacing_curve is None or (
-                len(cfg.pacing_curve) == 24 and all(w >= 0 and math.isfinite(w)
-                                                    for w in cfg.pacing_curve)
-                and sum(cfg.pacing_curve) > 0)),
+            (
+                "pacing_curve",
+                cfg.pacing_curve is None
+                or (
+                    len(cfg.pacing_curve) == 24
+                    and all(w >= 0 and math.isfinite(w) for w in cfg.pacing_curve)
+                    and sum(cfg.pacing_curve) > 0
+                ),
+            ),
             ("fraud_block_threshold", 0.0 < cfg.fraud_block_threshold <= 1.0),
             ("fraud_rate_limit", cfg.fraud_rate_limit >= 1),
             ("fraud_rate_window", cfg.fraud_rate_window > 0),
-            ("counter_slots", cfg.counter_slots >= 64
-             and cfg.counter_slots & (cfg.counter_slots - 1) == 0),
+            (
+                "counter_slots",
+                cfg.counter_slots >= 64 and cfg.counter_slots & (cfg.counter_slots - 1) == 0,
+            ),
             ("hold_ttl", cfg.hold_ttl > 0),
             ("dedup_retention", cfg.dedup_retention > 0),
             ("max_pending", cfg.max_pending >= 1),
-            ("exchange_rates", all(r > 0 and math.isfinite(r)
-                                   for r in cfg.exchange_rates.values())),
+            (
+                "exchange_rates",
+                all(r > 0 and math.isfinite(r) for r in cfg.exchange_rates.values()),
+            ),
             ("max_request_bytes", cfg.max_request_bytes >= 1),
         ]
         for field, ok in checks:
             if not ok:
                 raise InvalidConfig(
-                    f"EngineConfig.{field} is out of range: {getattr(cfg, field)!r}", field)
+                    f"EngineConfig.{field} is out of range: {getattr(cfg, field)!r}", field
+                )
         return cfg

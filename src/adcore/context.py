@@ -61,13 +61,18 @@ class Context:
         self.auction_type = 2
 
         # Request-level bitsets share one buffer so a reset is one fill.
-        words = [snapshot.countries.words, snapshot.categories.words,
-                 snapshot.categories.words, snapshot.domains.words, snapshot.segments.words]
+        words = [
+            snapshot.countries.words,
+            snapshot.categories.words,
+            snapshot.categories.words,
+            snapshot.domains.words,
+            snapshot.segments.words,
+        ]
         self._bits = np.zeros(sum(words), dtype=np.uint64)
         views = []
         at = 0
         for w in words:
-            views.append(self._bits[at:at + w])
+            views.append(self._bits[at : at + w])
             at += w
         self.req_country, self.req_content, self.req_bcat, self.req_badv, self.req_segments = views
         self.req_devtype = 0

@@ -11,7 +11,16 @@ from typing import TextIO
 import numpy as np
 
 from . import openrtb as rtb
-from .catalog import Ad, BidStrategy, Campaign, Catalog, Creative, FrequencyCap, Targeting
+from .catalog import (
+    Ad,
+    BidStrategy,
+    Campaign,
+    Catalog,
+    Creative,
+    Format,
+    FrequencyCap,
+    Targeting,
+)
 
 __all__ = ["DEMO_START", "run_demo", "sample_catalog", "sample_requests"]
 
@@ -39,8 +48,9 @@ def _unit(rng: np.random.Generator, d: int) -> tuple[float, ...]:
     return tuple(float(x) for x in v)
 
 
-def sample_catalog(n_ads: int = 200, *, dimension: int = 32, seed: int = 0,
-                   n_campaigns: int | None = None) -> Catalog:
+def sample_catalog(
+    n_ads: int = 200, *, dimension: int = 32, seed: int = 0, n_campaigns: int | None = None
+) -> Catalog:
     """A catalog of ``n_ads`` ads in ``n_campaigns`` campaigns (about one per ten ads; a
     campaign buys one format: audio, video or display), using every catalog feature:
     each bid strategy, targeting, frequency caps, segment targeting, exclusions, a
@@ -54,58 +64,91 @@ def sample_catalog(n_ads: int = 200, *, dimension: int = 32, seed: int = 0,
         # Display buys clicks (rates around 1 %); audio and video buy completions (rates
         # around 50 %), so their amounts per action are smaller.
         scale = 1.0 if c % 3 == 2 else 0.02
-        amount = {BidStrategy.FIXED_CPM: float(rng.uniform(1.0, 6.0)),
-                  BidStrategy.TARGET_CPC: float(rng.uniform(0.3, 1.5)) * scale,
-                  BidStrategy.TARGET_CPA: float(rng.uniform(10.0, 50.0)) * scale,
-                  BidStrategy.MAX_VALUE: float(rng.uniform(0.3, 2.0)) * scale}[strategy]
+        amount = {
+            BidStrategy.FIXED_CPM: float(rng.uniform(1.0, 6.0)),
+            BidStrategy.TARGET_CPC: float(rng.uniform(0.3, 1.5)) * scale,
+            BidStrategy.TARGET_CPA: float(rng.uniform(10.0, 50.0)) * scale,
+            BidStrategy.MAX_VALUE: float(rng.uniform(0.3, 2.0)) * scale,
+        }[strategy]
         targeting = Targeting(
             countries=tuple(str(x) for x in rng.choice(COUNTRIES, size=3, replace=False))
-            if c % 3 == 1 else (),
+            if c % 3 == 1
+            else (),
             device_types=(1, 4, 5) if c % 5 == 2 else (),
             hours=tuple(range(6, 23)) if c % 7 == 3 else (),
             segments=tuple(str(x) for x in rng.choice(SEGMENTS, size=3, replace=False))
-            if c % 6 == 4 else (),
+            if c % 6 == 4
+            else (),
         )
-        campaigns.append(Campaign(
-            id=f"c{c}", advertiser=f"advertiser-{c}",
-            daily_budget=(2 if c == nc - 1 else int(rng.integers(20, 200))) * 1_000_000,
-            total_budget=None if c % 4 else int(rng.integers(500, 2000)) * 1_000_000,
-            strategy=strategy, bid=amount, max_bid=float(rng.uniform(4.0, 12.0)),
-            conversion_rate=0.02, targeting=targeting,
-            frequency_cap=FrequencyCap(impressions=3, window=3600.0) if c % 4 == 1 else None,
-            excluded_categories=("IAB9",) if c % 8 == 5 else (),
-            priority=1 if c == nc - 1 else 0,
-            deals=(DEAL,) if c % 9 == 0 else (),
-        ))
+        campaigns.append(
+            Campaign(
+                id=f"c{c}",
+                advertiser=f"advertiser-{c}",
+                daily_budget=(2 if c == nc - 1 else int(rng.integers(20, 200))) * 1_000_000,
+                total_budget=None if c % 4 else int(rng.integers(500, 2000)) * 1_000_000,
+                strategy=strategy,
+                bid=amount,
+                max_bid=float(rng.uniform(4.0, 12.0)),
+                conversion_rate=0.02,
+                targeting=targeting,
+                frequency_cap=FrequencyCap(impressions=3, window=3600.0) if c % 4 == 1 else None,
+                excluded_categories=("IAB9",) if c % 8 == 5 else (),
+                priority=1 if c == nc - 1 else 0,
+                deals=(DEAL,) if c % 9 == 0 else (),
+            )
+        )
     ads = []
     for i in range(n_ads):
         c = i % nc
-        fmt = ("audio", "video", "display")[c % 3]
+        fmt = (Format.AUDIO, Format.VIDEO, Format.DISPLAY)[c % 3]
         emb = _unit(rng, dimension)
         cats = (str(rng.choice(CATEGORIES)) + f"-{int(rng.integers(1, 5))}",)
-        if fmt == "display":
-            ads.append(Ad(id=f"ad{i}", campaign=f"c{c}", format=fmt, embedding=emb,
-                          adomain=(f"brand{c}.example",), categories=cats,
-                          mimes=("image/png", "image/jpeg"),
-                          sizes=(SIZES[i % len(SIZES)],),
-                          base_rate=float(rng.uniform(0.002, 0.02))))
+        if fmt is Format.DISPLAY:
+            ads.append(
+                Ad(
+                    id=f"ad{i}",
+                    campaign=f"c{c}",
+                    format=fmt,
+                    embedding=emb,
+                    adomain=(f"brand{c}.example",),
+                    categories=cats,
+                    mimes=("image/png", "image/jpeg"),
+                    sizes=(SIZES[i % len(SIZES)],),
+                    base_rate=float(rng.uniform(0.002, 0.02)),
+                )
+            )
         else:
-            mime = "audio/mpeg" if fmt == "audio" else "video/mp4"
-            ads.append(Ad(id=f"ad{i}", campaign=f"c{c}", format=fmt, embedding=emb,
-                          adomain=(f"brand{c}.example",), categories=cats, mimes=(mime,),
-                          duration=30.0,
-                          variants=(Creative(id=f"ad{i}-30s", duration=30.0),
-                                    Creative(id=f"ad{i}-15s", duration=15.0)),
-                          base_rate=float(rng.uniform(0.2, 0.7))))
+            mime = "audio/mpeg" if fmt is Format.AUDIO else "video/mp4"
+            ads.append(
+                Ad(
+                    id=f"ad{i}",
+                    campaign=f"c{c}",
+                    format=fmt,
+                    embedding=emb,
+                    adomain=(f"brand{c}.example",),
+                    categories=cats,
+                    mimes=(mime,),
+                    duration=30.0,
+                    variants=(
+                        Creative(id=f"ad{i}-30s", duration=30.0),
+                        Creative(id=f"ad{i}-15s", duration=15.0),
+                    ),
+                    base_rate=float(rng.uniform(0.2, 0.7)),
+                )
+            )
     signals = {}
-    for name in [f"cat:{c}" for c in CATEGORIES] + [f"genre:{g}" for g in GENRES] + \
-            [f"seg:{s}" for s in SEGMENTS]:
+    for name in (
+        [f"cat:{c}" for c in CATEGORIES]
+        + [f"genre:{g}" for g in GENRES]
+        + [f"seg:{s}" for s in SEGMENTS]
+    ):
         signals[name] = _unit(rng, dimension)
     return Catalog(campaigns, ads, dimension=dimension, signals=signals)
 
 
-def sample_requests(n: int, *, seed: int = 0, bot_share: float = 0.03,
-                    gdpr_share: float = 0.2) -> list[rtb.BidRequest]:
+def sample_requests(
+    n: int, *, seed: int = 0, bot_share: float = 0.03, gdpr_share: float = 0.2
+) -> list[rtb.BidRequest]:
     """``n`` OpenRTB requests: podcast and music audio, video and banners, from several
     countries and devices, a share under GDPR, some US Privacy opt-outs, some bots."""
     rng = np.random.default_rng(seed)
@@ -115,46 +158,75 @@ def sample_requests(n: int, *, seed: int = 0, bot_share: float = 0.03,
         genre = str(rng.choice(GENRES))
         if kind in (0, 1):
             podcast = kind == 0
-            imp = rtb.Imp(id="1", bidfloor=float(rng.uniform(0.1, 1.5)), audio=rtb.Audio(
-                mimes=("audio/mpeg",), minduration=5, maxduration=30 if rng.random() < 0.7 else 15,
-                feed=3 if podcast else 1))
+            imp = rtb.Imp(
+                id="1",
+                bidfloor=float(rng.uniform(0.1, 1.5)),
+                audio=rtb.Audio(
+                    mimes=("audio/mpeg",),
+                    minduration=5,
+                    maxduration=30 if rng.random() < 0.7 else 15,
+                    feed=3 if podcast else 1,
+                ),
+            )
             if podcast:
                 genre = "podcast"
         elif kind == 2:
-            imp = rtb.Imp(id="1", bidfloor=float(rng.uniform(0.5, 3.0)),
-                          video=rtb.Video(mimes=("video/mp4",), minduration=5, maxduration=30,
-                                          w=640, h=360))
+            imp = rtb.Imp(
+                id="1",
+                bidfloor=float(rng.uniform(0.5, 3.0)),
+                video=rtb.Video(mimes=("video/mp4",), minduration=5, maxduration=30, w=640, h=360),
+            )
         else:
             w, h = SIZES[int(rng.integers(0, len(SIZES)))]
-            imp = rtb.Imp(id="1", bidfloor=float(rng.uniform(0.05, 1.0)),
-                          banner=rtb.Banner(w=w, h=h, mimes=("image/png",)))
+            imp = rtb.Imp(
+                id="1",
+                bidfloor=float(rng.uniform(0.05, 1.0)),
+                banner=rtb.Banner(w=w, h=h, mimes=("image/png",)),
+            )
         if kind != 3 and rng.random() < 0.1:
-            imp = rtb.Imp(id="1", bidfloor=imp.bidfloor, audio=imp.audio, video=imp.video,
-                          pmp=rtb.Pmp(private_auction=0, deals=(rtb.Deal(id=DEAL, bidfloor=2.0),)))
+            imp = rtb.Imp(
+                id="1",
+                bidfloor=imp.bidfloor,
+                audio=imp.audio,
+                video=imp.video,
+                pmp=rtb.Pmp(private_auction=0, deals=(rtb.Deal(id=DEAL, bidfloor=2.0),)),
+            )
         bot = rng.random() < bot_share
         gdpr = rng.random() < gdpr_share
         country = "DEU" if gdpr else str(rng.choice(COUNTRIES))
         segs = tuple(rtb.Segment(id=str(s)) for s in rng.choice(SEGMENTS, size=2, replace=False))
         category = str(rng.choice(CATEGORIES)) + f"-{int(rng.integers(1, 5))}"
-        out.append(rtb.BidRequest(
-            id=f"req-{seed}-{r}",
-            imp=(imp,),
-            app=rtb.App(id="app-1", bundle="com.example.player", cat=(category,),
-                        content=rtb.Content(genre=genre, cat=(category,),
-                                            context=3 if kind == 1 else None)),
-            device=rtb.Device(
-                ua=BOT_AGENT if bot else str(rng.choice(HUMAN_AGENTS)),
-                ip=f"203.0.{int(rng.integers(0, 256))}.{int(rng.integers(1, 255))}",
-                devicetype=int(rng.choice([1, 2, 4, 5, 7])),
-                geo=rtb.Geo(country=country, utcoffset=int(rng.choice([-300, 0, 60, 120])))),
-            user=rtb.User(id=f"user-{int(rng.integers(0, max(1, n // 4)))}",
-                          data=(rtb.Data(id="dp", segment=segs),)),
-            regs=rtb.Regs(gdpr=1 if gdpr else 0,
-                          us_privacy="1YYN" if (not gdpr and rng.random() < 0.1) else None),
-            bcat=("IAB25", "IAB26") if rng.random() < 0.5 else (),
-            at=2,
-            tmax=200,
-        ))
+        out.append(
+            rtb.BidRequest(
+                id=f"req-{seed}-{r}",
+                imp=(imp,),
+                app=rtb.App(
+                    id="app-1",
+                    bundle="com.example.player",
+                    cat=(category,),
+                    content=rtb.Content(
+                        genre=genre, cat=(category,), context=3 if kind == 1 else None
+                    ),
+                ),
+                device=rtb.Device(
+                    ua=BOT_AGENT if bot else str(rng.choice(HUMAN_AGENTS)),
+                    ip=f"203.0.{int(rng.integers(0, 256))}.{int(rng.integers(1, 255))}",
+                    devicetype=rtb.DeviceType(int(rng.choice([1, 2, 4, 5, 7]))),
+                    geo=rtb.Geo(country=country, utcoffset=int(rng.choice([-300, 0, 60, 120]))),
+                ),
+                user=rtb.User(
+                    id=f"user-{int(rng.integers(0, max(1, n // 4)))}",
+                    data=(rtb.Data(id="dp", segment=segs),),
+                ),
+                regs=rtb.Regs(
+                    gdpr=1 if gdpr else 0,
+                    us_privacy="1YYN" if (not gdpr and rng.random() < 0.1) else None,
+                ),
+                bcat=("IAB25", "IAB26") if rng.random() < 0.5 else (),
+                at=2,
+                tmax=200,
+            )
+        )
     return out
 
 
@@ -194,8 +266,11 @@ def run_demo(n_requests: int = 300, *, seed: int = 0, out: TextIO | None = None)
         ("decision latency p99", f"{np.percentile(lat, 99):.1f} us"),
         ("optional agents skipped", f"{sum(stats.skipped_agents.values())}"),
     ]
-    print("adcore demo: a sample catalog of "
-          f"{len(catalog.ads)} ads in {len(catalog.campaigns)} campaigns", file=out)
+    print(
+        "adcore demo: a sample catalog of "
+        f"{len(catalog.ads)} ads in {len(catalog.campaigns)} campaigns",
+        file=out,
+    )
     print("", file=out)
     width = max(len(k) for k, _ in rows)
     print(f"{'metric':<{width}}  value", file=out)
@@ -206,8 +281,10 @@ def run_demo(n_requests: int = 300, *, seed: int = 0, out: TextIO | None = None)
     top = sorted(engine.ledger.balances().values(), key=lambda b: -b.spent_today)[:5]
     print("top campaigns by spend today", file=out)
     for b in top:
-        print(f"  {b.campaign_id:<6} spent {b.spent_today / 1e6:9.4f} of "
-              f"{b.daily_budget / 1e6:9.2f}", file=out)
+        print(
+            f"  {b.campaign_id:<6} spent {b.spent_today / 1e6:9.4f} of {b.daily_budget / 1e6:9.2f}",
+            file=out,
+        )
     print("", file=out)
     if explained is not None:
         print(engine.explain(explained), file=out)

@@ -51,8 +51,13 @@ from .plan import build_plan
 __all__ = ["Engine", "EngineStats"]
 
 _MTYPE = {0: openrtb.MTYPE_BANNER, 1: openrtb.MTYPE_VIDEO, 2: openrtb.MTYPE_AUDIO}
-_KIND = {Impression: "impression", Click: "click", Skip: "skip", Complete: "complete",
-         Conversion: "conversion"}
+_KIND = {
+    Impression: "impression",
+    Click: "click",
+    Skip: "skip",
+    Complete: "complete",
+    Conversion: "conversion",
+}
 _REASON_NAMES = {int(r): r.name.lower() for r in Reason}
 
 
@@ -80,11 +85,26 @@ class EngineStats(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _Pending:
-    __slots__ = ("ad_id", "campaign_id", "charged", "creative_id", "decided_at", "held",
-                 "micros", "user_key")
+    __slots__ = (
+        "ad_id",
+        "campaign_id",
+        "charged",
+        "creative_id",
+        "decided_at",
+        "held",
+        "micros",
+        "user_key",
+    )
 
-    def __init__(self, ad_id: str, campaign_id: str, creative_id: str, micros: int,
-                 user_key: int, decided_at: float) -> None:
+    def __init__(
+        self,
+        ad_id: str,
+        campaign_id: str,
+        creative_id: str,
+        micros: int,
+        user_key: int,
+        decided_at: float,
+    ) -> None:
         self.ad_id = ad_id
         self.campaign_id = campaign_id
         self.creative_id = creative_id
@@ -100,8 +120,7 @@ class _Live:
 
     __slots__ = ("catalog", "snapshot", "states", "steps")
 
-    def __init__(self, catalog: Catalog, states: dict[str, Any],
-                 plan: Sequence[Agent]) -> None:
+    def __init__(self, catalog: Catalog, states: dict[str, Any], plan: Sequence[Agent]) -> None:
         self.catalog = catalog
         self.snapshot: CatalogSnapshot = catalog.snapshot
         self.states = states
@@ -139,9 +158,15 @@ class Engine:
     ``config.warmup`` is False; then call :meth:`warmup` before serving.
     """
 
-    def __init__(self, catalog: Catalog, config: EngineConfig | None = None, *,
-                 agents: Sequence[Agent] | None = None, bus: Bus | None = None,
-                 clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        config: EngineConfig | None = None,
+        *,
+        agents: Sequence[Agent] | None = None,
+        bus: Bus | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         if not isinstance(catalog, Catalog):
             raise InvalidCatalog(f"expected a Catalog, got {type(catalog).__name__}", None)
         self._config = (config or EngineConfig()).validate()
@@ -160,8 +185,17 @@ class Engine:
         self._keep_queue: deque[tuple[float, str]] = deque()
         self._audit: list[Control] = []
         self._cost_ns: dict[str, float] = {a.name: 0.0 for a in self._plan}
-        self._n = {"decisions": 0, "filled": 0, "unfilled": 0, "invalid": 0, "impressions": 0,
-                   "duplicates": 0, "orphans": 0, "expired": 0, "lost": 0}
+        self._n = {
+            "decisions": 0,
+            "filled": 0,
+            "unfilled": 0,
+            "invalid": 0,
+            "impressions": 0,
+            "duplicates": 0,
+            "orphans": 0,
+            "expired": 0,
+            "lost": 0,
+        }
         self._skipped: dict[str, int] = {a.name: 0 for a in self._plan if a.optional}
         self._services = Services(self._config, self._ledger, self._bus)
         self._ledger.bind(catalog.snapshot)
@@ -207,10 +241,12 @@ class Engine:
 
     # ------------------------------------------------------------------ set-up
     def _bind(self, catalog: Catalog, previous: _Live | None) -> _Live:
-        states = {a.name: a.bind(catalog.snapshot,
-                                 previous.states.get(a.name) if previous else None,
-                                 self._services)
-                  for a in self._plan}
+        states = {
+            a.name: a.bind(
+                catalog.snapshot, previous.states.get(a.name) if previous else None, self._services
+            )
+            for a in self._plan
+        }
         return _Live(catalog, states, self._plan)
 
     def _learner(self, agent: Agent) -> Callable[[Any], None]:
@@ -250,7 +286,9 @@ class Engine:
         if catalog.dimension != self._live.catalog.dimension:
             raise InvalidCatalog(
                 f"the new catalog has dimension {catalog.dimension}, the engine's has "
-                f"{self._live.catalog.dimension}", "dimension")
+                f"{self._live.catalog.dimension}",
+                "dimension",
+            )
         with self._lock:
             live = self._bind(catalog, self._live)
             self._ledger.bind(catalog.snapshot)
@@ -264,11 +302,16 @@ class Engine:
             openrtb.check_request(request)
             return request
         if isinstance(request, (bytes, bytearray, memoryview, str)):
-            return openrtb.decode_request(request, format,  # type: ignore[arg-type]
-                                          max_bytes=self._config.max_request_bytes)
+            return openrtb.decode_request(
+                request,
+                format,  # type: ignore[arg-type]
+                max_bytes=self._config.max_request_bytes,
+            )
         raise InvalidRequest(
             f"a request must be an openrtb.BidRequest or encoded bytes, got "
-            f"{type(request).__name__}", None)
+            f"{type(request).__name__}",
+            None,
+        )
 
     def _now(self, now: float | None) -> float:
         t = self._clock() if now is None else now
@@ -276,8 +319,14 @@ class Engine:
             raise ValueError(f"now must be a finite number of seconds, got {t!r}")
         return float(t)
 
-    def decide(self, request: openrtb.BidRequest | bytes | str, *, now: float | None = None,
-               trace: bool | None = None, format: str = "json") -> Decision:
+    def decide(
+        self,
+        request: openrtb.BidRequest | bytes | str,
+        *,
+        now: float | None = None,
+        trace: bool | None = None,
+        format: str = "json",
+    ) -> Decision:
         """Decide one bid request.
 
         Parameters
@@ -311,9 +360,14 @@ class Engine:
             raise
         return self._execute(live, ctx, req, t, self._config.trace if trace is None else trace)
 
-    def decide_batch(self, requests: Iterable[openrtb.BidRequest | bytes | str], *,
-                     now: float | Sequence[float] | None = None, trace: bool | None = None,
-                     format: str = "json") -> list[Decision]:
+    def decide_batch(
+        self,
+        requests: Iterable[openrtb.BidRequest | bytes | str],
+        *,
+        now: float | Sequence[float] | None = None,
+        trace: bool | None = None,
+        format: str = "json",
+    ) -> list[Decision]:
         """Decide many requests in order; the same decisions as calling :meth:`decide` on
         each, with per-call overhead paid once.
 
@@ -330,7 +384,9 @@ class Engine:
                 if len(coerced[-1].imp) > self._config.max_imps:
                     raise InvalidRequest(
                         f"the request has {len(coerced[-1].imp)} impressions; this engine "
-                        f"decides at most {self._config.max_imps}", "imp")
+                        f"decides at most {self._config.max_imps}",
+                        "imp",
+                    )
             except InvalidRequest as exc:
                 with self._lock:
                     self._n["invalid"] += 1
@@ -344,15 +400,16 @@ class Engine:
         stamps = [self._now(t) for t in times]
         use_trace = self._config.trace if trace is None else trace
         out: list[Decision] = []
-        for req, t in zip(coerced, stamps):
+        for req, t in zip(coerced, stamps, strict=True):
             live = self._live
             ctx = self._context(live)
             fill_features(ctx, req, t, self._rates)
             out.append(self._execute(live, ctx, req, t, use_trace))
         return out
 
-    def _execute(self, live: _Live, ctx: Context, req: openrtb.BidRequest, now: float,
-                 tracing: bool) -> Decision:
+    def _execute(
+        self, live: _Live, ctx: Context, req: openrtb.BidRequest, now: float, tracing: bool
+    ) -> Decision:
         cfg = self._config
         self._ledger.roll(now)
         if self._hold_queue and self._hold_queue[0][0] <= now:
@@ -388,11 +445,13 @@ class Engine:
                 elapsed = (time.perf_counter_ns() - t0) / 1000.0
                 agent_traces.append(self._agent_trace(agent, state, ctx, before, elapsed, skip))
         total_us = (time.perf_counter_ns() - start) / 1000.0
-        return self._finish(live, ctx, req, now,
-                            self._trace(live, ctx, agent_traces, total_us) if tracing else None)
+        return self._finish(
+            live, ctx, req, now, self._trace(live, ctx, agent_traces, total_us) if tracing else None
+        )
 
-    def _finish(self, live: _Live, ctx: Context, req: openrtb.BidRequest, now: float,
-                trace: Trace | None) -> Decision:
+    def _finish(
+        self, live: _Live, ctx: Context, req: openrtb.BidRequest, now: float, trace: Trace | None
+    ) -> Decision:
         snap = live.snapshot
         slots: list[SlotDecision] = []
         seq = next(self._seq)
@@ -414,30 +473,41 @@ class Engine:
                 v = int(ctx.creative[k, ad])
                 creative_id = snap.var_ids[v] if v >= 0 else a.id
                 impression_id = f"{req.id}:{imp.id}:{seq}"
-                self._remember(impression_id, _Pending(a.id, cid, creative_id, micros,
-                                                       int(ctx.user_key), now), now)
+                self._remember(
+                    impression_id,
+                    _Pending(a.id, cid, creative_id, micros, int(ctx.user_key), now),
+                    now,
+                )
                 filled += 1
-                slots.append(SlotDecision(
-                    imp_id=imp.id,
-                    impression_id=impression_id,
-                    ad_id=a.id,
-                    campaign_id=cid,
-                    creative_id=creative_id,
-                    bid=float(ctx.win_bid[k]),
-                    price=float(ctx.win_price[k]),
-                    price_micros=micros,
-                    propensity=float(ctx.win_propensity[k]),
-                    adomain=a.adomain,
-                    categories=a.categories,
-                    mtype=_MTYPE[int(snap.ad_format[ad])],
-                    duration=float(snap.var_duration[v]) if v >= 0 and a.format != Format.DISPLAY
-                    else 0.0,
-                ))
+                slots.append(
+                    SlotDecision(
+                        imp_id=imp.id,
+                        impression_id=impression_id,
+                        ad_id=a.id,
+                        campaign_id=cid,
+                        creative_id=creative_id,
+                        bid=float(ctx.win_bid[k]),
+                        price=float(ctx.win_price[k]),
+                        price_micros=micros,
+                        propensity=float(ctx.win_propensity[k]),
+                        adomain=a.adomain,
+                        categories=a.categories,
+                        mtype=_MTYPE[int(snap.ad_format[ad])],
+                        duration=float(snap.var_duration[v])
+                        if v >= 0 and a.format != Format.DISPLAY
+                        else 0.0,
+                    )
+                )
             self._n["decisions"] += 1
             self._n["filled"] += filled
             self._n["unfilled"] += len(slots) - filled
-        return Decision(request_id=req.id, timestamp=now, slots=tuple(slots),
-                        currency=snap.currency, trace=trace)
+        return Decision(
+            request_id=req.id,
+            timestamp=now,
+            slots=tuple(slots),
+            currency=snap.currency,
+            trace=trace,
+        )
 
     # ------------------------------------------------------------------ pending impressions
     def _remember(self, impression_id: str, rec: _Pending, now: float) -> None:
@@ -485,8 +555,11 @@ class Engine:
         """
         kind = _KIND.get(type(event))
         if kind is None:
-            raise InvalidEvent(f"expected a feedback event (Impression, Click, Skip, Complete "
-                               f"or Conversion), got {type(event).__name__}", None)
+            raise InvalidEvent(
+                f"expected a feedback event (Impression, Click, Skip, Complete "
+                f"or Conversion), got {type(event).__name__}",
+                None,
+            )
         if not isinstance(event.impression_id, str):
             raise InvalidEvent("impression_id must be a string", "impression_id")
         ts = event.timestamp
@@ -509,18 +582,30 @@ class Engine:
                     self._n["duplicates"] += 1
                     rec = None
                 else:
-                    charged = self._ledger.settle(rec.campaign_id, rec.micros if rec.held else 0,
-                                                  rec.micros)
+                    charged = self._ledger.settle(
+                        rec.campaign_id, rec.micros if rec.held else 0, rec.micros
+                    )
                     rec.held = False
                     rec.charged = True
                     self._n["impressions"] += 1
-                    published.append(SpendCharged(campaign_id=rec.campaign_id,
-                                                  amount_micros=charged, timestamp=float(ts)))
+                    published.append(
+                        SpendCharged(
+                            campaign_id=rec.campaign_id, amount_micros=charged, timestamp=float(ts)
+                        )
+                    )
             if rec is not None:
-                published.append(Outcome(kind=kind, impression_id=event.impression_id,
-                                         ad_id=rec.ad_id, campaign_id=rec.campaign_id,
-                                         creative_id=rec.creative_id, timestamp=float(ts),
-                                         value=value, user_key=rec.user_key))
+                published.append(
+                    Outcome(
+                        kind=kind,
+                        impression_id=event.impression_id,
+                        ad_id=rec.ad_id,
+                        campaign_id=rec.campaign_id,
+                        creative_id=rec.creative_id,
+                        timestamp=float(ts),
+                        value=value,
+                        user_key=rec.user_key,
+                    )
+                )
             published.append(event)
             for message in published:
                 self._bus.publish(message)
@@ -537,6 +622,12 @@ class Engine:
             self._bus.publish(message)
 
     # ------------------------------------------------------------------ reading
+    def agent_state(self, name: str) -> Any:
+        """The live state of agent ``name`` for the current catalog (what it learned or
+        shares: counters, estimates, pauses), for inspection and tests. Treat it as
+        read-only. Raises KeyError for an unknown agent."""
+        return self._live.states[name]
+
     def balance(self, campaign_id: str) -> Balance:
         """A campaign's budget balance (micro-units)."""
         return self._ledger.balance(campaign_id)
@@ -546,29 +637,46 @@ class Engine:
         with self._lock:
             n = self._n
             return EngineStats(
-                decisions=n["decisions"], filled_impressions=n["filled"],
-                unfilled_impressions=n["unfilled"], invalid_requests=n["invalid"],
-                impressions=n["impressions"], duplicate_impressions=n["duplicates"],
-                orphan_events=n["orphans"], expired_holds=n["expired"], lost_holds=n["lost"],
-                skipped_agents=dict(self._skipped), spend_micros=self._ledger.total_spent(),
+                decisions=n["decisions"],
+                filled_impressions=n["filled"],
+                unfilled_impressions=n["unfilled"],
+                invalid_requests=n["invalid"],
+                impressions=n["impressions"],
+                duplicate_impressions=n["duplicates"],
+                orphan_events=n["orphans"],
+                expired_holds=n["expired"],
+                lost_holds=n["lost"],
+                skipped_agents=dict(self._skipped),
+                spend_micros=self._ledger.total_spent(),
                 overdelivered_micros=self._ledger.overdelivered_micros,
             )
 
     # ------------------------------------------------------------------ traces
-    def _agent_trace(self, agent: Agent, state: Any, ctx: Context, before: np.ndarray,
-                     elapsed_us: float, skipped: bool) -> AgentTrace:
+    def _agent_trace(
+        self,
+        agent: Agent,
+        state: Any,
+        ctx: Context,
+        before: np.ndarray,
+        elapsed_us: float,
+        skipped: bool,
+    ) -> AgentTrace:
         n = ctx.n_imp
         after = ctx.reason[:n]
         changed = after != before
         filtered: dict[str, int] = {}
         if changed.any():
             codes, counts = np.unique(after[changed], return_counts=True)
-            filtered = {_REASON_NAMES[int(c)]: int(m) for c, m in zip(codes, counts)}
-        return AgentTrace(agent=agent.name, skipped=skipped, elapsed_us=elapsed_us,
-                          filtered=filtered, notes=agent.notes(ctx, state))
+            filtered = {_REASON_NAMES[int(c)]: int(m) for c, m in zip(codes, counts, strict=True)}
+        return AgentTrace(
+            agent=agent.name,
+            skipped=skipped,
+            elapsed_us=elapsed_us,
+            filtered=filtered,
+            notes=agent.notes(ctx, state),
+        )
 
-    def _trace(self, live: _Live, ctx: Context, agents: list[AgentTrace],
-               total_us: float) -> Trace:
+    def _trace(self, live: _Live, ctx: Context, agents: list[AgentTrace], total_us: float) -> Trace:
         snap = live.snapshot
         n = ctx.n_imp
         eff = ctx.bid * ctx.mult[snap.ad_campaign] if snap.n_ads else ctx.bid
@@ -579,10 +687,16 @@ class Engine:
             c = int(snap.ad_campaign[i])
             v = int(ctx.creative[k, i])
             return CandidateTrace(
-                ad_id=snap.ad_ids[i], campaign_id=snap.campaign_ids[c],
-                score=float(ctx.score[i]), value=float(ctx.value[i]), bid=float(ctx.bid[i]),
-                multiplier=float(ctx.mult[c]), effective=float(eff[i]),
-                floor=float(ctx.floor[k, i]), creative_id=snap.var_ids[v] if v >= 0 else None)
+                ad_id=snap.ad_ids[i],
+                campaign_id=snap.campaign_ids[c],
+                score=float(ctx.score[i]),
+                value=float(ctx.value[i]),
+                bid=float(ctx.bid[i]),
+                multiplier=float(ctx.mult[c]),
+                effective=float(eff[i]),
+                floor=float(ctx.floor[k, i]),
+                creative_id=snap.var_ids[v] if v >= 0 else None,
+            )
 
         for k in range(n):
             w = int(ctx.win_ad[k])
@@ -590,11 +704,15 @@ class Engine:
             ok = (ctx.reason[k] == 0) & (eff >= ctx.floor[k]) & (eff > 0)
             if w >= 0:
                 ok[w] = False
-            runners.append(cand(k, int(np.argmax(np.where(ok, eff, -1.0)))) if ok.any()
-                           else None)
-        return Trace(plan=tuple(a.name for a in self._plan), agents=tuple(agents),
-                     eligible=tuple(int(x) for x in ctx.eligible_counts()),
-                     winners=tuple(winners), runners_up=tuple(runners), total_us=total_us)
+            runners.append(cand(k, int(np.argmax(np.where(ok, eff, -1.0)))) if ok.any() else None)
+        return Trace(
+            plan=tuple(a.name for a in self._plan),
+            agents=tuple(agents),
+            eligible=tuple(int(x) for x in ctx.eligible_counts()),
+            winners=tuple(winners),
+            runners_up=tuple(runners),
+            total_us=total_us,
+        )
 
     def explain(self, decision: Decision) -> str:
         """A person-readable account of ``decision``, agent by agent.

@@ -22,8 +22,6 @@ Click(impression_id='r1:1:0', timestamp=1.5)
 
 from __future__ import annotations
 
-from typing import Union
-
 import msgspec
 
 __all__ = [
@@ -82,7 +80,7 @@ class Conversion(Event, frozen=True, kw_only=True, gc=False):
     value: float = 0.0
 
 
-FeedbackEvent = Union[Impression, Click, Skip, Complete, Conversion]
+FeedbackEvent = Impression | Click | Skip | Complete | Conversion
 """Any feedback event; decode a mixed stream with ``msgspec.json.decode(b, type=FeedbackEvent)``."""
 
 
@@ -161,5 +159,5 @@ class ResumeCampaign(Control, frozen=True, kw_only=True, gc=False):
     campaign_id: str
 
 
-ControlMessage = Union[PauseCampaign, ResumeCampaign]
+ControlMessage = PauseCampaign | ResumeCampaign
 """Any control message."""

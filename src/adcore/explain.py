@@ -17,7 +17,8 @@ def render(decision: Decision) -> str:
             lines.append(
                 f"  imp {slot.imp_id}: ad {slot.ad_id} (campaign {slot.campaign_id}, creative "
                 f"{slot.creative_id}) bid {slot.bid:.4f} pays {slot.price:.4f} "
-                f"{decision.currency} CPM, propensity {slot.propensity:.3f}")
+                f"{decision.currency} CPM, propensity {slot.propensity:.3f}"
+            )
     trace = decision.trace
     if trace is None:
         lines.append("  (no trace: decide with trace=True to see each agent's part)")
@@ -30,7 +31,7 @@ def render(decision: Decision) -> str:
         lines.append(f"  {a.agent:<10} {state:>18}  filtered: {filtered}")
         if notes:
             lines.append(f"  {'':<10} {'':>18}  {notes}")
-    for k, (w, r) in enumerate(zip(trace.winners, trace.runners_up)):
+    for k, (w, r) in enumerate(zip(trace.winners, trace.runners_up, strict=True)):
         lines.append(f"  imp #{k}: {trace.eligible[k]} eligible ads")
         for label, c in (("winner", w), ("runner-up", r)):
             if c is None:
@@ -38,5 +39,6 @@ def render(decision: Decision) -> str:
             lines.append(
                 f"    {label:<9} {c.ad_id} p={c.score:.4f} value={c.value:.4f} "
                 f"bid={c.bid:.4f} x pacing {c.multiplier:.3f} = {c.effective:.4f} "
-                f"(floor {c.floor:.4f})")
+                f"(floor {c.floor:.4f})"
+            )
     return "\n".join(lines)

@@ -37,16 +37,21 @@ def content_categories(request: BidRequest) -> list[str]:
     return category_closure(cats)
 
 
-def _convert(amount: float, currency: str, target: str,
-             rates: Mapping[str, float]) -> float | None:
+def _convert(amount: float, currency: str, target: str, rates: Mapping[str, float]) -> float | None:
     if currency == target or not currency:
         return amount
     rate = rates.get(currency)
     return None if rate is None else amount * rate
 
 
-def _fill_imp(ctx: Context, k: int, imp: Imp, snap: CatalogSnapshot,
-              rates: Mapping[str, float], currency_ok: bool) -> None:
+def _fill_imp(
+    ctx: Context,
+    k: int,
+    imp: Imp,
+    snap: CatalogSnapshot,
+    rates: Mapping[str, float],
+    currency_ok: bool,
+) -> None:
     formats = 0
     mimes: tuple[str, ...] = ()
     mindur = 0.0
@@ -60,10 +65,10 @@ def _fill_imp(ctx: Context, k: int, imp: Imp, snap: CatalogSnapshot,
             ctx.imp_sizes[k, 0, 0] = b.w
             ctx.imp_sizes[k, 0, 1] = b.h
             nsizes = 1
-        for f in b.format:
-            if nsizes < MAX_SIZES and f.w is not None and f.h is not None:
-                ctx.imp_sizes[k, nsizes, 0] = f.w
-                ctx.imp_sizes[k, nsizes, 1] = f.h
+        for size in b.format:
+            if nsizes < MAX_SIZES and size.w is not None and size.h is not None:
+                ctx.imp_sizes[k, nsizes, 0] = size.w
+                ctx.imp_sizes[k, nsizes, 1] = size.h
                 nsizes += 1
     media = imp.audio if imp.audio is not None else imp.video
     if imp.video is not None:
@@ -108,8 +113,9 @@ def _fill_imp(ctx: Context, k: int, imp: Imp, snap: CatalogSnapshot,
     ctx.imp_private[k] = private
 
 
-def fill_features(ctx: Context, request: BidRequest, now: float,
-                  rates: Mapping[str, float]) -> None:
+def fill_features(
+    ctx: Context, request: BidRequest, now: float, rates: Mapping[str, float]
+) -> None:
     """Reset ``ctx`` for ``request`` decided at ``now`` and fill its request features.
 
     Raises
@@ -121,7 +127,9 @@ def fill_features(ctx: Context, request: BidRequest, now: float,
     if n_imp > ctx.max_imps:
         raise InvalidRequest(
             f"the request has {n_imp} impressions; this engine decides at most "
-            f"{ctx.max_imps} (EngineConfig.max_imps)", "imp")
+            f"{ctx.max_imps} (EngineConfig.max_imps)",
+            "imp",
+        )
     snap = ctx.snapshot
     ctx.reset(n_imp)
     ctx.request = request

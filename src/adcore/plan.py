@@ -12,8 +12,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 
-from .agents import Agent
-from .agents import DEFAULT_ORDER
+from .agents import DEFAULT_ORDER, Agent
 from .context import FIELDS, INPUTS
 from .errors import PlanError
 
@@ -26,7 +25,8 @@ def build_plan(agents: Sequence[Agent]) -> tuple[Agent, ...]:
     Examples
     --------
     >>> from adcore.agents import default_agents
-    >>> [a.name for a in build_plan(list(reversed(default_agents())))]  # doctest: +NORMALIZE_WHITESPACE
+    >>> plan = build_plan(list(reversed(default_agents())))
+    >>> [a.name for a in plan]  # doctest: +NORMALIZE_WHITESPACE
     ['privacy', 'fraud', 'audience', 'inventory', 'safety', 'relevance', 'bidding',
      'pacing', 'creative', 'auction']
     """
@@ -44,11 +44,15 @@ def build_plan(agents: Sequence[Agent]) -> tuple[Agent, ...]:
                 raise PlanError(f"agent {name!r} must declare {kind} as a frozenset")
             unknown = set(fields) - FIELDS
             if unknown:
-                raise PlanError(f"agent {name!r} {kind} unknown fields {sorted(unknown)}; "
-                                f"known: {sorted(FIELDS)}")
+                raise PlanError(
+                    f"agent {name!r} {kind} unknown fields {sorted(unknown)}; "
+                    f"known: {sorted(FIELDS)}"
+                )
         if agent.writes & INPUTS:
-            raise PlanError(f"agent {name!r} writes {sorted(agent.writes & INPUTS)}, which "
-                            "only the engine fills")
+            raise PlanError(
+                f"agent {name!r} writes {sorted(agent.writes & INPUTS)}, which "
+                "only the engine fills"
+            )
 
     writers: dict[str, list[int]] = {}
     for i, agent in enumerate(agents):
@@ -61,8 +65,7 @@ def build_plan(agents: Sequence[Agent]) -> tuple[Agent, ...]:
                 continue
             producers = [a for a in writers.get(f, []) if a != b]
             if not producers:
-                raise PlanError(f"agent {agent.name!r} reads {f!r}, which no other agent "
-                                "writes")
+                raise PlanError(f"agent {agent.name!r} reads {f!r}, which no other agent writes")
             after[b].update(producers)
 
     rank = {name: r for r, name in enumerate(DEFAULT_ORDER)}

@@ -27,7 +27,7 @@ def warm(plan: Sequence[Agent], catalog: Catalog, config: EngineConfig) -> None:
     """Run ``plan`` on synthetic data shaped like ``catalog`` (see module docstring)."""
     from .demo import DEMO_START, sample_catalog, sample_requests
 
-    scratch = sample_catalog(n_ads=30, dimension=catalog.dimension, seed=7)
+    scratch = sample_catalog(n_ads=60, dimension=catalog.dimension, seed=7)
     snap = scratch.snapshot
     ledger = InProcessLedger()
     ledger.bind(snap)
@@ -47,8 +47,15 @@ def warm(plan: Sequence[Agent], catalog: Catalog, config: EngineConfig) -> None:
     capped = next(c for c in scratch.campaigns if c.frequency_cap is not None)
     for kind in ("impression", "complete", "click"):
         for ad_id, cid in ((ad.id, ad.campaign), (ad.id, capped.id)):
-            message = Outcome(kind=kind, impression_id="warmup", ad_id=ad_id, campaign_id=cid,
-                              creative_id=ad.id, timestamp=DEMO_START, user_key=12345)
+            message = Outcome(
+                kind=kind,
+                impression_id="warmup",
+                ad_id=ad_id,
+                campaign_id=cid,
+                creative_id=ad.id,
+                timestamp=DEMO_START,
+                user_key=12345,
+            )
             for agent in plan:
                 if Outcome in agent.learns_from:
                     agent.learn(message, states[agent.name])

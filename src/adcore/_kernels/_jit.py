@@ -37,6 +37,12 @@ def kernel(fn: F) -> F:
     return numba.njit(**_OPTIONS)(fn)  # type: ignore[no-any-return]
 
 
-def inline(fn: F) -> F:
-    """A small helper kernel that Numba inlines into its callers."""
+HELPERS: set[str] = set()
+"""Qualified names of kernels only ever called from other kernels (compiled into them,
+so they never get a signature of their own)."""
+
+
+def helper(fn: F) -> F:
+    """A kernel called only from other kernels (LLVM inlines it where it pays)."""
+    HELPERS.add(f"{fn.__module__}.{fn.__qualname__}")
     return numba.njit(**_OPTIONS)(fn)  # type: ignore[no-any-return]

@@ -10,12 +10,6 @@ SECOND_PRICE = 2
 
 
 @kernel
-def tie_key(ad_key, request_key):
-    """The tie-break key of an ad in a request: the lower key wins a tie."""
-    return splitmix64(ad_key ^ request_key)
-
-
-@kernel
 def run_auctions(
     win_ad,
     win_bid,
@@ -49,7 +43,8 @@ def run_auctions(
     bid within it; ties go to the lower
     ``splitmix64(ad_key ^ request_key)`` so the result does not depend on candidate order.
     Second price (``auction_type == 2``): the winner pays the larger of the highest other
-    candidate's effective bid and its own floor, never more than its own bid; first price (1): its effective bid.
+    candidate's effective bid and its own floor, never more than its own bid; first price
+    (1): its effective bid.
 
     With probability ``explore`` (using ``draws[k, 0]``) a uniformly drawn candidate
     (``draws[k, 1]``) wins instead and pays its floor; ``win_propensity`` is the probability

@@ -10,7 +10,15 @@ MAX_VALUE = 3
 
 @kernel
 def strategy_bids(
-    bid, value, reason, n_imp, score, ad_campaign, camp_strategy, camp_amount, camp_max_bid,
+    bid,
+    value,
+    reason,
+    n_imp,
+    score,
+    ad_campaign,
+    camp_strategy,
+    camp_amount,
+    camp_max_bid,
     camp_conversion_rate,
 ):
     """Write each eligible ad's expected value and bid in CPM (currency per 1000 shows).

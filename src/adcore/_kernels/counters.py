@@ -11,13 +11,13 @@ callers pass keys with at least one bit set.
 
 import numpy as np
 
-from ._jit import kernel
+from ._jit import helper, kernel
 from .bits import splitmix64
 
 PROBES = 8
 
 
-@kernel
+@helper
 def counter_get(keys, starts, counts, key, now, window):
     """The count of ``key`` in its current window (0 if absent or expired)."""
     size = keys.shape[0]

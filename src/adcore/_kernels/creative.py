@@ -10,8 +10,17 @@ FOCUS_NORMAL = 3
 
 @kernel
 def choose_variants(
-    creative, reason, n_imp, ad_format, var_ptr, var_duration, var_mimes, imp_mimes,
-    imp_mindur, imp_maxdur, focus,
+    creative,
+    reason,
+    n_imp,
+    ad_format,
+    var_ptr,
+    var_duration,
+    var_mimes,
+    imp_mimes,
+    imp_mindur,
+    imp_maxdur,
+    focus,
 ):
     """Among an eligible audio/video ad's variants that fit the impression, pick the
     shortest under high focus and the longest in the background; otherwise keep the

@@ -8,10 +8,10 @@ array of length ``n_campaigns``) and broadcast to the campaign's ads.
 import numpy as np
 
 from . import reasons as R
-from ._jit import kernel
+from ._jit import helper, kernel
 
 
-@kernel
+@helper
 def broadcast_campaign_codes(reason, n_imp, ad_campaign, camp_code):
     """Raise every ad's reason to its campaign's code in ``camp_code``."""
     for i in range(ad_campaign.shape[0]):
@@ -136,7 +136,7 @@ def safety_filter(
     block_lists(reason, n_imp, ad_categories, req_bcat, ad_domains, req_badv)
 
 
-@kernel
+@helper
 def block_lists(reason, n_imp, ad_categories, req_bcat, ad_domains, req_badv):
     """BLOCKED_CATEGORY for ads in a blocked category (or a sub-category of one),
     BLOCKED_ADVERTISER for ads whose advertiser domain is blocked."""

@@ -30,7 +30,9 @@ def interest_vector(out, tokens, n_tokens, token_vectors):
 
 
 @kernel
-def action_probability(score, reason, n_imp, embeddings, interest, base_logit, learned_logit, scale):
+def action_probability(
+    score, reason, n_imp, embeddings, interest, base_logit, learned_logit, scale
+):
     """``score[i] = sigmoid(base_logit[i] + learned_logit[i] + scale * <embeddings[i], interest>)``
     for ads eligible in at least one impression; 0 for the others.
 

@@ -33,11 +33,31 @@ __all__ = [
     "default_agents",
 ]
 
-DEFAULT_ORDER = ("privacy", "fraud", "audience", "inventory", "safety", "relevance",
-                 "bidding", "pacing", "creative", "auction")
+DEFAULT_ORDER = (
+    "privacy",
+    "fraud",
+    "audience",
+    "inventory",
+    "safety",
+    "relevance",
+    "bidding",
+    "pacing",
+    "creative",
+    "auction",
+)
 
 
 def default_agents() -> list[Agent]:
     """A fresh instance of each of the ten agents, in the default order."""
-    return [PrivacyAgent(), FraudAgent(), AudienceAgent(), InventoryAgent(), SafetyAgent(),
-            RelevanceAgent(), BiddingAgent(), PacingAgent(), CreativeAgent(), AuctionAgent()]
+    return [
+        PrivacyAgent(),
+        FraudAgent(),
+        AudienceAgent(),
+        InventoryAgent(),
+        SafetyAgent(),
+        RelevanceAgent(),
+        BiddingAgent(),
+        PacingAgent(),
+        CreativeAgent(),
+        AuctionAgent(),
+    ]

@@ -25,19 +25,39 @@ class AuctionAgent(Agent):
 
     name: ClassVar[str] = "auction"
     reads: ClassVar[frozenset[str]] = frozenset(
-        {"features", "reason", "bid", "multiplier", "floor", "creative"})
+        {"features", "reason", "bid", "multiplier", "floor", "creative"}
+    )
     writes: ClassVar[frozenset[str]] = frozenset({"winners"})
 
     def run(self, ctx: Context, state: Any) -> None:
         snap = ctx.snapshot
         run_auctions(
-            ctx.win_ad, ctx.win_bid, ctx.win_price, ctx.win_micros, ctx.win_propensity,
-            ctx.effective, ctx.won, ctx.n_imp, ctx.reason, ctx.bid, ctx.mult, snap.ad_campaign,
-            ctx.floor, ctx.avail, snap.ad_key, snap.ad_priority, ctx.request_key,
-            ctx.auction_type, ctx.explore, ctx.draws,
+            ctx.win_ad,
+            ctx.win_bid,
+            ctx.win_price,
+            ctx.win_micros,
+            ctx.win_propensity,
+            ctx.effective,
+            ctx.won,
+            ctx.n_imp,
+            ctx.reason,
+            ctx.bid,
+            ctx.mult,
+            snap.ad_campaign,
+            ctx.floor,
+            ctx.avail,
+            snap.ad_key,
+            snap.ad_priority,
+            ctx.request_key,
+            ctx.auction_type,
+            ctx.explore,
+            ctx.draws,
         )
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
         n = ctx.n_imp
-        return {"filled": int((ctx.win_ad[:n] >= 0).sum()), "impressions": n,
-                "auction": "first_price" if ctx.auction_type == 1 else "second_price"}
+        return {
+            "filled": int((ctx.win_ad[:n] >= 0).sum()),
+            "impressions": n,
+            "auction": "first_price" if ctx.auction_type == 1 else "second_price",
+        }

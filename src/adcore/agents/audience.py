@@ -15,16 +15,25 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from .._kernels.creative import FOCUS_BACKGROUND, FOCUS_HIGH, FOCUS_NORMAL, FOCUS_UNKNOWN
+from .._kernels import creative as _focus
 from .._kernels.filters import targeting_filter
 from .._kernels.scoring import interest_vector
 from ..context import MAX_TOKENS, Context
 from .base import Agent
 
-__all__ = ["FOCUS_NAMES", "AudienceAgent"]
+__all__ = ["FOCUS_NAMES", "AudienceAgent", "focus_state"]
 
-FOCUS_NAMES = {FOCUS_UNKNOWN: "unknown", FOCUS_HIGH: "high", FOCUS_BACKGROUND: "background",
-               FOCUS_NORMAL: "normal"}
+FOCUS_UNKNOWN: int = _focus.FOCUS_UNKNOWN
+FOCUS_HIGH: int = _focus.FOCUS_HIGH
+FOCUS_BACKGROUND: int = _focus.FOCUS_BACKGROUND
+FOCUS_NORMAL: int = _focus.FOCUS_NORMAL
+
+FOCUS_NAMES = {
+    FOCUS_UNKNOWN: "unknown",
+    FOCUS_HIGH: "high",
+    FOCUS_BACKGROUND: "background",
+    FOCUS_NORMAL: "normal",
+}
 
 _HIGH_FOCUS_WORDS = ("podcast", "talk", "news", "spoken", "audiobook", "comedy", "interview")
 _MUSIC_CONTEXT = 3  # OpenRTB content.context: music
@@ -68,10 +77,23 @@ class AudienceAgent(Agent):
     def run(self, ctx: Context, state: Any) -> None:
         snap = ctx.snapshot
         targeting_filter(
-            ctx.reason, ctx.n_imp, snap.ad_campaign, ctx.camp_code, snap.camp_start, snap.camp_end, ctx.now,
-            snap.camp_countries, ctx.req_country, snap.camp_devtypes, ctx.req_devtype,
-            snap.camp_hours, ctx.req_hour, snap.camp_content, ctx.req_content,
-            snap.camp_segments, ctx.req_segments,
+            ctx.reason,
+            ctx.n_imp,
+            snap.ad_campaign,
+            ctx.camp_code,
+            snap.camp_start,
+            snap.camp_end,
+            ctx.now,
+            snap.camp_countries,
+            ctx.req_country,
+            snap.camp_devtypes,
+            ctx.req_devtype,
+            snap.camp_hours,
+            ctx.req_hour,
+            snap.camp_content,
+            ctx.req_content,
+            snap.camp_segments,
+            ctx.req_segments,
         )
         request = ctx.request
         ctx.focus = focus_state(request)
@@ -96,9 +118,13 @@ class AudienceAgent(Agent):
                     tokens[n] = row
                     n += 1
             ctx.n_tokens = n
-        ctx.has_interest = interest_vector(ctx.interest, ctx.tokens, ctx.n_tokens,
-                                           snap.signal_vectors)
+        ctx.has_interest = interest_vector(
+            ctx.interest, ctx.tokens, ctx.n_tokens, snap.signal_vectors
+        )
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
-        return {"focus": FOCUS_NAMES[ctx.focus], "signals_used": ctx.n_tokens,
-                "interest_known": int(ctx.has_interest)}
+        return {
+            "focus": FOCUS_NAMES[ctx.focus],
+            "signals_used": ctx.n_tokens,
+            "interest_known": int(ctx.has_interest),
+        }

@@ -69,7 +69,7 @@ class Agent(abc.ABC):
         """The cheap, safe result written when the agent is skipped (optional agents)."""
         self.run(ctx, state)
 
-    def learn(self, message: Any, state: Any) -> None:
+    def learn(self, message: Any, state: Any) -> None:  # noqa: B027 - optional hook
         """Update ``state`` from a bus message of a type in :attr:`learns_from`."""
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:

@@ -23,9 +23,18 @@ class BiddingAgent(Agent):
 
     def run(self, ctx: Context, state: Any) -> None:
         snap = ctx.snapshot
-        strategy_bids(ctx.bid, ctx.value, ctx.reason, ctx.n_imp, ctx.score, snap.ad_campaign,
-                      snap.camp_strategy, snap.camp_amount, snap.camp_max_bid,
-                      snap.camp_conversion_rate)
+        strategy_bids(
+            ctx.bid,
+            ctx.value,
+            ctx.reason,
+            ctx.n_imp,
+            ctx.score,
+            snap.ad_campaign,
+            snap.camp_strategy,
+            snap.camp_amount,
+            snap.camp_max_bid,
+            snap.camp_conversion_rate,
+        )
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
         return {"max_bid": round(float(ctx.bid.max()), 6) if ctx.bid.size else 0.0}

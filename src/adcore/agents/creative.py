@@ -26,9 +26,19 @@ class CreativeAgent(Agent):
 
     def run(self, ctx: Context, state: Any) -> None:
         snap = ctx.snapshot
-        choose_variants(ctx.creative, ctx.reason, ctx.n_imp, snap.ad_format, snap.var_ptr,
-                        snap.var_duration, snap.var_mimes, ctx.imp_mimes, ctx.imp_mindur,
-                        ctx.imp_maxdur, ctx.focus)
+        choose_variants(
+            ctx.creative,
+            ctx.reason,
+            ctx.n_imp,
+            snap.ad_format,
+            snap.var_ptr,
+            snap.var_duration,
+            snap.var_mimes,
+            ctx.imp_mimes,
+            ctx.imp_mindur,
+            ctx.imp_maxdur,
+            ctx.focus,
+        )
 
     def fallback(self, ctx: Context, state: Any) -> None:
         """Keep the inventory agent's default variants."""

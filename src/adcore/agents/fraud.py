@@ -29,8 +29,9 @@ __all__ = ["FraudAgent"]
 
 
 class _FraudState:
-    def __init__(self, slots: int, patterns: tuple[str, ...], threshold: float, limit: int,
-                 window: float) -> None:
+    def __init__(
+        self, slots: int, patterns: tuple[str, ...], threshold: float, limit: int, window: float
+    ) -> None:
         self.keys = np.zeros(slots, dtype=np.uint64)
         self.starts = np.zeros(slots, dtype=np.float64)
         self.counts = np.zeros(slots, dtype=np.int64)
@@ -53,8 +54,13 @@ class FraudAgent(Agent):
         if isinstance(previous, _FraudState):
             return previous  # request-rate counters do not depend on the catalog
         cfg = services.config
-        return _FraudState(cfg.counter_slots, cfg.bot_patterns, cfg.fraud_block_threshold,
-                           cfg.fraud_rate_limit, cfg.fraud_rate_window)
+        return _FraudState(
+            cfg.counter_slots,
+            cfg.bot_patterns,
+            cfg.fraud_block_threshold,
+            cfg.fraud_rate_limit,
+            cfg.fraud_rate_window,
+        )
 
     def _is_bot(self, ua: str, state: _FraudState) -> bool:
         hit = state.bot_cache.get(ua)
@@ -75,8 +81,15 @@ class FraudAgent(Agent):
         count = 0
         if ident:
             with state.lock:
-                count = counter_add(state.keys, state.starts, state.counts,
-                                    np.uint64(stable_key(ident)), ctx.now, state.window, 1)
+                count = counter_add(
+                    state.keys,
+                    state.starts,
+                    state.counts,
+                    np.uint64(stable_key(ident)),
+                    ctx.now,
+                    state.window,
+                    1,
+                )
         score = fraud_score(bot, not ua, not ip, count, state.limit)
         ctx.fraud_score = score
         signals = []
@@ -93,5 +106,7 @@ class FraudAgent(Agent):
             veto_all(ctx.reason, ctx.n_imp, R.FRAUD)
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
-        return {"fraud_score": round(ctx.fraud_score, 4),
-                "signals": ",".join(ctx.fraud_signals) or "-"}
+        return {
+            "fraud_score": round(ctx.fraud_score, 4),
+            "signals": ",".join(ctx.fraud_signals) or "-",
+        }

@@ -29,11 +29,29 @@ class InventoryAgent(Agent):
     def run(self, ctx: Context, state: Any) -> None:
         snap = ctx.snapshot
         inventory_fit(
-            ctx.reason, ctx.creative, ctx.floor, ctx.n_imp, snap.ad_format, snap.ad_campaign,
-            snap.var_ptr, snap.var_duration, snap.var_mimes, snap.size_ptr, snap.size_wh,
-            ctx.imp_formats, ctx.imp_mimes, ctx.imp_mindur, ctx.imp_maxdur, ctx.imp_sizes,
-            ctx.imp_nsizes, ctx.imp_floor, ctx.imp_private, ctx.imp_currency_ok,
-            snap.camp_deals, ctx.imp_deals, ctx.imp_deal_floor,
+            ctx.reason,
+            ctx.creative,
+            ctx.floor,
+            ctx.n_imp,
+            snap.ad_format,
+            snap.ad_campaign,
+            snap.var_ptr,
+            snap.var_duration,
+            snap.var_mimes,
+            snap.size_ptr,
+            snap.size_wh,
+            ctx.imp_formats,
+            ctx.imp_mimes,
+            ctx.imp_mindur,
+            ctx.imp_maxdur,
+            ctx.imp_sizes,
+            ctx.imp_nsizes,
+            ctx.imp_floor,
+            ctx.imp_private,
+            ctx.imp_currency_ok,
+            snap.camp_deals,
+            ctx.imp_deals,
+            ctx.imp_deal_floor,
         )
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:

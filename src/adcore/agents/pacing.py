@@ -36,8 +36,9 @@ def planned_fraction(now: float, cumulative: np.ndarray | None) -> float:
 
 
 class _PacingState:
-    def __init__(self, ledger: InProcessLedger, curve: tuple[float, ...] | None, gain: float,
-                 floor: float) -> None:
+    def __init__(
+        self, ledger: InProcessLedger, curve: tuple[float, ...] | None, gain: float, floor: float
+    ) -> None:
         self.ledger = ledger
         self.cumulative = None
         if curve is not None:
@@ -57,18 +58,34 @@ class PacingAgent(Agent):
 
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
         cfg = services.config
-        return _PacingState(services.ledger, cfg.pacing_curve, cfg.pacing_gain,
-                            cfg.pacing_min_multiplier)
+        return _PacingState(
+            services.ledger, cfg.pacing_curve, cfg.pacing_gain, cfg.pacing_min_multiplier
+        )
 
     def run(self, ctx: Context, state: _PacingState) -> None:
         ledger = state.ledger
         state_planned = planned_fraction(ctx.now, state.cumulative)
-        budget_available(ctx.avail, ledger.daily, ledger.total, ledger.spent_today,
-                         ledger.spent_total, ledger.held)
-        pacing_multipliers(ctx.mult, ledger.daily, ledger.spent_today, ledger.held,
-                           state_planned, state.gain, state.floor)
+        budget_available(
+            ctx.avail,
+            ledger.daily,
+            ledger.total,
+            ledger.spent_today,
+            ledger.spent_total,
+            ledger.held,
+        )
+        pacing_multipliers(
+            ctx.mult,
+            ledger.daily,
+            ledger.spent_today,
+            ledger.held,
+            state_planned,
+            state.gain,
+            state.floor,
+        )
 
     def notes(self, ctx: Context, state: _PacingState) -> dict[str, float | int | str]:
-        return {"planned_fraction": round(planned_fraction(ctx.now, state.cumulative), 4),
-                "campaigns_damped": int((ctx.mult < 1.0).sum()),
-                "campaigns_out_of_budget": int((ctx.avail <= 0).sum())}
+        return {
+            "planned_fraction": round(planned_fraction(ctx.now, state.cumulative), 4),
+            "campaigns_damped": int((ctx.mult < 1.0).sum()),
+            "campaigns_out_of_budget": int((ctx.avail <= 0).sum()),
+        }

@@ -74,8 +74,14 @@ class PrivacyAgent(Agent):
                     segs.fill(ctx.req_segments, (s.id for s in data.segment if s.id))
         snap = ctx.snapshot
         if not personalise and snap.any_personal:
-            privacy_filter(ctx.reason, ctx.n_imp, snap.ad_campaign, ctx.camp_code,
-                           snap.camp_personal, personalise)
+            privacy_filter(
+                ctx.reason,
+                ctx.n_imp,
+                snap.ad_campaign,
+                ctx.camp_code,
+                snap.camp_personal,
+                personalise,
+            )
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
         return {

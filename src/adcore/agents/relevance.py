@@ -56,18 +56,32 @@ class RelevanceAgent(Agent):
                 if j is not None:
                     state.shows[i] = previous.shows[j]
                     state.actions[i] = previous.actions[j]
-            learned_logit_update(state.learned, snapshot.ad_base_logit, state.shows,
-                                 state.actions, state.prior_strength)
+            learned_logit_update(
+                state.learned,
+                snapshot.ad_base_logit,
+                state.shows,
+                state.actions,
+                state.prior_strength,
+            )
         return state
 
     def run(self, ctx: Context, state: _RelevanceState) -> None:
         snap = ctx.snapshot
-        action_probability(ctx.score, ctx.reason, ctx.n_imp, snap.ad_embedding, ctx.interest,
-                           snap.ad_base_logit, state.learned, state.scale)
+        action_probability(
+            ctx.score,
+            ctx.reason,
+            ctx.n_imp,
+            snap.ad_embedding,
+            ctx.interest,
+            snap.ad_base_logit,
+            state.learned,
+            state.scale,
+        )
 
     def fallback(self, ctx: Context, state: _RelevanceState) -> None:
-        prior_probability(ctx.score, ctx.reason, ctx.n_imp, ctx.snapshot.ad_base_logit,
-                          state.learned)
+        prior_probability(
+            ctx.score, ctx.reason, ctx.n_imp, ctx.snapshot.ad_base_logit, state.learned
+        )
 
     def learn(self, message: Any, state: _RelevanceState) -> None:
         snap = state.snapshot
@@ -80,11 +94,17 @@ class RelevanceAgent(Agent):
             state.actions[i] += 1.0
         else:
             return
-        learned_logit_update(state.learned[i:i + 1], snap.ad_base_logit[i:i + 1],
-                             state.shows[i:i + 1], state.actions[i:i + 1],
-                             state.prior_strength)
+        learned_logit_update(
+            state.learned[i : i + 1],
+            snap.ad_base_logit[i : i + 1],
+            state.shows[i : i + 1],
+            state.actions[i : i + 1],
+            state.prior_strength,
+        )
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
         eligible = ctx.score > 0
-        return {"scored": int(eligible.sum()),
-                "max_p": round(float(ctx.score.max()), 6) if ctx.score.size else 0.0}
+        return {
+            "scored": int(eligible.sum()),
+            "max_p": round(float(ctx.score.max()), 6) if ctx.score.size else 0.0,
+        }

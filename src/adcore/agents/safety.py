@@ -20,6 +20,7 @@ import threading
 from typing import Any, ClassVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .._kernels.counters import campaign_counts_reached, count_campaign
 from .._kernels.filters import safety_filter
@@ -32,8 +33,13 @@ __all__ = ["SafetyAgent"]
 
 
 class _SafetyState:
-    def __init__(self, snapshot: CatalogSnapshot, slots: int, paused_ids: set[str],
-                 counters: tuple[Any, Any, Any] | None) -> None:
+    def __init__(
+        self,
+        snapshot: CatalogSnapshot,
+        slots: int,
+        paused_ids: set[str],
+        counters: tuple[Any, Any, Any] | None,
+    ) -> None:
         self.snapshot = snapshot
         self.paused_ids = set(paused_ids)
         self.paused = np.zeros(snapshot.n_campaigns, dtype=np.uint8)
@@ -42,9 +48,14 @@ class _SafetyState:
             if i is not None:
                 self.paused[i] = 1
         if counters is None:
-            counters = (np.zeros(slots, dtype=np.uint64), np.zeros(slots, dtype=np.float64),
-                        np.zeros(slots, dtype=np.int64))
-        self.keys, self.starts, self.counts = counters
+            counters = (
+                np.zeros(slots, dtype=np.uint64),
+                np.zeros(slots, dtype=np.float64),
+                np.zeros(slots, dtype=np.int64),
+            )
+        self.keys: NDArray[np.uint64] = counters[0]
+        self.starts: NDArray[np.float64] = counters[1]
+        self.counts: NDArray[np.int64] = counters[2]
         self.lock = threading.Lock()
 
 
@@ -61,35 +72,66 @@ class SafetyAgent(Agent):
             # Frequency counters are keyed by campaign position; keep them only when the
             # campaigns kept their positions.
             same = previous.snapshot.campaign_ids == snapshot.campaign_ids
-            return _SafetyState(snapshot, services.config.counter_slots, previous.paused_ids,
-                                (previous.keys, previous.starts, previous.counts)
-                                if same else None)
+            return _SafetyState(
+                snapshot,
+                services.config.counter_slots,
+                previous.paused_ids,
+                (previous.keys, previous.starts, previous.counts) if same else None,
+            )
         return _SafetyState(snapshot, services.config.counter_slots, set(), None)
 
     def run(self, ctx: Context, state: _SafetyState) -> None:
         snap = ctx.snapshot
         if ctx.user_key and snap.any_cap:
-            campaign_counts_reached(ctx.freq_blocked, state.keys, state.starts, state.counts,
-                                    ctx.user_key, ctx.now, snap.camp_cap_count,
-                                    snap.camp_cap_window)
+            campaign_counts_reached(
+                ctx.freq_blocked,
+                state.keys,
+                state.starts,
+                state.counts,
+                ctx.user_key,
+                ctx.now,
+                snap.camp_cap_count,
+                snap.camp_cap_window,
+            )
         else:
             ctx.freq_blocked.fill(0)
-        safety_filter(ctx.reason, ctx.n_imp, snap.ad_campaign, ctx.camp_code, state.paused,
-                      ctx.freq_blocked, snap.camp_excluded, ctx.req_content, snap.ad_categories,
-                      ctx.req_bcat, snap.ad_domains, ctx.req_badv)
+        safety_filter(
+            ctx.reason,
+            ctx.n_imp,
+            snap.ad_campaign,
+            ctx.camp_code,
+            state.paused,
+            ctx.freq_blocked,
+            snap.camp_excluded,
+            ctx.req_content,
+            snap.ad_categories,
+            ctx.req_bcat,
+            snap.ad_domains,
+            ctx.req_badv,
+        )
 
     def learn(self, message: Any, state: _SafetyState) -> None:
         if isinstance(message, Outcome):
             # Count a shown impression against the user's frequency cap.
             snap = state.snapshot
             c = snap.campaign_index.get(message.campaign_id)
-            if (message.kind != "impression" or message.user_key == 0 or c is None
-                    or snap.camp_cap_count[c] <= 0):
+            if (
+                message.kind != "impression"
+                or message.user_key == 0
+                or c is None
+                or snap.camp_cap_count[c] <= 0
+            ):
                 return
             with state.lock:
-                count_campaign(state.keys, state.starts, state.counts,
-                               np.uint64(message.user_key), c, float(message.timestamp),
-                               float(snap.camp_cap_window[c]))
+                count_campaign(
+                    state.keys,
+                    state.starts,
+                    state.counts,
+                    np.uint64(message.user_key),
+                    c,
+                    float(message.timestamp),
+                    float(snap.camp_cap_window[c]),
+                )
         elif isinstance(message, PauseCampaign):
             state.paused_ids.add(message.campaign_id)
             i = state.snapshot.campaign_index.get(message.campaign_id)
@@ -102,5 +144,7 @@ class SafetyAgent(Agent):
                 state.paused[i] = 0
 
     def notes(self, ctx: Context, state: _SafetyState) -> dict[str, float | int | str]:
-        return {"paused_campaigns": int(state.paused.sum()),
-                "capped_campaigns": int(ctx.freq_blocked.sum())}
+        return {
+            "paused_campaigns": int(state.paused.sum()),
+            "capped_campaigns": int(ctx.freq_blocked.sum()),
+        }

@@ -60,8 +60,10 @@ class InProcessLedger:
         and holds; campaigns no longer in the catalog keep theirs on the side, so
         impressions reported for them later are still charged."""
         with self._lock:
-            old = {cid: [int(self.spent_today[i]), int(self.spent_total[i]), int(self.held[i])]
-                   for cid, i in self._index.items()}
+            old = {
+                cid: [int(self.spent_today[i]), int(self.spent_total[i]), int(self.held[i])]
+                for cid, i in self._index.items()
+            }
             old.update(self._retired)
             nc = snapshot.n_campaigns
             spent_today = np.zeros(nc, dtype=np.int64)
