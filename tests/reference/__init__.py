@@ -1,0 +1,1 @@
+"""Naive references for adcore's kernels: plain Python loops, written from the docstrings."""
