@@ -65,19 +65,22 @@ def test_a_valid_catalog_compiles_to_read_only_arrays() -> None:
     )
     s = cat.snapshot
     assert (s.n_ads, s.n_campaigns, s.dimension) == (3, 2, 4)
-    assert s.ad_campaign.tolist() == [0, 1, 0]
-    assert s.ad_format.tolist() == [2, 0, 2]
-    assert s.var_ptr.tolist() == [0, 1, 2, 4]
-    assert s.var_ids == ("a1", "a2", "a3-15", "a3-30")
-    assert s.var_duration.tolist() == [30.0, 0.0, 15.0, 30.0]
-    assert s.size_ptr.tolist() == [0, 0, 2, 2]
+    # ads are stored grouped by campaign, keeping their order within a campaign
+    assert s.ad_ids == ("a1", "a3", "a2")
+    assert s.ad_campaign.tolist() == [0, 0, 1]
+    assert s.camp_ad_ptr.tolist() == [0, 2, 3]
+    assert s.ad_format.tolist() == [2, 2, 0]
+    assert s.var_ptr.tolist() == [0, 1, 3, 4]
+    assert s.var_ids == ("a1", "a3-15", "a3-30", "a2")
+    assert s.var_duration.tolist() == [30.0, 15.0, 30.0, 0.0]
+    assert s.size_ptr.tolist() == [0, 0, 0, 2]
     assert s.size_wh.tolist() == [[300, 250], [728, 90]]
     assert s.camp_total.tolist() == [-1, 5_000_000]
     assert s.camp_hours.tolist() == [0, (1 << 6) | (1 << 7)]
     # a sub-category brings its parent, so blocking IAB2 blocks IAB2-1
     bits = s.categories.bits(["IAB2"])
-    assert (s.ad_categories[1] & bits).any()
-    assert not (s.ad_categories[0] & bits).any()
+    assert (s.ad_categories[s.ad_index["a2"]] & bits).any()
+    assert not (s.ad_categories[s.ad_index["a1"]] & bits).any()
     for name in ("ad_campaign", "ad_embedding", "camp_daily", "var_mimes"):
         with pytest.raises(ValueError):
             getattr(s, name)[0] = 1

@@ -295,10 +295,13 @@ class CatalogSnapshot:
         self.n_ads = len(ads)
         self.n_campaigns = len(campaigns)
         self.campaigns: tuple[Campaign, ...] = tuple(campaigns)
-        self.ads: tuple[Ad, ...] = tuple(ads)
         self.campaign_ids: tuple[str, ...] = tuple(c.id for c in campaigns)
-        self.ad_ids: tuple[str, ...] = tuple(a.id for a in ads)
         self.campaign_index = {cid: i for i, cid in enumerate(self.campaign_ids)}
+        # Ads are stored grouped by campaign (stably), so a campaign's ads are the range
+        # camp_ad_ptr[c]:camp_ad_ptr[c + 1] and campaign-level vetoes touch only them.
+        ads = sorted(ads, key=lambda a: self.campaign_index[a.campaign])
+        self.ads: tuple[Ad, ...] = tuple(ads)
+        self.ad_ids: tuple[str, ...] = tuple(a.id for a in ads)
         self.ad_index = {aid: i for i, aid in enumerate(self.ad_ids)}
 
         cat_items: list[str] = []
@@ -324,6 +327,9 @@ class CatalogSnapshot:
         n, d = self.n_ads, dimension
         self.ad_campaign = _readonly(
             np.array([self.campaign_index[a.campaign] for a in ads], dtype=np.int32)
+        )
+        self.camp_ad_ptr = _readonly(
+            np.searchsorted(self.ad_campaign, np.arange(self.n_campaigns + 1)).astype(np.int32)
         )
         self.ad_format = _readonly(
             np.array([_FORMAT_CODE[Format(a.format)] for a in ads], dtype=np.int8)
@@ -439,6 +445,12 @@ class CatalogSnapshot:
         for name, row in self.signals.index.items():
             vecs[row] = signals[name]
         self.signal_vectors = _readonly(vecs)
+        # Signal rows by kind ("cat", "genre", "seg", "kw") and value, so the audience
+        # agent looks values up without building "kind:value" strings per request.
+        self.signal_rows: dict[str, dict[str, int]] = {}
+        for name, row in self.signals.index.items():
+            kind, _, value = name.partition(":")
+            self.signal_rows.setdefault(kind, {})[value] = row
 
     @staticmethod
     def _variants(ad: Ad) -> tuple[Creative, ...]:

@@ -55,7 +55,6 @@ class Context:
         self.request: Any = None
         self.now = 0.0
         self.n_imp = 0
-        self.imp_ids: list[str] = []
         self.content_cats: list[str] = []
         self.request_key = np.uint64(1)
         self.auction_type = 2

@@ -136,7 +136,6 @@ def fill_features(
     ctx.now = now
     ctx.request_key = _U64(stable_key(request.id))
     ctx.auction_type = 1 if request.at == 1 else 2
-    ctx.imp_ids = [imp.id for imp in request.imp]
 
     device = request.device
     geo = None

@@ -71,13 +71,23 @@ def campaign_counts_reached(blocked, keys, starts, counts, user_key, now, cap_co
     The key of (user, campaign) is ``splitmix64(user_key + c + 1)``; ``cap_count[c]`` 0
     means no cap. ``user_key`` 0 (no user known, or no consent) blocks nothing.
     """
+    size = keys.shape[0]
     for c in range(blocked.shape[0]):
         blocked[c] = 0
         if user_key == 0 or cap_count[c] <= 0:
             continue
         key = splitmix64(user_key + np.uint64(c + 1)) | np.uint64(1)
-        if counter_get(keys, starts, counts, key, now, cap_window[c]) >= cap_count[c]:
-            blocked[c] = 1
+        # The lookup of counter_get, written out: calling a helper with arrays in a loop
+        # costs reference counting per call.
+        h = splitmix64(key) % np.uint64(size)
+        for p in range(PROBES):
+            s = np.int64((h + np.uint64(p)) % np.uint64(size))
+            if keys[s] == key:
+                if now - starts[s] < cap_window[c] and counts[s] >= cap_count[c]:
+                    blocked[c] = 1
+                break
+            if keys[s] == 0:
+                break
 
 
 @kernel

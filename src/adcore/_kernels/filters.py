@@ -2,7 +2,8 @@
 
 ``reason`` has shape ``(max_imps, n_ads)``; only the first ``n_imp`` rows are used.
 Campaign-level checks are computed once per campaign into ``camp_code`` (a scratch
-array of length ``n_campaigns``) and broadcast to the campaign's ads.
+array of length ``n_campaigns``) and broadcast to the campaign's ads, which the catalog
+stores contiguously: campaign ``c`` owns ads ``camp_ad_ptr[c]:camp_ad_ptr[c + 1]``.
 """
 
 import numpy as np
@@ -12,30 +13,32 @@ from ._jit import helper, kernel
 
 
 @helper
-def broadcast_campaign_codes(reason, n_imp, ad_campaign, camp_code):
-    """Raise every ad's reason to its campaign's code in ``camp_code``."""
-    for i in range(ad_campaign.shape[0]):
-        code = camp_code[ad_campaign[i]]
+def broadcast_campaign_codes(reason, n_imp, camp_ad_ptr, camp_code):
+    """Raise every ad's reason to its campaign's code in ``camp_code``; the ads of
+    campaign ``c`` are ``camp_ad_ptr[c]:camp_ad_ptr[c + 1]``."""
+    for c in range(camp_code.shape[0]):
+        code = camp_code[c]
         if code:
             for k in range(n_imp):
-                if reason[k, i] < code:
-                    reason[k, i] = code
+                for i in range(camp_ad_ptr[c], camp_ad_ptr[c + 1]):
+                    if reason[k, i] < code:
+                        reason[k, i] = code
 
 
 @kernel
-def privacy_filter(reason, n_imp, ad_campaign, camp_code, camp_personal, personalise):
+def privacy_filter(reason, n_imp, camp_ad_ptr, camp_code, camp_personal, personalise):
     """PRIVACY for ads of campaigns that need personal data when personalisation is not
     allowed."""
     for c in range(camp_code.shape[0]):
         camp_code[c] = R.PRIVACY if (camp_personal[c] and not personalise) else R.OK
-    broadcast_campaign_codes(reason, n_imp, ad_campaign, camp_code)
+    broadcast_campaign_codes(reason, n_imp, camp_ad_ptr, camp_code)
 
 
 @kernel
 def targeting_filter(
     reason,
     n_imp,
-    ad_campaign,
+    camp_ad_ptr,
     camp_code,
     camp_start,
     camp_end,
@@ -99,14 +102,14 @@ def targeting_filter(
             if targeted and not hit:
                 code = R.TARGETING
         camp_code[c] = code
-    broadcast_campaign_codes(reason, n_imp, ad_campaign, camp_code)
+    broadcast_campaign_codes(reason, n_imp, camp_ad_ptr, camp_code)
 
 
 @kernel
 def safety_filter(
     reason,
     n_imp,
-    ad_campaign,
+    camp_ad_ptr,
     camp_code,
     camp_paused,
     camp_freq_blocked,
@@ -132,7 +135,7 @@ def safety_filter(
             if code == R.OK and camp_freq_blocked[c]:
                 code = R.FREQUENCY_CAP
         camp_code[c] = code
-    broadcast_campaign_codes(reason, n_imp, ad_campaign, camp_code)
+    broadcast_campaign_codes(reason, n_imp, camp_ad_ptr, camp_code)
     block_lists(reason, n_imp, ad_categories, req_bcat, ad_domains, req_badv)
 
 

@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 from ._jit import kernel
 
 
@@ -48,7 +50,7 @@ def action_probability(
         if not eligible:
             score[i] = 0.0
             continue
-        dot = 0.0
+        dot = np.float32(0.0)  # float32 accumulation vectorises (embeddings are float32)
         for j in range(d):
             dot += embeddings[i, j] * interest[j]
         z = base_logit[i] + learned_logit[i] + scale * dot

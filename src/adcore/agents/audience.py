@@ -79,7 +79,7 @@ class AudienceAgent(Agent):
         targeting_filter(
             ctx.reason,
             ctx.n_imp,
-            snap.ad_campaign,
+            snap.camp_ad_ptr,
             ctx.camp_code,
             snap.camp_start,
             snap.camp_end,
@@ -97,26 +97,32 @@ class AudienceAgent(Agent):
         )
         request = ctx.request
         ctx.focus = focus_state(request)
-        signals = snap.signals.index
-        if signals:
-            names = ["cat:" + c for c in ctx.content_cats]
+        rows = snap.signal_rows
+        if rows:
+            found: list[int] = []
+            by = rows.get("cat")
+            if by:
+                found += [r for r in map(by.get, ctx.content_cats) if r is not None]
             where = request.site if request.site is not None else request.app
             if where is not None:
-                names += ["kw:" + k for k in _keywords(where.keywords)]
                 content = where.content
-                if content is not None:
-                    if content.genre:
-                        names.append("genre:" + content.genre.lower())
-                    names += ["kw:" + k for k in _keywords(content.keywords)]
-            if ctx.personalise and request.user is not None:
-                names += ["seg:" + s.id for d in request.user.data for s in d.segment if s.id]
-            n = 0
-            tokens = ctx.tokens
-            for name in names:
-                row = signals.get(name)
-                if row is not None and n < MAX_TOKENS:
-                    tokens[n] = row
-                    n += 1
+                by = rows.get("genre")
+                if by and content is not None and content.genre:
+                    r = by.get(content.genre.lower())
+                    if r is not None:
+                        found.append(r)
+                by = rows.get("kw")
+                if by:
+                    words = _keywords(where.keywords)
+                    if content is not None:
+                        words += _keywords(content.keywords)
+                    found += [r for r in map(by.get, words) if r is not None]
+            by = rows.get("seg")
+            if by and ctx.personalise and request.user is not None:
+                for d in request.user.data:
+                    found += [r for r in (by.get(s.id) for s in d.segment if s.id) if r is not None]
+            n = min(len(found), MAX_TOKENS)
+            ctx.tokens[:n] = found[:n]
             ctx.n_tokens = n
         ctx.has_interest = interest_vector(
             ctx.interest, ctx.tokens, ctx.n_tokens, snap.signal_vectors

@@ -77,7 +77,7 @@ class PrivacyAgent(Agent):
             privacy_filter(
                 ctx.reason,
                 ctx.n_imp,
-                snap.ad_campaign,
+                snap.camp_ad_ptr,
                 ctx.camp_code,
                 snap.camp_personal,
                 personalise,

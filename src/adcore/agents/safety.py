@@ -98,7 +98,7 @@ class SafetyAgent(Agent):
         safety_filter(
             ctx.reason,
             ctx.n_imp,
-            snap.ad_campaign,
+            snap.camp_ad_ptr,
             ctx.camp_code,
             state.paused,
             ctx.freq_blocked,
