@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 from pathlib import Path
 from typing import Any, ClassVar
@@ -84,7 +85,8 @@ def test_specification_examples_are_decided(engine: Engine, name: str, now: floa
 
 
 def test_decide_batch_equals_decide_each(catalog: Catalog) -> None:
-    cfg = EngineConfig(explore=0.2, seed=5)
+    # No latency budget: a stalled machine must not make the two runs skip differently.
+    cfg = EngineConfig(explore=0.2, seed=5, latency_budget_us=math.inf)
     requests = sample_requests(150, seed=9)
     times = [DEMO_START + 3.0 * i for i in range(len(requests))]
     one = Engine(catalog, cfg)
@@ -98,9 +100,10 @@ def test_decide_batch_equals_decide_each(catalog: Catalog) -> None:
 
 def test_decide_accepts_json_and_msgpack_bytes(engine: Engine, requests_: list, now: float) -> None:
     request = requests_[3]
-    a = Engine(engine.catalog).decide(request, now=now)
-    b = Engine(engine.catalog).decide(openrtb.encode_request(request), now=now)
-    c = Engine(engine.catalog).decide(
+    cfg = EngineConfig(latency_budget_us=math.inf)
+    a = Engine(engine.catalog, cfg).decide(request, now=now)
+    b = Engine(engine.catalog, cfg).decide(openrtb.encode_request(request), now=now)
+    c = Engine(engine.catalog, cfg).decide(
         openrtb.encode_request(request, "msgpack"), now=now, format="msgpack"
     )
     assert a == b == c

@@ -57,6 +57,7 @@ class Format(str, enum.Enum):
 
 
 _FORMAT_CODE = {Format.DISPLAY: 0, Format.VIDEO: 1, Format.AUDIO: 2}
+_MTYPE = {Format.DISPLAY: 1, Format.VIDEO: 2, Format.AUDIO: 3}  # OpenRTB markup types
 
 
 class BidStrategy(str, enum.Enum):
@@ -310,10 +311,15 @@ class CatalogSnapshot:
             cat_items += category_closure(c.excluded_categories)
         for a in ads:
             cat_items += category_closure(a.categories)
-        self.categories = Vocabulary(cat_items)
+        # Categories and segments that carry a signal vector are in the vocabularies too.
+        signal_cats = [n[4:] for n in signals if n.startswith("cat:")]
+        signal_segs = [n[4:] for n in signals if n.startswith("seg:")]
+        self.categories = Vocabulary(cat_items + signal_cats)
         self.domains = Vocabulary(d for a in ads for d in a.adomain)
         self.countries = Vocabulary(k for c in campaigns for k in c.targeting.countries)
-        self.segments = Vocabulary(s for c in campaigns for s in c.targeting.segments)
+        self.segments = Vocabulary(
+            [s for c in campaigns for s in c.targeting.segments] + signal_segs
+        )
         self.deals = Vocabulary(d for c in campaigns for d in c.deals)
         variants = [self._variants(a) for a in ads]
         self.mimes = Vocabulary(m for vs in variants for v in vs for m in v.mimes)
@@ -367,6 +373,15 @@ class CatalogSnapshot:
         self.var_mimes = _readonly(np.array(var_mimes, dtype=np.uint64))
         self.var_ids: tuple[str, ...] = tuple(var_ids)
         self.var_ad = _readonly(np.array(var_ad, dtype=np.int32))
+        # Python-side facts about each ad and variant that a decision reports, gathered
+        # once so building a decision does no per-field lookups.
+        self.ad_info: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...], int], ...] = tuple(
+            (a.id, a.campaign, a.adomain, a.categories, _MTYPE[Format(a.format)]) for a in ads
+        )
+        self.var_info: tuple[tuple[str, float], ...] = tuple(
+            (vid, 0.0 if ads[int(ai)].format == Format.DISPLAY else float(d))
+            for vid, d, ai in zip(var_ids, durations, var_ad, strict=True)
+        )
 
         size_ptr = np.zeros(n + 1, dtype=np.int32)
         sizes: list[tuple[int, int]] = []
@@ -451,6 +466,20 @@ class CatalogSnapshot:
         for name, row in self.signals.index.items():
             kind, _, value = name.partition(":")
             self.signal_rows.setdefault(kind, {})[value] = row
+        # Category and segment signals by vocabulary bit (-1: none), so the interest vector
+        # is built from the request's bitsets inside the kernel.
+        cat_signal = np.full(self.categories.words * 64, -1, dtype=np.int32)
+        for value, row in self.signal_rows.get("cat", {}).items():
+            bit = self.categories.index.get(value)
+            if bit is not None:
+                cat_signal[bit] = row
+        seg_signal = np.full(self.segments.words * 64, -1, dtype=np.int32)
+        for value, row in self.signal_rows.get("seg", {}).items():
+            bit = self.segments.index.get(value)
+            if bit is not None:
+                seg_signal[bit] = row
+        self.cat_signal = _readonly(cat_signal)
+        self.seg_signal = _readonly(seg_signal)
 
     @staticmethod
     def _variants(ad: Ad) -> tuple[Creative, ...]:

@@ -41,7 +41,9 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         The most impressions one request may carry (context arrays are sized for it).
     latency_budget_us : float
         Per-request budget in microseconds. When running an optional agent (relevance,
-        creative) would exceed it, the agent's safe fallback runs instead.
+        creative) would exceed it, the agent's safe fallback runs instead. Skips depend on
+        wall-clock time; ``float("inf")`` disables them, which reproducible runs (replays,
+        simulations, A/B comparisons) need.
     trace : bool
         Attach a :class:`~adcore.decision.Trace` to every decision (slower).
     explore : float

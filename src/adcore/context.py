@@ -95,7 +95,7 @@ class Context:
         self.user_key = np.uint64(0)
         # fraud
         self.fraud_score = 0.0
-        self.fraud_signals: list[str] = []
+        self.fraud_flags: tuple[bool, bool, bool, bool] = (False, False, False, False)
         # interest
         self.tokens = np.zeros(MAX_TOKENS, dtype=np.int32)
         self.n_tokens = 0
@@ -137,7 +137,7 @@ class Context:
         self.consent_reasons = []
         self.user_key = np.uint64(0)
         self.fraud_score = 0.0
-        self.fraud_signals = []
+        self.fraud_flags = (False, False, False, False)
         self.n_tokens = 0
         self.has_interest = 0
         self.focus = 0

@@ -28,7 +28,7 @@ import numpy as np
 from . import openrtb
 from .agents import Agent, Services, default_agents
 from .bus import Bus
-from .catalog import Catalog, CatalogSnapshot, Format
+from .catalog import Catalog, CatalogSnapshot
 from .config import EngineConfig
 from .context import Context
 from .decision import AgentTrace, CandidateTrace, Decision, Reason, SlotDecision, Trace
@@ -50,7 +50,6 @@ from .plan import build_plan
 
 __all__ = ["Engine", "EngineStats"]
 
-_MTYPE = {0: openrtb.MTYPE_BANNER, 1: openrtb.MTYPE_VIDEO, 2: openrtb.MTYPE_AUDIO}
 _KIND = {
     Impression: "impression",
     Click: "click",
@@ -369,7 +368,8 @@ class Engine:
         format: str = "json",
     ) -> list[Decision]:
         """Decide many requests in order; the same decisions as calling :meth:`decide` on
-        each, with per-call overhead paid once.
+        each, with per-call overhead (validation set-up, lock acquisition) paid once. The
+        batch holds the engine's lock, so other threads' decisions wait for it.
 
         ``now`` is one time for all, a sequence of one time per request, or None (the
         clock, read per request). Every request is validated before any is decided: an
@@ -400,11 +400,17 @@ class Engine:
         stamps = [self._now(t) for t in times]
         use_trace = self._config.trace if trace is None else trace
         out: list[Decision] = []
-        for req, t in zip(coerced, stamps, strict=True):
-            live = self._live
-            ctx = self._context(live)
-            fill_features(ctx, req, t, self._rates)
-            out.append(self._execute(live, ctx, req, t, use_trace))
+        append = out.append
+        rates = self._rates
+        execute = self._execute
+        # One acquisition of the engine's (re-entrant) lock for the whole batch instead of
+        # one per request; other threads' decisions wait for the batch to finish.
+        with self._lock:
+            for req, t in zip(coerced, stamps, strict=True):
+                live = self._live
+                ctx = self._context(live)
+                fill_features(ctx, req, t, rates)
+                append(execute(live, ctx, req, t, use_trace))
         return out
 
     def _execute(
@@ -456,26 +462,27 @@ class Engine:
         slots: list[SlotDecision] = []
         seq = next(self._seq)
         filled = 0
+        n = ctx.n_imp
+        wins = ctx.win_ad[:n].tolist()
+        info = snap.ad_info
         with self._lock:
             for k, imp in enumerate(req.imp):
-                ad = int(ctx.win_ad[k])
+                ad = wins[k]
                 if ad < 0:
                     slots.append(SlotDecision(imp_id=imp.id))
                     continue
-                c = int(snap.ad_campaign[ad])
-                cid = snap.campaign_ids[c]
+                ad_id, cid, adomain, categories, mtype = info[ad]
                 micros = int(ctx.win_micros[k])
                 if not self._ledger.hold(cid, micros):
                     self._n["lost"] += 1
                     slots.append(SlotDecision(imp_id=imp.id))
                     continue
-                a = snap.ads[ad]
                 v = int(ctx.creative[k, ad])
-                creative_id = snap.var_ids[v] if v >= 0 else a.id
+                creative_id, duration = snap.var_info[v] if v >= 0 else (ad_id, 0.0)
                 impression_id = f"{req.id}:{imp.id}:{seq}"
                 self._remember(
                     impression_id,
-                    _Pending(a.id, cid, creative_id, micros, int(ctx.user_key), now),
+                    _Pending(ad_id, cid, creative_id, micros, int(ctx.user_key), now),
                     now,
                 )
                 filled += 1
@@ -483,24 +490,23 @@ class Engine:
                     SlotDecision(
                         imp_id=imp.id,
                         impression_id=impression_id,
-                        ad_id=a.id,
+                        ad_id=ad_id,
                         campaign_id=cid,
                         creative_id=creative_id,
                         bid=float(ctx.win_bid[k]),
                         price=float(ctx.win_price[k]),
                         price_micros=micros,
                         propensity=float(ctx.win_propensity[k]),
-                        adomain=a.adomain,
-                        categories=a.categories,
-                        mtype=_MTYPE[int(snap.ad_format[ad])],
-                        duration=float(snap.var_duration[v])
-                        if v >= 0 and a.format != Format.DISPLAY
-                        else 0.0,
+                        adomain=adomain,
+                        categories=categories,
+                        mtype=mtype,
+                        duration=duration,
                     )
                 )
-            self._n["decisions"] += 1
-            self._n["filled"] += filled
-            self._n["unfilled"] += len(slots) - filled
+            n_counts = self._n
+            n_counts["decisions"] += 1
+            n_counts["filled"] += filled
+            n_counts["unfilled"] += len(slots) - filled
         return Decision(
             request_id=req.id,
             timestamp=now,

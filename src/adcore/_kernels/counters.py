@@ -33,7 +33,7 @@ def counter_get(keys, starts, counts, key, now, window):
     return 0
 
 
-@kernel
+@helper
 def counter_add(keys, starts, counts, key, now, window, amount):
     """Add ``amount`` to ``key``'s count in its current window and return the new count."""
     size = keys.shape[0]
@@ -64,7 +64,7 @@ def counter_add(keys, starts, counts, key, now, window, amount):
     return amount
 
 
-@kernel
+@helper
 def campaign_counts_reached(blocked, keys, starts, counts, user_key, now, cap_count, cap_window):
     """``blocked[c] = 1`` when the user's count for campaign ``c`` reached its cap.
 

@@ -10,6 +10,8 @@ import numpy as np
 
 from . import reasons as R
 from ._jit import helper, kernel
+from .counters import campaign_counts_reached
+from .scoring import interest_vector
 
 
 @helper
@@ -34,7 +36,7 @@ def privacy_filter(reason, n_imp, camp_ad_ptr, camp_code, camp_personal, persona
     broadcast_campaign_codes(reason, n_imp, camp_ad_ptr, camp_code)
 
 
-@kernel
+@helper
 def targeting_filter(
     reason,
     n_imp,
@@ -105,7 +107,7 @@ def targeting_filter(
     broadcast_campaign_codes(reason, n_imp, camp_ad_ptr, camp_code)
 
 
-@kernel
+@helper
 def safety_filter(
     reason,
     n_imp,
@@ -263,3 +265,107 @@ def inventory_fit(
                         code = R.DEAL
             if reason[k, i] < code:
                 reason[k, i] = code
+
+
+@kernel
+def audience_pass(
+    reason,
+    n_imp,
+    camp_ad_ptr,
+    camp_code,
+    camp_start,
+    camp_end,
+    now,
+    camp_countries,
+    req_country,
+    camp_devtypes,
+    req_devtype,
+    camp_hours,
+    req_hour,
+    camp_content,
+    req_content,
+    camp_segments,
+    req_segments,
+    interest,
+    tokens,
+    n_tokens,
+    signal_vectors,
+    content_rows,
+    segment_rows,
+):
+    """The audience agent's work in one call: :func:`targeting_filter`, then the interest
+    vector (:func:`adcore._kernels.scoring.interest_vector`) from the tokens and the
+    request's content and segment bitsets; returns 1 when an interest is known."""
+    targeting_filter(
+        reason,
+        n_imp,
+        camp_ad_ptr,
+        camp_code,
+        camp_start,
+        camp_end,
+        now,
+        camp_countries,
+        req_country,
+        camp_devtypes,
+        req_devtype,
+        camp_hours,
+        req_hour,
+        camp_content,
+        req_content,
+        camp_segments,
+        req_segments,
+    )
+    return interest_vector(
+        interest,
+        tokens,
+        n_tokens,
+        signal_vectors,
+        req_content,
+        content_rows,
+        req_segments,
+        segment_rows,
+    )
+
+
+@kernel
+def safety_pass(
+    reason,
+    n_imp,
+    camp_ad_ptr,
+    camp_code,
+    camp_paused,
+    camp_freq_blocked,
+    camp_excluded,
+    req_content,
+    ad_categories,
+    req_bcat,
+    ad_domains,
+    req_badv,
+    keys,
+    starts,
+    counts,
+    user_key,
+    now,
+    cap_count,
+    cap_window,
+):
+    """The safety agent's work in one call: which campaigns the user has reached the
+    frequency cap of (:func:`adcore._kernels.counters.campaign_counts_reached`; none
+    without a user key), then :func:`safety_filter`."""
+    campaign_counts_reached(
+        camp_freq_blocked, keys, starts, counts, user_key, now, cap_count, cap_window
+    )
+    safety_filter(
+        reason,
+        n_imp,
+        camp_ad_ptr,
+        camp_code,
+        camp_paused,
+        camp_freq_blocked,
+        camp_excluded,
+        req_content,
+        ad_categories,
+        req_bcat,
+        ad_domains,
+        req_badv,
+    )

@@ -1,9 +1,10 @@
 """Invalid-traffic score from request signals."""
 
-from ._jit import kernel
+from ._jit import helper, kernel
+from .counters import counter_add
 
 
-@kernel
+@helper
 def fraud_score(bot_agent, missing_agent, missing_address, rate_count, rate_limit):
     """A score in [0, 1]: 1 for a known bot user agent; otherwise the larger of 0.5 for
     a request without a user agent, 0.2 for one without an IP address, and the request
@@ -22,3 +23,26 @@ def fraud_score(bot_agent, missing_agent, missing_address, rate_count, rate_limi
         if excess > score:
             score = excess
     return score
+
+
+@kernel
+def score_request(
+    keys,
+    starts,
+    counts,
+    key,
+    now,
+    window,
+    bot_agent,
+    missing_agent,
+    missing_address,
+    rate_limit,
+    out,
+):
+    """Count the request against its device's rate window (``key`` 0: no device id, not
+    counted) and return :func:`fraud_score`; ``out[0]`` receives the window's count."""
+    count = 0
+    if key != 0:
+        count = counter_add(keys, starts, counts, key, now, window, 1)
+    out[0] = count
+    return fraud_score(bot_agent, missing_agent, missing_address, count, rate_limit)

@@ -1,9 +1,9 @@
 """Budget pacing: a multiplier per campaign from spend against the planned spend curve."""
 
-from ._jit import kernel
+from ._jit import helper, kernel
 
 
-@kernel
+@helper
 def budget_available(avail, daily, total, spent_today, spent_total, held):
     """Micro-units each campaign may still commit now: the smaller of what is left of the
     daily and of the total budget, after money held for decided, not yet shown ads.
@@ -17,7 +17,7 @@ def budget_available(avail, daily, total, spent_today, spent_total, held):
         avail[c] = a if a > 0 else 0
 
 
-@kernel
+@helper
 def pacing_multipliers(mult, daily, spent_today, held, planned_fraction, gain, min_multiplier):
     """``mult[c] = clip(1 - gain * (committed_fraction - planned_fraction), min, 1)``.
 
@@ -40,3 +40,22 @@ def pacing_multipliers(mult, daily, spent_today, held, planned_fraction, gain, m
         if m < min_multiplier:
             m = min_multiplier
         mult[c] = m
+
+
+@kernel
+def pace(
+    avail,
+    mult,
+    daily,
+    total,
+    spent_today,
+    spent_total,
+    held,
+    planned_fraction,
+    gain,
+    min_multiplier,
+):
+    """The pacing agent's work in one call: :func:`budget_available` then
+    :func:`pacing_multipliers`."""
+    budget_available(avail, daily, total, spent_today, spent_total, held)
+    pacing_multipliers(mult, daily, spent_today, held, planned_fraction, gain, min_multiplier)

@@ -4,12 +4,17 @@ import math
 
 import numpy as np
 
-from ._jit import kernel
+from ._jit import helper, kernel
 
 
-@kernel
-def interest_vector(out, tokens, n_tokens, token_vectors):
-    """``out`` = the L2-normalised sum of ``token_vectors[tokens[:n_tokens]]``.
+@helper
+def interest_vector(
+    out, tokens, n_tokens, token_vectors, content, content_rows, segments, segment_rows
+):
+    """``out`` = the L2-normalised sum of the signal vectors present in the request:
+    ``token_vectors[tokens[:n_tokens]]``, and the vector of every category set in the
+    ``content`` bitset and every segment set in ``segments`` that has one
+    (``content_rows`` / ``segment_rows`` map a bit to its row, -1 for none).
 
     Returns 1 when the result is non-zero (an interest is known), else 0 (``out`` all 0).
     """
@@ -20,6 +25,28 @@ def interest_vector(out, tokens, n_tokens, token_vectors):
         row = tokens[t]
         for j in range(d):
             out[j] += token_vectors[row, j]
+    for w in range(content.shape[0]):
+        word = content[w]
+        b = 0
+        while word:
+            if word & np.uint64(1):
+                row = content_rows[w * 64 + b]
+                if row >= 0:
+                    for j in range(d):
+                        out[j] += token_vectors[row, j]
+            word = word >> np.uint64(1)
+            b += 1
+    for w in range(segments.shape[0]):
+        word = segments[w]
+        b = 0
+        while word:
+            if word & np.uint64(1):
+                row = segment_rows[w * 64 + b]
+                if row >= 0:
+                    for j in range(d):
+                        out[j] += token_vectors[row, j]
+            word = word >> np.uint64(1)
+            b += 1
     norm = 0.0
     for j in range(d):
         norm += out[j] * out[j]

@@ -16,8 +16,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from .._kernels import creative as _focus
-from .._kernels.filters import targeting_filter
-from .._kernels.scoring import interest_vector
+from .._kernels.filters import audience_pass
 from ..context import MAX_TOKENS, Context
 from .base import Agent
 
@@ -39,20 +38,35 @@ _HIGH_FOCUS_WORDS = ("podcast", "talk", "news", "spoken", "audiobook", "comedy",
 _MUSIC_CONTEXT = 3  # OpenRTB content.context: music
 
 
+_SPOKEN: dict[str, bool] = {}
+
+
+def _spoken(genre: str) -> bool:
+    """Whether a genre is spoken word (cached: genres repeat)."""
+    hit = _SPOKEN.get(genre)
+    if hit is None:
+        low = genre.lower()
+        hit = any(w in low for w in _HIGH_FOCUS_WORDS)
+        if len(_SPOKEN) < 10_000:
+            _SPOKEN[genre] = hit
+    return hit
+
+
 def focus_state(request: Any) -> int:
     """The listener's focus state from the request (see the module docstring)."""
     imp = request.imp[0]
     where = request.site if request.site is not None else request.app
     content = where.content if where is not None else None
-    genre = (content.genre or "").lower() if content is not None else ""
+    genre = (content.genre or "") if content is not None else ""
+    spoken = _spoken(genre) if genre else False
     if imp.audio is not None:
         feed = imp.audio.feed
-        if feed == 3 or any(w in genre for w in _HIGH_FOCUS_WORDS):
+        if feed == 3 or spoken:
             return FOCUS_HIGH
         if feed in (1, 2) or (content is not None and content.context == _MUSIC_CONTEXT):
             return FOCUS_BACKGROUND
         return FOCUS_BACKGROUND if genre else FOCUS_UNKNOWN
-    if any(w in genre for w in _HIGH_FOCUS_WORDS):
+    if spoken:
         return FOCUS_HIGH
     if content is not None and content.context == _MUSIC_CONTEXT:
         return FOCUS_BACKGROUND
@@ -76,7 +90,34 @@ class AudienceAgent(Agent):
 
     def run(self, ctx: Context, state: Any) -> None:
         snap = ctx.snapshot
-        targeting_filter(
+        request = ctx.request
+        ctx.focus = focus_state(request)
+        # Category and segment signals come from the request's bitsets inside the kernel
+        # (segments are there only with consent); genre and keywords are tokens.
+        rows = snap.signal_rows
+        n = 0
+        if rows:
+            where = request.site if request.site is not None else request.app
+            if where is not None:
+                found: list[int] = []
+                content = where.content
+                by = rows.get("genre")
+                if by and content is not None and content.genre:
+                    r = by.get(content.genre.lower())
+                    if r is not None:
+                        found.append(r)
+                by = rows.get("kw")
+                if by:
+                    words = _keywords(where.keywords)
+                    if content is not None:
+                        words += _keywords(content.keywords)
+                    found += [r for r in map(by.get, words) if r is not None]
+                n = min(len(found), MAX_TOKENS)
+                tokens = ctx.tokens
+                for t in range(n):  # a few items: cheaper than a slice assignment
+                    tokens[t] = found[t]
+        ctx.n_tokens = n
+        ctx.has_interest = audience_pass(
             ctx.reason,
             ctx.n_imp,
             snap.camp_ad_ptr,
@@ -94,38 +135,12 @@ class AudienceAgent(Agent):
             ctx.req_content,
             snap.camp_segments,
             ctx.req_segments,
-        )
-        request = ctx.request
-        ctx.focus = focus_state(request)
-        rows = snap.signal_rows
-        if rows:
-            found: list[int] = []
-            by = rows.get("cat")
-            if by:
-                found += [r for r in map(by.get, ctx.content_cats) if r is not None]
-            where = request.site if request.site is not None else request.app
-            if where is not None:
-                content = where.content
-                by = rows.get("genre")
-                if by and content is not None and content.genre:
-                    r = by.get(content.genre.lower())
-                    if r is not None:
-                        found.append(r)
-                by = rows.get("kw")
-                if by:
-                    words = _keywords(where.keywords)
-                    if content is not None:
-                        words += _keywords(content.keywords)
-                    found += [r for r in map(by.get, words) if r is not None]
-            by = rows.get("seg")
-            if by and ctx.personalise and request.user is not None:
-                for d in request.user.data:
-                    found += [r for r in (by.get(s.id) for s in d.segment if s.id) if r is not None]
-            n = min(len(found), MAX_TOKENS)
-            ctx.tokens[:n] = found[:n]
-            ctx.n_tokens = n
-        ctx.has_interest = interest_vector(
-            ctx.interest, ctx.tokens, ctx.n_tokens, snap.signal_vectors
+            ctx.interest,
+            ctx.tokens,
+            ctx.n_tokens,
+            snap.signal_vectors,
+            snap.cat_signal,
+            snap.seg_signal,
         )
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:

@@ -18,14 +18,15 @@ import numpy as np
 
 from .._hashing import stable_key
 from .._kernels import reasons as R
-from .._kernels.counters import counter_add
 from .._kernels.filters import veto_all
-from .._kernels.fraud import fraud_score
+from .._kernels.fraud import score_request
 from ..catalog import CatalogSnapshot
 from ..context import Context
 from .base import Agent, Services
 
 __all__ = ["FraudAgent"]
+
+_SIGNALS = ("bot_user_agent", "no_user_agent", "no_ip", "request_rate")
 
 
 class _FraudState:
@@ -41,6 +42,7 @@ class _FraudState:
         self.limit = limit
         self.window = window
         self.bot_cache: dict[str, bool] = {}
+        self.count = np.zeros(1, dtype=np.int64)  # the last request's rate count
 
 
 class FraudAgent(Agent):
@@ -74,39 +76,37 @@ class FraudAgent(Agent):
 
     def run(self, ctx: Context, state: _FraudState) -> None:
         device = ctx.request.device
-        ua = device.ua if device is not None else None
-        ip = (device.ip or device.ipv6) if device is not None else None
-        ident = (device.ifa or ip) if device is not None else None
-        bot = bool(ua) and self._is_bot(ua, state)  # type: ignore[arg-type]
-        count = 0
-        if ident:
-            with state.lock:
-                count = counter_add(
-                    state.keys,
-                    state.starts,
-                    state.counts,
-                    np.uint64(stable_key(ident)),
-                    ctx.now,
-                    state.window,
-                    1,
-                )
-        score = fraud_score(bot, not ua, not ip, count, state.limit)
+        if device is not None:
+            ua = device.ua
+            ip = device.ip or device.ipv6
+            ident = device.ifa or ip
+        else:
+            ua = ip = ident = None
+        bot = self._is_bot(ua, state) if ua else False
+        key = np.uint64(stable_key(ident)) if ident else np.uint64(0)
+        with state.lock:
+            score = score_request(
+                state.keys,
+                state.starts,
+                state.counts,
+                key,
+                ctx.now,
+                state.window,
+                bot,
+                not ua,
+                not ip,
+                state.limit,
+                state.count,
+            )
+            over = int(state.count[0]) > state.limit
         ctx.fraud_score = score
-        signals = []
-        if bot:
-            signals.append("bot_user_agent")
-        if not ua:
-            signals.append("no_user_agent")
-        if not ip:
-            signals.append("no_ip")
-        if count > state.limit:
-            signals.append("request_rate")
-        ctx.fraud_signals = signals
+        ctx.fraud_flags = (bot, not ua, not ip, over)
         if score >= state.threshold:
             veto_all(ctx.reason, ctx.n_imp, R.FRAUD)
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
         return {
             "fraud_score": round(ctx.fraud_score, 4),
-            "signals": ",".join(ctx.fraud_signals) or "-",
+            "signals": ",".join(n for n, on in zip(_SIGNALS, ctx.fraud_flags, strict=True) if on)
+            or "-",
         }

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._kernels.pacing import budget_available, pacing_multipliers
+from .._kernels.pacing import pace
 from ..catalog import CatalogSnapshot
 from ..context import Context
 from ..ledger import InProcessLedger
@@ -65,18 +65,13 @@ class PacingAgent(Agent):
     def run(self, ctx: Context, state: _PacingState) -> None:
         ledger = state.ledger
         state_planned = planned_fraction(ctx.now, state.cumulative)
-        budget_available(
+        pace(
             ctx.avail,
+            ctx.mult,
             ledger.daily,
             ledger.total,
             ledger.spent_today,
             ledger.spent_total,
-            ledger.held,
-        )
-        pacing_multipliers(
-            ctx.mult,
-            ledger.daily,
-            ledger.spent_today,
             ledger.held,
             state_planned,
             state.gain,

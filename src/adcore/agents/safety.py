@@ -22,14 +22,16 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from .._kernels.counters import campaign_counts_reached, count_campaign
-from .._kernels.filters import safety_filter
+from .._kernels.counters import count_campaign
+from .._kernels.filters import safety_pass
 from ..catalog import CatalogSnapshot
 from ..context import Context
 from ..events import Outcome, PauseCampaign, ResumeCampaign
 from .base import Agent, Services
 
 __all__ = ["SafetyAgent"]
+
+_NO_USER = np.uint64(0)
 
 
 class _SafetyState:
@@ -82,20 +84,7 @@ class SafetyAgent(Agent):
 
     def run(self, ctx: Context, state: _SafetyState) -> None:
         snap = ctx.snapshot
-        if ctx.user_key and snap.any_cap:
-            campaign_counts_reached(
-                ctx.freq_blocked,
-                state.keys,
-                state.starts,
-                state.counts,
-                ctx.user_key,
-                ctx.now,
-                snap.camp_cap_count,
-                snap.camp_cap_window,
-            )
-        else:
-            ctx.freq_blocked.fill(0)
-        safety_filter(
+        safety_pass(
             ctx.reason,
             ctx.n_imp,
             snap.camp_ad_ptr,
@@ -108,6 +97,13 @@ class SafetyAgent(Agent):
             ctx.req_bcat,
             snap.ad_domains,
             ctx.req_badv,
+            state.keys,
+            state.starts,
+            state.counts,
+            ctx.user_key if snap.any_cap else _NO_USER,
+            ctx.now,
+            snap.camp_cap_count,
+            snap.camp_cap_window,
         )
 
     def learn(self, message: Any, state: _SafetyState) -> None:

@@ -92,10 +92,12 @@ class InProcessLedger:
                     self._day = day
 
     def _available(self, i: int) -> int:
-        a = int(self.daily[i] - self.spent_today[i] - self.held[i])
-        if self.total[i] >= 0:
-            a = min(a, int(self.total[i] - self.spent_total[i] - self.held[i]))
-        return max(a, 0)
+        held = self.held.item(i)
+        a: int = self.daily.item(i) - self.spent_today.item(i) - held
+        total = self.total.item(i)
+        if total >= 0:
+            a = min(a, total - self.spent_total.item(i) - held)
+        return a if a > 0 else 0
 
     def hold(self, campaign_id: str, micros: int) -> bool:
         """Hold ``micros`` on the campaign if its budget allows; False (nothing held) if not."""
