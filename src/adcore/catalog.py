@@ -234,7 +234,9 @@ def category_closure(categories: Iterable[str]) -> list[str]:
 class Vocabulary:
     """Strings of one kind (categories, domains, ...) numbered as bits of a bitset."""
 
-    __slots__ = ("index", "words")
+    __slots__ = ("_cache", "index", "words")
+
+    _CACHE_SIZE = 4096
 
     def __init__(self, items: Iterable[str]) -> None:
         self.index: dict[str, int] = {}
@@ -242,6 +244,36 @@ class Vocabulary:
             if item not in self.index:
                 self.index[item] = len(self.index)
         self.words = max(1, (len(self.index) + 63) // 64)
+        self._cache: dict[tuple[bool, tuple[str, ...]], tuple[tuple[int, np.uint64], ...]] = {}
+
+    def words_of(
+        self, items: tuple[str, ...], parents: bool = False
+    ) -> tuple[tuple[int, np.uint64], ...]:
+        """The non-zero words ``(index, value)`` of the bitset of ``items`` (with their IAB
+        parents when ``parents``), cached: the same lists (block lists, category lists)
+        recur request after request."""
+        key = (parents, items)
+        hit = self._cache.get(key)
+        if hit is None:
+            index = self.index
+            acc = 0
+            for item in category_closure(items) if parents else items:
+                b = index.get(item)
+                if b is not None:
+                    acc |= 1 << b
+            words = []
+            w = 0
+            while acc:
+                chunk = acc & 0xFFFFFFFFFFFFFFFF
+                if chunk:
+                    words.append((w, np.uint64(chunk)))
+                acc >>= 64
+                w += 1
+            hit = tuple(words)
+            if len(self._cache) >= self._CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = hit
+        return hit
 
     def __len__(self) -> int:
         return len(self.index)

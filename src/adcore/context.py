@@ -28,6 +28,7 @@ FIELDS = frozenset(
         "reason",  # per impression and ad: 0 eligible, else the reason code of the veto
         "interest",  # the listener's interest vector and focus state
         "floor",  # per impression and ad: the floor the bid must clear
+        "candidates",  # the ads still eligible for some impression after inventory fit
         "creative",  # per impression and ad: the chosen creative variant
         "score",  # per ad: predicted action probability
         "bid",  # per ad: expected value and bid (CPM)
@@ -55,7 +56,6 @@ class Context:
         self.request: Any = None
         self.now = 0.0
         self.n_imp = 0
-        self.content_cats: list[str] = []
         self.request_key = np.uint64(1)
         self.auction_type = 2
 
@@ -87,6 +87,7 @@ class Context:
         self.imp_private = np.zeros(max_imps, dtype=np.uint8)
         self.imp_currency_ok = np.zeros(max_imps, dtype=np.uint8)
         self.imp_deals = np.zeros((max_imps, snapshot.deals.words), dtype=np.uint64)
+        self.deals_dirty = [False] * max_imps
         self.imp_deal_floor = np.zeros((max_imps, snapshot.deals.words * 64), dtype=np.float64)
 
         # consent
@@ -115,6 +116,8 @@ class Context:
         self.mult = np.ones(nc, dtype=np.float64)
         self.avail = np.zeros(nc, dtype=np.int64)
         self.effective = np.zeros(n, dtype=np.float64)
+        self.cand = np.zeros(n, dtype=np.int64)
+        self.n_cand = 0
         self.won = np.zeros(n, dtype=np.uint8)
 
         # winners

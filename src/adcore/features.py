@@ -37,11 +37,39 @@ def content_categories(request: BidRequest) -> list[str]:
     return category_closure(cats)
 
 
+def _content_key(request: BidRequest) -> tuple[str, ...]:
+    """The request's content categories as a hashable tuple (parents not added)."""
+    where = request.site if request.site is not None else request.app
+    key: tuple[str, ...] = ()
+    if where is not None:
+        key = where.cat
+        if where.content is not None and where.content.cat:
+            key = key + where.content.cat
+    site = request.site
+    if site is not None and (site.sectioncat or site.pagecat):
+        key = key + site.sectioncat + site.pagecat
+    return key
+
+
 def _convert(amount: float, currency: str, target: str, rates: Mapping[str, float]) -> float | None:
     if currency == target or not currency:
         return amount
     rate = rates.get(currency)
     return None if rate is None else amount * rate
+
+
+_UNKNOWN_MIME: np.uint64 = np.uint64(UNKNOWN_MIME)
+_NO_MIME: np.uint64 = np.uint64(0)
+
+
+def _mime_mask(snap: CatalogSnapshot, mimes: tuple[str, ...]) -> np.uint64:
+    """The MIME bitset of an impression: 0 for "any"; a bit no creative has when MIME
+    types were asked for but none is in the catalog (then nothing matches)."""
+    words = snap.mimes.words_of(mimes)  # at most 63 MIME types: one word
+    if words:
+        mask: np.uint64 = words[0][1]
+        return mask
+    return _UNKNOWN_MIME if mimes else _NO_MIME
 
 
 def _fill_imp(
@@ -80,25 +108,21 @@ def _fill_imp(
         mindur = float(media.minduration or 0)
         if media.maxduration is not None and media.maxduration > 0:
             maxdur = float(media.maxduration)
-    mask = 0
-    index = snap.mimes.index
-    for m in mimes:
-        b_ = index.get(m)
-        if b_ is not None:
-            mask |= 1 << b_
-    if mimes and mask == 0:
-        mask = UNKNOWN_MIME  # MIME types were asked for, none an ad has: nothing matches
+    mask = _mime_mask(snap, mimes)
     ctx.imp_formats[k] = formats
-    ctx.imp_mimes[k] = _U64(mask)
+    ctx.imp_mimes[k] = mask
     ctx.imp_mindur[k] = mindur
     ctx.imp_maxdur[k] = maxdur
     ctx.imp_nsizes[k] = nsizes
     floor = _convert(imp.bidfloor, imp.bidfloorcur, snap.currency, rates)
     ctx.imp_currency_ok[k] = 1 if (currency_ok and floor is not None) else 0
     ctx.imp_floor[k] = floor if floor is not None else 0.0
-    ctx.imp_deals[k].fill(0)
+    if ctx.deals_dirty[k]:
+        ctx.imp_deals[k].fill(0)
+        ctx.deals_dirty[k] = False
     private = 0
     if imp.pmp is not None:
+        ctx.deals_dirty[k] = True
         private = 1 if imp.pmp.private_auction else 0
         didx = snap.deals.index
         for deal in imp.pmp.deals:
@@ -148,18 +172,27 @@ def fill_features(
     offset = 0
     if geo is not None:
         if geo.country:
-            snap.countries.fill(ctx.req_country, (geo.country,))
+            b = snap.countries.index.get(geo.country)
+            if b is not None:
+                ctx.req_country[b >> 6] = _U64(1 << (b & 63))
         if geo.utcoffset is not None:
             offset = int(geo.utcoffset)
     ctx.req_hour = int(((now + offset * 60.0) // 3600.0) % 24)
 
-    cats = content_categories(request)
-    ctx.content_cats = cats
-    if cats:
-        snap.categories.fill(ctx.req_content, cats)
-    if request.bcat:
+    try:
+        for w, value in snap.categories.words_of(_content_key(request), parents=True):
+            ctx.req_content[w] = value
+        if request.bcat:
+            for w, value in snap.categories.words_of(request.bcat):
+                ctx.req_bcat[w] = value
+        if request.badv:
+            for w, value in snap.domains.words_of(request.badv):
+                ctx.req_badv[w] = value
+    except TypeError:  # lists instead of tuples in a Struct built in Python: not hashable
+        cats = content_categories(request)
+        if cats:
+            snap.categories.fill(ctx.req_content, cats)
         snap.categories.fill(ctx.req_bcat, request.bcat)
-    if request.badv:
         snap.domains.fill(ctx.req_badv, request.badv)
 
     currency_ok = not request.cur or snap.currency in request.cur

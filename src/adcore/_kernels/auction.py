@@ -31,6 +31,8 @@ def run_auctions(
     auction_type,
     explore,
     draws,
+    cand,
+    n_cand,
 ):
     """Resolve the first ``n_imp`` impressions of a request in order.
 
@@ -51,19 +53,24 @@ def run_auctions(
     the policy had of choosing the winner: ``1 - explore + explore / n`` for the best
     candidate, ``explore / n`` for another, ``n`` being the number of candidates.
 
+    Only the ads in ``cand[:n_cand]`` (ascending) are considered; the exploration draw
+    counts candidates in that order.
+
     ``win_ad[k]`` is -1 when no candidate cleared the floor. ``effective`` receives every
     ad's effective bid for the last impression it was computed for (for traces).
     """
     n = bid.shape[0]
     for i in range(n):
         won[i] = 0
+        effective[i] = 0.0
     for k in range(n_imp):
         best = -1
         best_eff = 0.0
         best_prio = 0
         best_key = np.uint64(0)
-        n_cand = 0
-        for i in range(n):
+        n_bidders = 0
+        for j in range(n_cand):
+            i = cand[j]
             if reason[k, i] != 0 or won[i]:
                 effective[i] = 0.0
                 continue
@@ -75,7 +82,7 @@ def run_auctions(
             effective[i] = e
             if e <= 0.0 or e < floor[k, i]:
                 continue
-            n_cand += 1
+            n_bidders += 1
             key = splitmix64(ad_key[i] ^ request_key)
             p = priority[i]
             if (
@@ -98,15 +105,16 @@ def run_auctions(
         chosen = best
         propensity = 1.0
         target = -1
-        if explore > 0.0 and n_cand > 1:
-            share = explore / n_cand
+        if explore > 0.0 and n_bidders > 1:
+            share = explore / n_bidders
             propensity = 1.0 - explore + share
             if draws[k, 0] < explore:
-                target = int(draws[k, 1] * n_cand)
-                if target >= n_cand:
-                    target = n_cand - 1
+                target = int(draws[k, 1] * n_bidders)
+                if target >= n_bidders:
+                    target = n_bidders - 1
         seen = 0
-        for i in range(n):
+        for j in range(n_cand):
+            i = cand[j]
             if reason[k, i] != 0 or won[i]:
                 continue
             e = effective[i]
@@ -125,7 +133,7 @@ def run_auctions(
                 if price > best_eff:
                     price = best_eff
         else:
-            propensity = explore / n_cand
+            propensity = explore / n_bidders
             price = floor[k, chosen]
         micros = np.int64(price * 1000.0 + 0.5)
         c = ad_campaign[chosen]

@@ -20,6 +20,8 @@ def strategy_bids(
     camp_amount,
     camp_max_bid,
     camp_conversion_rate,
+    cand,
+    n_cand,
 ):
     """Write each eligible ad's expected value and bid in CPM (currency per 1000 shows).
 
@@ -28,9 +30,14 @@ def strategy_bids(
     - target CPA: value = p * conversion_rate * CPA * 1000;
     - maximise value: value = p * value_per_action * 1000.
 
-    The bid is the value capped at the campaign's max bid. Ineligible ads get 0.
+    The bid is the value capped at the campaign's max bid. Ineligible ads get 0. Only
+    the candidates ``cand[:n_cand]`` are looked at.
     """
     for i in range(score.shape[0]):
+        bid[i] = 0.0
+        value[i] = 0.0
+    for j in range(n_cand):
+        i = cand[j]
         eligible = False
         for k in range(n_imp):
             if reason[k, i] == 0:

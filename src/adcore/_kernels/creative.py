@@ -21,14 +21,18 @@ def choose_variants(
     imp_mindur,
     imp_maxdur,
     focus,
+    cand,
+    n_cand,
 ):
     """Among an eligible audio/video ad's variants that fit the impression, pick the
     shortest under high focus and the longest in the background; otherwise keep the
-    default (the first fitting variant). Ties keep the earlier variant."""
+    default (the first fitting variant). Ties keep the earlier variant. Only the
+    candidates ``cand[:n_cand]`` are looked at."""
     if focus != FOCUS_HIGH and focus != FOCUS_BACKGROUND:
         return
     for k in range(n_imp):
-        for i in range(ad_format.shape[0]):
+        for j in range(n_cand):
+            i = cand[j]
             if reason[k, i] != 0 or ad_format[i] == 0:
                 continue
             best = -1

@@ -196,6 +196,7 @@ def inventory_fit(
     camp_deals,
     imp_deals,
     imp_deal_floor,
+    cand,
 ):
     """Match every ad against every impression: format, size (display), duration and
     MIME type (a creative variant must fit both), currency, and private-auction deals.
@@ -208,6 +209,9 @@ def inventory_fit(
     ``imp_formats`` has bit 0 for display, 1 for video, 2 for audio; ``imp_mimes`` is a
     MIME bitset, 0 meaning "any"; ``imp_deals[k]`` holds, per deal vocabulary bit, the
     deal floor index into ``imp_deal_floor[k]`` or -1.
+
+    Finally lists in ``cand`` (ascending) the ads still eligible for at least one
+    impression, and returns how many: later stages look only at them.
     """
     for k in range(n_imp):
         for i in range(ad_format.shape[0]):
@@ -265,6 +269,36 @@ def inventory_fit(
                         code = R.DEAL
             if reason[k, i] < code:
                 reason[k, i] = code
+    n_cand = 0
+    if n_imp == 1:
+        row = reason[0]
+        for i in range(ad_format.shape[0]):
+            if row[i] == 0:
+                cand[n_cand] = i
+                n_cand += 1
+        return n_cand
+    for i in range(ad_format.shape[0]):
+        for k in range(n_imp):
+            if reason[k, i] == 0:
+                cand[n_cand] = i
+                n_cand += 1
+                break
+    return n_cand
+    n_cand = 0
+    if n_imp == 1:
+        row = reason[0]
+        for i in range(ad_format.shape[0]):
+            if row[i] == 0:
+                cand[n_cand] = i
+                n_cand += 1
+        return n_cand
+    for i in range(ad_format.shape[0]):
+        for k in range(n_imp):
+            if reason[k, i] == 0:
+                cand[n_cand] = i
+                n_cand += 1
+                break
+    return n_cand
 
 
 @kernel

@@ -60,15 +60,19 @@ def interest_vector(
 
 @kernel
 def action_probability(
-    score, reason, n_imp, embeddings, interest, base_logit, learned_logit, scale
+    score, reason, n_imp, embeddings, interest, base_logit, learned_logit, scale, cand, n_cand
 ):
     """``score[i] = sigmoid(base_logit[i] + learned_logit[i] + scale * <embeddings[i], interest>)``
     for ads eligible in at least one impression; 0 for the others.
 
-    ``interest`` all zero (unknown) leaves the prior and what was learned.
+    ``interest`` all zero (unknown) leaves the prior and what was learned. Only the
+    candidates ``cand[:n_cand]`` are looked at.
     """
     n, d = embeddings.shape
     for i in range(n):
+        score[i] = 0.0
+    for c in range(n_cand):
+        i = cand[c]
         eligible = False
         for k in range(n_imp):
             if reason[k, i] == 0:
@@ -89,9 +93,12 @@ def action_probability(
 
 
 @kernel
-def prior_probability(score, reason, n_imp, base_logit, learned_logit):
+def prior_probability(score, reason, n_imp, base_logit, learned_logit, cand, n_cand):
     """The fallback when relevance is skipped: the ad's prior plus what was learned."""
     for i in range(base_logit.shape[0]):
+        score[i] = 0.0
+    for c in range(n_cand):
+        i = cand[c]
         eligible = False
         for k in range(n_imp):
             if reason[k, i] == 0:

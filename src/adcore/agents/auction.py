@@ -25,7 +25,7 @@ class AuctionAgent(Agent):
 
     name: ClassVar[str] = "auction"
     reads: ClassVar[frozenset[str]] = frozenset(
-        {"features", "reason", "bid", "multiplier", "floor", "creative"}
+        {"features", "reason", "bid", "multiplier", "floor", "creative", "candidates"}
     )
     writes: ClassVar[frozenset[str]] = frozenset({"winners"})
 
@@ -52,6 +52,8 @@ class AuctionAgent(Agent):
             ctx.auction_type,
             ctx.explore,
             ctx.draws,
+            ctx.cand,
+            ctx.n_cand,
         )
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:

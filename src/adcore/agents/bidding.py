@@ -18,7 +18,7 @@ class BiddingAgent(Agent):
     """Bids in CPM from strategy and predicted value."""
 
     name: ClassVar[str] = "bidding"
-    reads: ClassVar[frozenset[str]] = frozenset({"score", "reason"})
+    reads: ClassVar[frozenset[str]] = frozenset({"score", "reason", "candidates"})
     writes: ClassVar[frozenset[str]] = frozenset({"bid"})
 
     def run(self, ctx: Context, state: Any) -> None:
@@ -34,6 +34,8 @@ class BiddingAgent(Agent):
             snap.camp_amount,
             snap.camp_max_bid,
             snap.camp_conversion_rate,
+            ctx.cand,
+            ctx.n_cand,
         )
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:

@@ -20,7 +20,7 @@ class CreativeAgent(Agent):
     """Variant choice by focus state."""
 
     name: ClassVar[str] = "creative"
-    reads: ClassVar[frozenset[str]] = frozenset({"interest", "creative", "reason"})
+    reads: ClassVar[frozenset[str]] = frozenset({"interest", "creative", "reason", "candidates"})
     writes: ClassVar[frozenset[str]] = frozenset({"creative"})
     optional: ClassVar[bool] = True
 
@@ -38,6 +38,8 @@ class CreativeAgent(Agent):
             ctx.imp_mindur,
             ctx.imp_maxdur,
             ctx.focus,
+            ctx.cand,
+            ctx.n_cand,
         )
 
     def fallback(self, ctx: Context, state: Any) -> None:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._hashing import stable_key
+from .._hashing import cached_key
 from .._kernels import reasons as R
 from .._kernels.filters import veto_all
 from .._kernels.fraud import score_request
@@ -26,6 +26,7 @@ from .base import Agent, Services
 
 __all__ = ["FraudAgent"]
 
+_NO_KEY = np.uint64(0)
 _SIGNALS = ("bot_user_agent", "no_user_agent", "no_ip", "request_rate")
 
 
@@ -83,7 +84,7 @@ class FraudAgent(Agent):
         else:
             ua = ip = ident = None
         bot = self._is_bot(ua, state) if ua else False
-        key = np.uint64(stable_key(ident)) if ident else np.uint64(0)
+        key = cached_key(ident) if ident else _NO_KEY
         with state.lock:
             score = score_request(
                 state.keys,

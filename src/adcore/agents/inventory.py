@@ -24,11 +24,11 @@ class InventoryAgent(Agent):
 
     name: ClassVar[str] = "inventory"
     reads: ClassVar[frozenset[str]] = frozenset({"features"})
-    writes: ClassVar[frozenset[str]] = frozenset({"reason", "floor", "creative"})
+    writes: ClassVar[frozenset[str]] = frozenset({"reason", "floor", "creative", "candidates"})
 
     def run(self, ctx: Context, state: Any) -> None:
         snap = ctx.snapshot
-        inventory_fit(
+        ctx.n_cand = inventory_fit(
             ctx.reason,
             ctx.creative,
             ctx.floor,
@@ -52,6 +52,7 @@ class InventoryAgent(Agent):
             snap.camp_deals,
             ctx.imp_deals,
             ctx.imp_deal_floor,
+            ctx.cand,
         )
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:

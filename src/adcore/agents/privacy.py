@@ -16,9 +16,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import numpy as np
-
-from .._hashing import stable_key
+from .._hashing import cached_key
 from .._kernels.filters import privacy_filter
 from ..context import Context
 from .base import Agent
@@ -45,43 +43,47 @@ class PrivacyAgent(Agent):
 
     def run(self, ctx: Context, state: Any) -> None:
         request = ctx.request
-        reasons: list[str] = []
         regs = request.regs
         device = request.device
-        if regs is not None and regs.coppa:
-            reasons.append("coppa")
-        if device is not None and device.lmt:
-            reasons.append("lmt")
-        if device is not None and device.dnt:
-            reasons.append("dnt")
-        if regs is not None and regs.us_privacy:
+        reasons: list[str] | None = None
+        if regs is not None:
+            if regs.coppa:
+                reasons = ["coppa"]
             usp = regs.us_privacy
-            if len(usp) == 4 and usp[2] in "Yy":
-                reasons.append("us_privacy_opt_out")
-        if _gdpr_applies(request):
-            reasons.append("gdpr_no_verified_consent")
-        ctx.consent_reasons = reasons
-        personalise = not reasons
-        ctx.personalise = personalise
+            if usp and len(usp) == 4 and usp[2] in "Yy":
+                reasons = [*(reasons or ()), "us_privacy_opt_out"]
+            if _gdpr_applies(request):
+                reasons = [*(reasons or ()), "gdpr_no_verified_consent"]
+        if device is not None and (device.lmt or device.dnt):
+            reasons = [
+                *(reasons or ()),
+                *(["lmt"] if device.lmt else []),
+                *(["dnt"] if device.dnt else []),
+            ]
+        snap = ctx.snapshot
+        if reasons:
+            ctx.consent_reasons = reasons
+            ctx.personalise = False
+            if snap.any_personal:
+                privacy_filter(
+                    ctx.reason,
+                    ctx.n_imp,
+                    snap.camp_ad_ptr,
+                    ctx.camp_code,
+                    snap.camp_personal,
+                    False,
+                )
+            return
+        ctx.personalise = True
         user = request.user
-        if personalise and user is not None:
+        if user is not None:
             uid = user.id or user.buyeruid or (device.ifa if device is not None else None)
             if uid:
-                ctx.user_key = np.uint64(stable_key(uid))
-            segs = ctx.snapshot.segments
-            if len(segs):
-                for data in user.data:
-                    segs.fill(ctx.req_segments, (s.id for s in data.segment if s.id))
-        snap = ctx.snapshot
-        if not personalise and snap.any_personal:
-            privacy_filter(
-                ctx.reason,
-                ctx.n_imp,
-                snap.camp_ad_ptr,
-                ctx.camp_code,
-                snap.camp_personal,
-                personalise,
-            )
+                ctx.user_key = cached_key(uid)
+            if user.data and len(snap.segments):
+                ids = tuple(s.id for d in user.data for s in d.segment if s.id)
+                for w, value in snap.segments.words_of(ids):
+                    ctx.req_segments[w] = value
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
         return {

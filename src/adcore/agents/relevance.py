@@ -41,7 +41,7 @@ class RelevanceAgent(Agent):
     """Predicted action probability per ad, learned online from feedback."""
 
     name: ClassVar[str] = "relevance"
-    reads: ClassVar[frozenset[str]] = frozenset({"interest", "reason"})
+    reads: ClassVar[frozenset[str]] = frozenset({"interest", "reason", "candidates"})
     writes: ClassVar[frozenset[str]] = frozenset({"score"})
     optional: ClassVar[bool] = True
     learns_from: ClassVar[tuple[type, ...]] = (Outcome,)
@@ -76,11 +76,19 @@ class RelevanceAgent(Agent):
             snap.ad_base_logit,
             state.learned,
             state.scale,
+            ctx.cand,
+            ctx.n_cand,
         )
 
     def fallback(self, ctx: Context, state: _RelevanceState) -> None:
         prior_probability(
-            ctx.score, ctx.reason, ctx.n_imp, ctx.snapshot.ad_base_logit, state.learned
+            ctx.score,
+            ctx.reason,
+            ctx.n_imp,
+            ctx.snapshot.ad_base_logit,
+            state.learned,
+            ctx.cand,
+            ctx.n_cand,
         )
 
     def learn(self, message: Any, state: _RelevanceState) -> None:
