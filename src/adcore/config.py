@@ -69,7 +69,8 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         Slots of the hashed counter tables (frequency caps, request rates); memory is
         bounded by it. A power of two.
     hold_ttl : float
-        Seconds a won auction's budget hold waits for its impression before returning.
+        Seconds a won auction's budget hold waits for its impression before returning
+        (expiry is checked at most once a second of engine time).
     dedup_retention : float
         Seconds an impression id is remembered, to ignore duplicate reports.
     max_pending : int

@@ -180,6 +180,8 @@ class Engine:
         self._rng = np.random.Generator(np.random.PCG64(self._config.seed))
         self._rates = dict(self._config.exchange_rates)
         self._pending: dict[str, _Pending] = {}
+        self._next_maintenance = -math.inf
+        self._last_now = -math.inf
         self._hold_queue: deque[tuple[float, str]] = deque()
         self._keep_queue: deque[tuple[float, str]] = deque()
         self._audit: list[Control] = []
@@ -348,10 +350,16 @@ class Engine:
             The request is malformed or out of range; nothing in the engine changed.
         """
         try:
-            req = self._coerce(request, format)
-            t = self._now(now)
+            if type(request) is openrtb.BidRequest:
+                openrtb.check_request(request)
+                req = request
+            else:
+                req = self._coerce(request, format)
+            t = now if type(now) is float and -math.inf < now < math.inf else self._now(now)
             live = self._live
-            ctx = self._context(live)
+            ctx = getattr(self._local, "ctx", None)
+            if ctx is None or ctx.snapshot is not live.snapshot:
+                ctx = self._context(live)
             fill_features(ctx, req, t, self._rates)
         except InvalidRequest:
             with self._lock:
@@ -417,9 +425,9 @@ class Engine:
         self, live: _Live, ctx: Context, req: openrtb.BidRequest, now: float, tracing: bool
     ) -> Decision:
         cfg = self._config
-        self._ledger.roll(now)
-        if self._hold_queue and self._hold_queue[0][0] <= now:
-            self._expire(now)
+        if now >= self._next_maintenance or now < self._last_now:
+            self._maintain(now)
+        self._last_now = now
         n = ctx.n_imp
         if cfg.explore > 0.0:
             ctx.explore = cfg.explore
@@ -429,25 +437,37 @@ class Engine:
         start = time.perf_counter_ns()
         agent_traces: list[AgentTrace] = []
         cost = self._cost_ns
-        for agent, state, optional in live.steps:
-            if tracing:
-                before = ctx.reason[:n].copy()
-                t0 = time.perf_counter_ns()
-            if optional:
-                t_opt = time.perf_counter_ns()
-                name = agent.name
-                skip = (t_opt - start) + cost[name] > budget
-                if skip:
-                    agent.fallback(ctx, state)
-                    with self._lock:
-                        self._skipped[name] += 1
+        if not tracing:
+            for agent, state, optional in live.steps:
+                if optional:
+                    t_opt = time.perf_counter_ns()
+                    name = agent.name
+                    if (t_opt - start) + cost[name] > budget:
+                        agent.fallback(ctx, state)
+                        with self._lock:
+                            self._skipped[name] += 1
+                    else:
+                        agent.run(ctx, state)
+                        cost[name] = 0.9 * cost[name] + 0.1 * (time.perf_counter_ns() - t_opt)
                 else:
                     agent.run(ctx, state)
-                    cost[name] = 0.9 * cost[name] + 0.1 * (time.perf_counter_ns() - t_opt)
-            else:
+        else:
+            for agent, state, optional in live.steps:
+                before = ctx.reason[:n].copy()
+                t0 = time.perf_counter_ns()
                 skip = False
-                agent.run(ctx, state)
-            if tracing:
+                if optional:
+                    name = agent.name
+                    skip = (t0 - start) + cost[name] > budget
+                    if skip:
+                        agent.fallback(ctx, state)
+                        with self._lock:
+                            self._skipped[name] += 1
+                    else:
+                        agent.run(ctx, state)
+                        cost[name] = 0.9 * cost[name] + 0.1 * (time.perf_counter_ns() - t0)
+                else:
+                    agent.run(ctx, state)
                 elapsed = (time.perf_counter_ns() - t0) / 1000.0
                 agent_traces.append(self._agent_trace(agent, state, ctx, before, elapsed, skip))
         total_us = (time.perf_counter_ns() - start) / 1000.0
@@ -465,6 +485,7 @@ class Engine:
         n = ctx.n_imp
         wins = ctx.win_ad[:n].tolist()
         info = snap.ad_info
+        user_key = int(ctx.user_key)
         with self._lock:
             for k, imp in enumerate(req.imp):
                 ad = wins[k]
@@ -472,17 +493,17 @@ class Engine:
                     slots.append(SlotDecision(imp_id=imp.id))
                     continue
                 ad_id, cid, adomain, categories, mtype = info[ad]
-                micros = int(ctx.win_micros[k])
+                micros = ctx.win_micros.item(k)
                 if not self._ledger.hold(cid, micros):
                     self._n["lost"] += 1
                     slots.append(SlotDecision(imp_id=imp.id))
                     continue
-                v = int(ctx.creative[k, ad])
+                v = ctx.creative.item(k, ad)
                 creative_id, duration = snap.var_info[v] if v >= 0 else (ad_id, 0.0)
                 impression_id = f"{req.id}:{imp.id}:{seq}"
                 self._remember(
                     impression_id,
-                    _Pending(ad_id, cid, creative_id, micros, int(ctx.user_key), now),
+                    _Pending(ad_id, cid, creative_id, micros, user_key, now),
                     now,
                 )
                 filled += 1
@@ -493,10 +514,10 @@ class Engine:
                         ad_id=ad_id,
                         campaign_id=cid,
                         creative_id=creative_id,
-                        bid=float(ctx.win_bid[k]),
-                        price=float(ctx.win_price[k]),
+                        bid=ctx.win_bid.item(k),
+                        price=ctx.win_price.item(k),
                         price_micros=micros,
-                        propensity=float(ctx.win_propensity[k]),
+                        propensity=ctx.win_propensity.item(k),
                         adomain=adomain,
                         categories=categories,
                         mtype=mtype,
@@ -528,16 +549,27 @@ class Engine:
                 self._ledger.release(gone.campaign_id, gone.micros)
                 self._n["expired"] += 1
 
-    def _expire(self, now: float) -> None:
+    def _maintain(self, now: float) -> None:
+        """Roll the ledger's day and release expired holds. Runs at most once per
+        simulated or real second and at every UTC midnight (so a hold returns at most a
+        second after it expires), releasing in one batch per campaign."""
         with self._lock:
+            if now < self._next_maintenance:
+                return
+            next_day = (now // 86400.0 + 1.0) * 86400.0  # budgets roll at UTC midnight exactly
+            self._next_maintenance = min(now + 1.0, next_day)
+            self._ledger.roll(now)
             q = self._hold_queue
+            release: dict[str, int] = {}
             while q and q[0][0] <= now:
                 _, iid = q.popleft()
                 rec = self._pending.get(iid)
                 if rec is not None and rec.held:
                     rec.held = False
-                    self._ledger.release(rec.campaign_id, rec.micros)
+                    release[rec.campaign_id] = release.get(rec.campaign_id, 0) + rec.micros
                     self._n["expired"] += 1
+            if release:
+                self._ledger.release_many(release)
             k = self._keep_queue
             while k and k[0][0] <= now:
                 _, iid = k.popleft()
@@ -578,8 +610,8 @@ class Engine:
             value = float(event.value)
         published: list[Any] = []
         with self._lock:
-            if self._hold_queue and self._hold_queue[0][0] <= ts:
-                self._expire(float(ts))
+            if ts >= self._next_maintenance:
+                self._maintain(float(ts))
             rec = self._pending.get(event.impression_id)
             if rec is None:
                 self._n["orphans"] += 1

@@ -113,6 +113,12 @@ class InProcessLedger:
         with self._lock:
             self._release(campaign_id, micros)
 
+    def release_many(self, amounts: dict[str, int]) -> None:
+        """Give back several holds at once: ``{campaign_id: micros}``."""
+        with self._lock:
+            for campaign_id, micros in amounts.items():
+                self._release(campaign_id, micros)
+
     def _release(self, campaign_id: str, micros: int) -> None:
         i = self._index.get(campaign_id)
         if i is not None:
