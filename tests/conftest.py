@@ -27,3 +27,19 @@ def engine(catalog: Catalog) -> Engine:
 @pytest.fixture
 def now() -> float:
     return DEMO_START
+
+
+def pytest_report_header() -> list[str]:
+    """What the kernels run on: printed once at the top of every test run."""
+    import llvmlite
+    import numba
+    import numpy
+    from numba.misc.numba_sysinfo import get_sysinfo
+
+    info = get_sysinfo()
+    return [
+        f"numba {numba.__version__}, llvmlite {llvmlite.__version__}, numpy {numpy.__version__}",
+        f"cpu: {info.get('CPU Name', '?')}, {info.get('CPU Count', '?')} cores, "
+        f"features: {len(str(info.get('CPU Features', '')).split())}; "
+        f"NUMBA_DISABLE_JIT={numba.config.DISABLE_JIT}",
+    ]

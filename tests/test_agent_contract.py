@@ -1,0 +1,104 @@
+"""The contract every agent in ``adcore.agents.__all__`` keeps (discovered, not listed)."""
+
+from __future__ import annotations
+
+import inspect
+import pickle
+
+import numpy as np
+import pytest
+
+import adcore.agents as agents_module
+from adcore import Agent, Catalog, Engine, EngineConfig
+from adcore.context import FIELDS
+from adcore.demo import DEMO_START, sample_requests
+
+AGENTS = sorted(
+    (
+        obj
+        for name in agents_module.__all__
+        if inspect.isclass(obj := getattr(agents_module, name))
+        and issubclass(obj, Agent)
+        and obj is not Agent
+    ),
+    key=lambda cls: cls.__name__,
+)
+
+
+def test_all_ten_agents_are_discovered() -> None:
+    assert len(AGENTS) == 10
+
+
+@pytest.mark.parametrize("cls", AGENTS, ids=lambda c: c.__name__)
+def test_declarations(cls: type[Agent]) -> None:
+    assert cls.__doc__ and cls.__doc__.strip()
+    assert inspect.getmodule(cls).__doc__  # type: ignore[union-attr]
+    assert isinstance(cls.name, str) and cls.name
+    assert cls.reads <= FIELDS and cls.writes <= FIELDS
+    assert isinstance(cls.optional, bool)
+    agent = cls()
+    assert pickle.loads(pickle.dumps(agent)).name == agent.name
+
+
+@pytest.mark.parametrize("cls", AGENTS, ids=lambda c: c.__name__)
+def test_agent_writes_only_what_it_declares(cls: type[Agent], catalog: Catalog) -> None:
+    """Running one agent on a context changes no context field it does not declare."""
+    engine = Engine(catalog, EngineConfig(latency_budget_us=float("inf")))
+    live = engine._live  # the contract is about the agent, run in isolation
+    ctx = engine._context(live)
+    declared = {
+        "reason": ["reason", "camp_code"],
+        "consent": ["req_segments"],
+        "interest": ["interest"],
+        "floor": ["floor"],
+        "creative": ["creative"],
+        "score": ["score"],
+        "bid": ["bid", "value"],
+        "multiplier": ["mult", "avail"],
+        "winners": [
+            "win_ad",
+            "win_bid",
+            "win_price",
+            "win_micros",
+            "win_propensity",
+            "effective",
+            "won",
+            "avail",
+        ],
+        "candidates": ["cand"],
+    }
+    watched = sorted({a for names in declared.values() for a in names})
+    for request in sample_requests(12, seed=5):
+        engine.decide(request, now=DEMO_START)  # a realistic context to start from
+        before = {name: getattr(ctx, name).copy() for name in watched}
+        agent = next(a for a, _, _ in live.steps if isinstance(a, cls))
+        agent.run(ctx, live.states[agent.name])
+        allowed = {a for field in cls.writes for a in declared.get(field, [])}
+        for name in watched:
+            if name not in allowed:
+                np.testing.assert_array_equal(getattr(ctx, name), before[name], err_msg=name)
+
+
+def test_same_seed_same_decisions(catalog: Catalog) -> None:
+    cfg = EngineConfig(explore=0.3, seed=11, latency_budget_us=float("inf"))
+    requests = sample_requests(80, seed=6)
+    runs = []
+    for _ in range(2):
+        engine = Engine(catalog, cfg)
+        runs.append([engine.decide(r, now=DEMO_START + i) for i, r in enumerate(requests)])
+    assert runs[0] == runs[1]
+    other = Engine(catalog, EngineConfig(explore=0.3, seed=12, latency_budget_us=float("inf")))
+    assert [other.decide(r, now=DEMO_START + i) for i, r in enumerate(requests)] != runs[0]
+
+
+def test_deciding_does_not_mutate_the_request_or_catalog(catalog: Catalog) -> None:
+    requests = sample_requests(30, seed=8)
+    copies = [r.__copy__() for r in requests]
+    ads_before = catalog.ads
+    engine = Engine(catalog)
+    for i, r in enumerate(requests):
+        engine.decide(r, now=DEMO_START + i)
+    assert requests == copies
+    assert catalog.ads is ads_before
+    for name in ("ad_embedding", "camp_daily", "ad_campaign"):
+        assert not getattr(catalog.snapshot, name).flags.writeable
