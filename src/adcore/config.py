@@ -92,7 +92,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     seed: int = 0
     relevance_scale: float = 2.0
     prior_strength: float = 200.0
-    pacing_gain: float = 4.0
+    pacing_gain: float = 20.0
     pacing_min_multiplier: float = 0.0
     pacing_curve: tuple[float, ...] | None = None
     fraud_block_threshold: float = 0.9
