@@ -18,7 +18,7 @@ def blocks(lang: str) -> list[str]:
 def test_ci_runs_exactly_the_readme_test_command() -> None:
     shell = blocks("sh")
     assert len(shell) >= 2
-    assert "adcore demo" in shell[0]
+    assert "adcore simulate" in shell[0] and "--report" in shell[0]
     test_command = shell[1].strip()
     assert "pytest" in test_command
     assert test_command in (ROOT / ".ci" / "run").read_text().splitlines()

@@ -1,0 +1,229 @@
+"""Running arms over a simulated day, and collecting what happened."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TextIO
+
+import msgspec
+import numpy as np
+
+from ..agents import Agent, default_agents
+from ..config import EngineConfig
+from ..engine import Engine
+from ..events import Click, Complete, Conversion, Impression, Skip
+from .baseline import baseline_agents, baseline_config
+from .market import SLOT_DISPLAY, Behaviour, Market
+from .results import ArmRun, SimResults
+from .scenario import Scenario, load_scenario
+
+__all__ = ["ARMS", "Arm", "run_arm", "simulate"]
+
+
+@dataclass(frozen=True)
+class Arm:
+    """A way of deciding: a name, its agents and how it configures the engine."""
+
+    name: str
+    agents: Callable[[], list[Agent]]
+    configure: Callable[[EngineConfig], EngineConfig] = field(default=lambda c: c)
+
+
+ARMS: dict[str, Arm] = {
+    "agents": Arm("agents", default_agents),
+    "baseline": Arm("baseline", baseline_agents, baseline_config),
+}
+"""The built-in arms: the ten-agent engine and the monolithic baseline."""
+
+
+def _engine_config(scenario: Scenario) -> EngineConfig:
+    # No latency budget: a simulated day must not depend on how busy the machine is.
+    return EngineConfig(latency_budget_us=float("inf"), pacing_curve=scenario.diurnal,
+                        hold_ttl=60.0, seed=0)
+
+
+class _Progress:
+    def __init__(self, total: int, out: TextIO | None) -> None:
+        self.total = total
+        self.done = 0
+        self.out = out
+        self.started = time.perf_counter()
+        self.shown = -1
+
+    def advance(self, n: int, label: str) -> None:
+        self.done += n
+        if self.out is None:
+            return
+        pct = int(100 * self.done / max(1, self.total))
+        if pct == self.shown and self.done < self.total:
+            return
+        self.shown = pct
+        elapsed = time.perf_counter() - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        bar = "#" * (pct // 4) + "-" * (25 - pct // 4)
+        self.out.write(f"\r[{bar}] {pct:3d}% {label:<22} {rate:9.0f} req/s")
+        if self.done >= self.total:
+            self.out.write("\n")
+        self.out.flush()
+
+
+def run_arm(market: Market, arm: Arm | str, *, config: EngineConfig | None = None,
+            progress: _Progress | None = None, trace_every: int = 500) -> ArmRun:
+    """Decide every request of ``market`` with ``arm`` through the real engine, show the
+    winning ads the outside market lets through, play the listeners' responses back as
+    feedback, and measure."""
+    arm = ARMS[arm] if isinstance(arm, str) else arm
+    sc = market.scenario
+    engine = Engine(market.catalog, arm.configure(config or _engine_config(sc)),
+                    agents=arm.agents())
+    n_camp = len(market.catalog.campaigns)
+    n = market.n_requests
+    hourly_spend = np.zeros((24, n_camp))
+    hourly = {k: np.zeros(24) for k in ("av_shown", "skips", "completes", "shown",
+                                        "price_sum", "requests")}
+    counts = dict.fromkeys(("slots", "shown", "clicks", "completes", "skips",
+                            "conversions", "av_shown", "lost_outside", "bot_shown"), 0)
+    value = np.zeros(n_camp)
+    bot_spend = 0
+    fatigue: dict[tuple[int, int], int] = {}
+    exhausted = np.full(n_camp, np.nan)
+    latency = np.zeros(n)
+    agent_us: dict[str, list[float]] = {}
+    camp_row = market.campaign_row
+    ledger = engine.ledger
+    daily = np.array([c.daily_budget for c in market.catalog.campaigns], dtype=np.float64)
+    campaign_ids = [c.id for c in market.catalog.campaigns]
+    hour_mark = 0
+    for i in range(n):
+        now = float(market.time[i])
+        hour = min(23, int((now - sc.start) // 3600))
+        while hour_mark < hour:
+            hourly_spend[hour_mark] = ledger.spent_today[_order(engine, campaign_ids)]
+            hour_mark += 1
+        request = market.request(i)
+        traced = trace_every > 0 and i % trace_every == 0
+        t0 = time.perf_counter_ns()
+        decision = engine.decide(request, now=now, trace=traced)
+        latency[i] = (time.perf_counter_ns() - t0) / 1000.0
+        if traced and decision.trace is not None:
+            for a in decision.trace.agents:
+                agent_us.setdefault(a.agent, []).append(a.elapsed_us)
+        hourly["requests"][hour] += 1
+        first = int(market.first_slot[i])
+        listener = int(market.listener[i])
+        for k, slot in enumerate(decision.slots):
+            s = first + k
+            counts["slots"] += 1
+            if slot.ad_id is None or slot.impression_id is None or slot.campaign_id is None:
+                continue
+            if slot.bid < market.market_price[s]:
+                counts["lost_outside"] += 1
+                continue
+            engine.feedback(Impression(impression_id=slot.impression_id, timestamp=now))
+            c = camp_row[slot.campaign_id]
+            key = (listener, c)
+            seen = fatigue.get(key, 0)
+            fatigue[key] = seen + 1
+            outcome = Behaviour.respond(
+                market, s, market.ad_row[slot.ad_id], slot.duration, seen,
+                float(market.value_click[c]), float(market.value_complete[c]),
+                float(market.value_conversion[c]))
+            counts["shown"] += 1
+            hourly["shown"][hour] += 1
+            hourly["price_sum"][hour] += slot.price
+            if market.bot[i]:
+                counts["bot_shown"] += 1
+                bot_spend += slot.price_micros
+            if market.ad_format_code[market.ad_row[slot.ad_id]] != SLOT_DISPLAY:
+                counts["av_shown"] += 1
+                hourly["av_shown"][hour] += 1
+            value[c] += outcome.value
+            later = now + 1.0
+            if outcome.click:
+                counts["clicks"] += 1
+                engine.feedback(Click(impression_id=slot.impression_id, timestamp=later))
+            if outcome.complete:
+                counts["completes"] += 1
+                hourly["completes"][hour] += 1
+                engine.feedback(Complete(impression_id=slot.impression_id, timestamp=later))
+            if outcome.skip:
+                counts["skips"] += 1
+                hourly["skips"][hour] += 1
+                engine.feedback(Skip(impression_id=slot.impression_id, timestamp=later))
+            if outcome.conversion:
+                counts["conversions"] += 1
+                engine.feedback(Conversion(impression_id=slot.impression_id, timestamp=later,
+                                           value=float(market.value_conversion[c])))
+            if np.isnan(exhausted[c]):
+                b = ledger.balance(slot.campaign_id)
+                if b.available <= 0.001 * b.daily_budget:
+                    exhausted[c] = (now - sc.start) / 3600.0
+        if progress is not None and (i % 1000 == 999 or i == n - 1):
+            progress.advance(1000 if i % 1000 == 999 else (i % 1000) + 1,
+                             f"{arm.name} seed {market.seed}")
+    while hour_mark < 24:
+        hourly_spend[hour_mark] = ledger.spent_today[_order(engine, campaign_ids)]
+        hour_mark += 1
+    spend = hourly_spend[-1]
+    return ArmRun.build(
+        arm=arm.name, seed=market.seed, scenario=sc, counts=counts, spend_micros=spend,
+        daily_micros=daily, value=value, bot_spend_micros=bot_spend,
+        hourly_spend_micros=hourly_spend, hourly=hourly, exhausted_hour=exhausted,
+        latency_us=latency, agent_us=agent_us, campaign_ids=campaign_ids,
+    )
+
+
+def _order(engine: Engine, campaign_ids: Sequence[str]) -> list[int]:
+    index = engine.catalog.snapshot.campaign_index
+    return [index[c] for c in campaign_ids]
+
+
+def simulate(scenario: Scenario | str = "steady", *, arms: Sequence[str] = ("agents", "baseline"),
+             seeds: Sequence[int] | int = 1, requests: int | None = None,
+             progress: TextIO | None | bool = True) -> SimResults:
+    """Run ``arms`` over one simulated day per seed of ``scenario`` and compare them.
+
+    Parameters
+    ----------
+    scenario : Scenario or str
+        A scenario, a built-in name, or a ``.toml``/``.json`` file.
+    arms : sequence of str
+        Names from :data:`ARMS`; the first is compared against the others.
+    seeds : int or sequence of int
+        How many seeds (0, 1, ...) or which seeds. Each seed is one market, which every
+        arm sees identically (common random numbers).
+    requests : int, optional
+        Override the scenario's number of requests (budgets scale with it).
+    progress : bool or text stream
+        Draw a progress bar (on standard error by default).
+
+    Returns
+    -------
+    SimResults
+    """
+    sc = load_scenario(scenario) if isinstance(scenario, str) else scenario.validate()
+    if requests is not None:
+        sc = msgspec.structs.replace(sc, requests=int(requests)).validate()
+    unknown = [a for a in arms if a not in ARMS]
+    if unknown or not arms:
+        raise ValueError(f"unknown arms {unknown}; known: {sorted(ARMS)}")
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if not seed_list:
+        raise ValueError("at least one seed is needed")
+    out: TextIO | None
+    if progress is True:
+        out = sys.stderr
+    elif progress is False or progress is None:
+        out = None
+    else:
+        out = progress
+    bar = _Progress(sc.requests * len(seed_list) * len(arms), out)
+    runs = []
+    for seed in seed_list:
+        market = Market(sc, seed)
+        for arm in arms:
+            runs.append(run_arm(market, arm, progress=bar))
+    return SimResults(scenario=sc, runs=runs, arms=tuple(arms))

@@ -1,0 +1,165 @@
+"""The simulator: determinism, common random numbers, scenarios, and the claim it tests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import msgspec
+import numpy as np
+import pytest
+
+from adcore.sim import SCENARIOS, InvalidScenario, Market, load_scenario, run_arm, simulate
+
+LATENCY = {"latency_p50_us", "latency_p99_us"}
+
+
+def _comparable(metrics: dict[str, float]) -> dict[str, float]:
+    return {k: v for k, v in metrics.items() if k not in LATENCY}
+
+
+def test_same_seed_same_day_bit_for_bit() -> None:
+    scenario = msgspec.structs.replace(SCENARIOS["quick"], requests=3000)
+    a = run_arm(Market(scenario, 7), "agents")
+    b = run_arm(Market(scenario, 7), "agents")
+    assert _comparable(a.metrics) == _comparable(b.metrics)
+    np.testing.assert_array_equal(a.hourly_spend, b.hourly_spend)
+    np.testing.assert_array_equal(a.value, b.value)
+    c = run_arm(Market(scenario, 8), "agents")
+    assert _comparable(c.metrics) != _comparable(a.metrics)
+
+
+def test_arms_see_the_same_market() -> None:
+    """Common random numbers: a seed fixes listeners, requests, competition and every
+    response draw, whichever arm decides."""
+    scenario = msgspec.structs.replace(SCENARIOS["quick"], requests=2000)
+    m1, m2 = Market(scenario, 3), Market(scenario, 3)
+    for name in ("time", "listener", "bot", "market_price", "uniforms", "interest", "floor"):
+        np.testing.assert_array_equal(getattr(m1, name), getattr(m2, name))
+    assert m1.request(17) == m2.request(17)
+    assert m1.catalog.ads == m2.catalog.ads
+
+
+@pytest.mark.parametrize("name", ["steady", "budget-crunch"])
+def test_agents_beat_the_baseline(name: str) -> None:
+    """On every fixed seed: skip rate at least 10 % lower, completion rate at least 10 %
+    higher, advertiser ROI at least 20 % higher than the monolithic baseline, and no
+    campaign of the agents' arm out of budget before the last tenth of the day (hour
+    21.6). Budgets scale with the request count, so a 20,000-request day keeps the
+    scenario's tension."""
+    results = simulate(name, requests=20_000, seeds=[0, 1], progress=False)
+    for seed in results.seeds:
+        ours = results.run("agents", seed).metrics
+        base = results.run("baseline", seed).metrics
+        assert ours["skip_rate"] <= 0.9 * base["skip_rate"]
+        assert ours["completion_rate"] >= 1.1 * base["completion_rate"]
+        assert ours["roi"] >= 1.2 * base["roi"]
+        assert ours["first_exhaustion_hour"] >= 0.9 * 24
+        assert ours["exhausted_early"] == 0
+    rows = {r.metric: r for r in results.summary()}
+    assert rows["skip_rate"].uplift is not None and rows["skip_rate"].uplift < 0
+    assert rows["roi"].uplift is not None and rows["roi"].uplift >= 0.2
+    assert rows["roi"].ci_low is not None and rows["roi"].ci_high is not None
+
+
+def test_results_table_and_summary() -> None:
+    results = simulate("quick", requests=1500, seeds=2, progress=False)
+    table = results.table()
+    assert {row["arm"] for row in table} == {"agents", "baseline"}
+    assert {row["seed"] for row in table} == {0, 1}
+    text = results.format()
+    assert text.startswith("scenario quick")
+    assert "advertiser ROI" in text and "agents vs baseline" in text
+    with pytest.raises(ValueError, match="unknown arms"):
+        simulate("quick", arms=("agents", "nope"), progress=False)
+
+
+def test_every_scenario_runs() -> None:
+    for name in sorted(SCENARIOS):
+        scenario = msgspec.structs.replace(SCENARIOS[name], requests=400, listeners=200)
+        run = run_arm(Market(scenario, 0), "agents")
+        assert run.metrics["fill_rate"] > 0, name
+
+
+def test_bot_attack_puts_little_money_on_bots() -> None:
+    scenario = msgspec.structs.replace(SCENARIOS["bot-attack"], requests=6000)
+    market = Market(scenario, 0)
+    ours = run_arm(market, "agents").metrics["bot_spend_share"]
+    base = run_arm(market, "baseline").metrics["bot_spend_share"]
+    assert ours < 0.5 * base
+
+
+def test_scenario_files(tmp_path: Path) -> None:
+    toml = tmp_path / "late.toml"
+    toml.write_text('base = "steady"\nrequests = 1234\nbot_share = 0.1\n')
+    sc = load_scenario(str(toml))
+    assert (sc.name, sc.requests, sc.bot_share) == ("late", 1234, 0.1)
+    assert sc.podcast_share == SCENARIOS["steady"].podcast_share
+    js = tmp_path / "mine.json"
+    js.write_text(json.dumps({"base": "eu-consent", "advertisers": 5}))
+    assert load_scenario(js).eu_share == SCENARIOS["eu-consent"].eu_share
+
+
+@pytest.mark.parametrize(
+    ("text", "suffix", "field"),
+    [
+        ('requests = "many"\n', ".toml", "requests"),
+        ("colour = 3\n", ".toml", "colour"),
+        ("bot_share = 1.5\n", ".toml", "bot_share"),
+        ('base = "nowhere"\n', ".toml", "base"),
+        ("requests = [\n", ".toml", None),
+        ('{"diurnal": [1, 2]}', ".json", "diurnal"),
+        ("[1, 2]", ".json", None),
+        ("requests: 5", ".yaml", None),
+    ],
+)
+def test_bad_scenario_files_name_the_key(
+    tmp_path: Path, text: str, suffix: str, field: str | None
+) -> None:
+    path = tmp_path / f"bad{suffix}"
+    path.write_text(text)
+    with pytest.raises(InvalidScenario) as info:
+        load_scenario(str(path))
+    assert info.value.field == field
+
+
+def test_unknown_scenario_name() -> None:
+    with pytest.raises(InvalidScenario, match="unknown scenario"):
+        load_scenario("not-a-scenario")
+
+
+def test_cli_simulate_prints_the_table_first() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "adcore",
+            "simulate",
+            "--scenario",
+            "quick",
+            "--requests",
+            "800",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert out.stdout.startswith("scenario quick: 800 requests")
+    assert "completion rate" in out.stdout
+
+
+def test_cli_simulate_bad_scenario_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("requests = -1\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "adcore", "simulate", "--scenario", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2
+    assert "requests" in out.stderr
