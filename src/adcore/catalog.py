@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 
-class Format(str, enum.Enum):
+class Format(enum.StrEnum):
     """The kind of ad, matched against the impression's banner/video/audio object."""
 
     DISPLAY = "display"
@@ -60,7 +60,7 @@ _FORMAT_CODE = {Format.DISPLAY: 0, Format.VIDEO: 1, Format.AUDIO: 2}
 _MTYPE = {Format.DISPLAY: 1, Format.VIDEO: 2, Format.AUDIO: 3}  # OpenRTB markup types
 
 
-class BidStrategy(str, enum.Enum):
+class BidStrategy(enum.StrEnum):
     """How a campaign turns a predicted action probability into a CPM bid.
 
     - ``fixed_cpm``: bid ``Campaign.bid`` CPM.

@@ -23,19 +23,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sim = sub.add_parser(
         "simulate",
-        help="simulate a day of the marketplace with the agents and compare against a "
-        "baseline",
+        help="simulate a day of the marketplace with the agents and compare against a baseline",
     )
-    sim.add_argument("--scenario", default="steady",
-                     help="a built-in scenario name or a .toml/.json file (default steady)")
-    sim.add_argument("--compare", default="baseline",
-                     help="the arm to compare the agents against (default baseline); "
-                     "'none' for the agents alone")
+    sim.add_argument(
+        "--scenario",
+        default="steady",
+        help="a built-in scenario name or a .toml/.json file (default steady)",
+    )
+    sim.add_argument(
+        "--compare",
+        default="baseline",
+        help="the arm to compare the agents against (default baseline); "
+        "'none' for the agents alone",
+    )
     sim.add_argument("--seeds", type=int, default=1, help="how many seeds (default 1)")
-    sim.add_argument("--requests", type=int, default=None,
-                     help="requests per day (default: the scenario's)")
-    sim.add_argument("--report", default=None, metavar="DIR",
-                     help="write an HTML report with plots into DIR")
+    sim.add_argument(
+        "--requests", type=int, default=None, help="requests per day (default: the scenario's)"
+    )
+    sim.add_argument(
+        "--report", default=None, metavar="DIR", help="write an HTML report with plots into DIR"
+    )
     sim.add_argument("--no-progress", action="store_true", help="no progress bar")
     sim.add_argument("--list", action="store_true", help="list the built-in scenarios")
 
@@ -66,12 +73,19 @@ def _simulate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.compare != "none" and args.compare not in ARMS:
         parser.error(f"--compare must be one of {sorted(ARMS)} or none")
     if args.report is not None and importlib.util.find_spec("matplotlib") is None:
-        print("adcore simulate: --report needs matplotlib: pip install 'adcore[plots]'",
-              file=sys.stderr)
+        print(
+            "adcore simulate: --report needs matplotlib: pip install 'adcore[plots]'",
+            file=sys.stderr,
+        )
         return 2
     try:
-        results = simulate(args.scenario, arms=arms, seeds=args.seeds, requests=args.requests,
-                           progress=not args.no_progress)
+        results = simulate(
+            args.scenario,
+            arms=arms,
+            seeds=args.seeds,
+            requests=args.requests,
+            progress=not args.no_progress,
+        )
     except InvalidScenario as exc:
         print(f"adcore simulate: {exc}", file=sys.stderr)
         return 2

@@ -7,22 +7,33 @@ engine, a monolithic baseline to compare against, and reports.
 ['ctr', 'completion_rate', 'skip_rate']
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .baseline import BlockListSafety, baseline_agents, baseline_config
 from .market import Behaviour, Market, SlotOutcome
+from .report import ReportError, write_report
 from .results import METRICS, ArmRun, SimResults, SummaryRow
 from .runner import ARMS, Arm, run_arm, simulate
 from .scenario import SCENARIOS, InvalidScenario, Scenario, load_scenario
+
+if TYPE_CHECKING:
+    from .env import AdMarketEnv, RewardWeights
+
+_RL = ("AdMarketEnv", "RewardWeights")  # need the optional extra adcore[rl]
 
 __all__ = [
     "ARMS",
     "METRICS",
     "SCENARIOS",
+    "AdMarketEnv",
     "Arm",
     "ArmRun",
     "Behaviour",
     "BlockListSafety",
     "InvalidScenario",
     "Market",
+    "ReportError",
+    "RewardWeights",
     "Scenario",
     "SimResults",
     "SlotOutcome",
@@ -32,4 +43,15 @@ __all__ = [
     "load_scenario",
     "run_arm",
     "simulate",
+    "write_report",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The PettingZoo environment imports pettingzoo and gymnasium (the optional extra
+    # adcore[rl]), so it loads on first use, not with adcore.sim.
+    if name in _RL:
+        from . import env
+
+        return getattr(env, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

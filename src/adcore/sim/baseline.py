@@ -48,8 +48,16 @@ class BlockListSafety(SafetyAgent):
 
 def baseline_agents() -> list[Agent]:
     """The baseline's agents: no fraud filter, no frequency caps, no creative choice."""
-    return [PrivacyAgent(), AudienceAgent(), InventoryAgent(), BlockListSafety(),
-            RelevanceAgent(), BiddingAgent(), PacingAgent(), AuctionAgent()]
+    return [
+        PrivacyAgent(),
+        AudienceAgent(),
+        InventoryAgent(),
+        BlockListSafety(),
+        RelevanceAgent(),
+        BiddingAgent(),
+        PacingAgent(),
+        AuctionAgent(),
+    ]
 
 
 def baseline_config(config: EngineConfig) -> EngineConfig:

@@ -74,17 +74,23 @@ class Behaviour:
     """
 
     @staticmethod
-    def respond(market: Market, slot: int, ad: int, duration: float, fatigue: int,
-                value_click: float, value_complete: float, value_conversion: float
-                ) -> SlotOutcome:
+    def respond(
+        market: Market,
+        slot: int,
+        ad: int,
+        duration: float,
+        fatigue: int,
+        value_click: float,
+        value_complete: float,
+        value_conversion: float,
+    ) -> SlotOutcome:
         """The outcome of showing catalog ad ``ad`` (index in ``market.ad_truth``) in
         ``slot``, using the slot's pre-drawn uniforms."""
         req = market.slot_request[slot]
         u_click, u_complete, u_conv = market.uniforms[slot]
         if market.bot[req]:
             click = u_click < 0.3
-            return SlotOutcome(click=click, complete=False, skip=False, conversion=False,
-                               value=0.0)
+            return SlotOutcome(click=click, complete=False, skip=False, conversion=False, value=0.0)
         listener = market.listener[req]
         r = float(market.interest[listener] @ market.ad_truth[ad])
         fmt = market.ad_format_code[ad]
@@ -116,8 +122,9 @@ class Behaviour:
             value += value_complete * (1.0 if duration > 20.0 else 0.6)
         if conversion:
             value += value_conversion
-        return SlotOutcome(click=click, complete=complete, skip=skip, conversion=conversion,
-                           value=value)
+        return SlotOutcome(
+            click=click, complete=complete, skip=skip, conversion=conversion, value=value
+        )
 
 
 def _sigmoid(z: float) -> float:
@@ -137,8 +144,9 @@ class Market:
     def __init__(self, scenario: Scenario, seed: int) -> None:
         self.scenario = scenario.validate()
         self.seed = seed
-        world, traffic, outcomes = (np.random.default_rng(s)
-                                    for s in np.random.SeedSequence(seed).spawn(3))
+        world, traffic, outcomes = (
+            np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)
+        )
         self._build_world(world)
         self._build_traffic(traffic)
         self.uniforms = outcomes.random((self.n_slots, 3))
@@ -153,22 +161,27 @@ class Market:
         self.listener_music = rng.integers(0, len(MUSIC_GENRES), n)
         self.listener_talk = rng.integers(0, len(TALK_GENRES), n)
         self.listener_segments = np.stack(
-            [rng.choice(len(SEGMENTS), 3, replace=False) for _ in range(n)])
-        signal = (self.genre_vectors[self.listener_music]
-                  + self.genre_vectors[len(MUSIC_GENRES) + self.listener_talk]
-                  + self.segment_vectors[self.listener_segments].sum(axis=1))
+            [rng.choice(len(SEGMENTS), 3, replace=False) for _ in range(n)]
+        )
+        signal = (
+            self.genre_vectors[self.listener_music]
+            + self.genre_vectors[len(MUSIC_GENRES) + self.listener_talk]
+            + self.segment_vectors[self.listener_segments].sum(axis=1)
+        )
         interest = _unit(signal + 0.6 * rng.normal(size=(n, DIM)))
         self.unusual = rng.random(n) < sc.unusual_share
         interest[self.unusual] = _unit(rng.normal(size=(int(self.unusual.sum()), DIM)))
         self.interest = interest
-        modes = np.array([sc.podcast_share, sc.music_share,
-                          max(0.0, 1.0 - sc.podcast_share - sc.music_share)])
+        modes = np.array(
+            [sc.podcast_share, sc.music_share, max(0.0, 1.0 - sc.podcast_share - sc.music_share)]
+        )
         self.listener_mode = rng.dirichlet(modes * 20 + 0.1, size=n)
         self.listener_eu = rng.random(n) < sc.eu_share
         self.listener_consent = rng.random(n) < sc.eu_consent
         self.listener_optout = rng.random(n) < sc.us_optout
         self.listener_country = np.where(
-            self.listener_eu, rng.integers(0, len(EU), n), rng.integers(0, len(NON_EU), n))
+            self.listener_eu, rng.integers(0, len(EU), n), rng.integers(0, len(NON_EU), n)
+        )
         self.listener_device = rng.choice(np.array([1, 4, 5, 7]), n, p=[0.15, 0.6, 0.1, 0.15])
         self.listener_agent = rng.integers(0, len(HUMAN_AGENTS), n)
         self.popularity = 1.0 / np.arange(1, n + 1) ** 0.6
@@ -178,8 +191,10 @@ class Market:
     def _build_advertisers(self, rng: np.random.Generator) -> None:
         sc = self.scenario
         a_n = sc.advertisers
-        centres = _unit(self.genre_vectors[rng.integers(0, len(self.genre_vectors), a_n)]
-                        + 0.7 * rng.normal(size=(a_n, DIM)))
+        centres = _unit(
+            self.genre_vectors[rng.integers(0, len(self.genre_vectors), a_n)]
+            + 0.7 * rng.normal(size=(a_n, DIM))
+        )
         # Money: what an impression is worth to these advertisers, and what the day's
         # traffic could absorb, set the budgets.
         per_imp = sc.market_price / 1000.0
@@ -192,30 +207,46 @@ class Market:
         self.value_click = np.zeros(a_n)
         self.value_complete = np.zeros(a_n)
         self.value_conversion = np.zeros(a_n)
-        strategies = (BidStrategy.MAX_VALUE, BidStrategy.TARGET_CPC, BidStrategy.FIXED_CPM,
-                      BidStrategy.TARGET_CPA)
+        strategies = (
+            BidStrategy.MAX_VALUE,
+            BidStrategy.TARGET_CPC,
+            BidStrategy.FIXED_CPM,
+            BidStrategy.TARGET_CPA,
+        )
         for a in range(a_n):
             vc = float(rng.uniform(0.3, 1.2))
             vcomp = float(rng.uniform(0.002, 0.006))
             vconv = float(rng.uniform(5.0, 20.0))
             self.value_click[a], self.value_complete[a], self.value_conversion[a] = (
-                vc, vcomp, vconv)
+                vc,
+                vcomp,
+                vconv,
+            )
             strategy = strategies[a % len(strategies)]
-            amount = {BidStrategy.MAX_VALUE: vcomp, BidStrategy.TARGET_CPC: vcomp * 0.9,
-                      BidStrategy.FIXED_CPM: float(rng.uniform(0.8, 2.2)),
-                      BidStrategy.TARGET_CPA: vconv * 0.8}[strategy]
+            amount = {
+                BidStrategy.MAX_VALUE: vcomp,
+                BidStrategy.TARGET_CPC: vcomp * 0.9,
+                BidStrategy.FIXED_CPM: float(rng.uniform(0.8, 2.2)),
+                BidStrategy.TARGET_CPA: vconv * 0.8,
+            }[strategy]
             budget = budget_each * float(rng.uniform(0.6, 1.4))
             max_bid = float(rng.uniform(2.0, 5.0))
             if sc.aggressive and a == 0:
                 strategy, amount, max_bid = BidStrategy.FIXED_CPM, 6.0, 8.0
                 budget = budget_each * 1.2
             cold = sc.cold_start and a == a_n - 1
-            campaigns.append(Campaign(
-                id=f"adv{a}", advertiser=f"advertiser {a}",
-                daily_budget=max(1, int(budget * 1_000_000)),
-                strategy=strategy, bid=amount, max_bid=max_bid, conversion_rate=0.05,
-                frequency_cap=FrequencyCap(impressions=6, window=86400.0) if a % 2 else None,
-            ))
+            campaigns.append(
+                Campaign(
+                    id=f"adv{a}",
+                    advertiser=f"advertiser {a}",
+                    daily_budget=max(1, int(budget * 1_000_000)),
+                    strategy=strategy,
+                    bid=amount,
+                    max_bid=max_bid,
+                    conversion_rate=0.05,
+                    frequency_cap=FrequencyCap(impressions=6, window=86400.0) if a % 2 else None,
+                )
+            )
             for k, fmt in enumerate((Format.AUDIO, Format.AUDIO, Format.VIDEO, Format.DISPLAY)):
                 e = _unit(centres[a] + 0.5 * rng.normal(size=DIM))
                 ad_id = f"adv{a}-{k}"
@@ -223,23 +254,46 @@ class Market:
                 # new one starts from an uninformative prior.
                 if fmt is Format.DISPLAY:
                     base = 0.01 if cold else 0.012
-                    ads.append(Ad(id=ad_id, campaign=f"adv{a}", format=fmt,
-                                  embedding=tuple(float(x) for x in e),
-                                  adomain=(f"advertiser{a}.example",), categories=("IAB3",),
-                                  mimes=("image/png",), sizes=(SIZES[a % len(SIZES)],),
-                                  base_rate=base))
+                    ads.append(
+                        Ad(
+                            id=ad_id,
+                            campaign=f"adv{a}",
+                            format=fmt,
+                            embedding=tuple(float(x) for x in e),
+                            adomain=(f"advertiser{a}.example",),
+                            categories=("IAB3",),
+                            mimes=("image/png",),
+                            sizes=(SIZES[a % len(SIZES)],),
+                            base_rate=base,
+                        )
+                    )
                 else:
                     mime = "audio/mpeg" if fmt is Format.AUDIO else "video/mp4"
-                    ads.append(Ad(id=ad_id, campaign=f"adv{a}", format=fmt,
-                                  embedding=tuple(float(x) for x in e),
-                                  adomain=(f"advertiser{a}.example",), categories=("IAB3",),
-                                  mimes=(mime,), duration=30.0,
-                                  variants=(Creative(id=f"{ad_id}-30s", duration=30.0),
-                                            Creative(id=f"{ad_id}-15s", duration=15.0)),
-                                  base_rate=0.5 if cold else 0.6))
+                    ads.append(
+                        Ad(
+                            id=ad_id,
+                            campaign=f"adv{a}",
+                            format=fmt,
+                            embedding=tuple(float(x) for x in e),
+                            adomain=(f"advertiser{a}.example",),
+                            categories=("IAB3",),
+                            mimes=(mime,),
+                            duration=30.0,
+                            variants=(
+                                Creative(id=f"{ad_id}-30s", duration=30.0),
+                                Creative(id=f"{ad_id}-15s", duration=15.0),
+                            ),
+                            base_rate=0.5 if cold else 0.6,
+                        )
+                    )
                 truth.append(e)
-                fmt_codes.append({Format.AUDIO: SLOT_AUDIO, Format.VIDEO: SLOT_VIDEO,
-                                  Format.DISPLAY: SLOT_DISPLAY}[fmt])
+                fmt_codes.append(
+                    {
+                        Format.AUDIO: SLOT_AUDIO,
+                        Format.VIDEO: SLOT_VIDEO,
+                        Format.DISPLAY: SLOT_DISPLAY,
+                    }[fmt]
+                )
         signals: dict[str, tuple[float, ...]] = {}
         for i, g in enumerate(MUSIC_GENRES + TALK_GENRES):
             signals[f"genre:{g}"] = tuple(float(x) for x in self.genre_vectors[i])
@@ -270,28 +324,37 @@ class Market:
         self.bot_agent = rng.random(n) < 0.6  # the rest look human but come from few IPs
         modes = self.listener_mode[self.listener]
         u = rng.random(n)
-        self.session = np.where(u < modes[:, 0], SESSION_PODCAST,
-                                np.where(u < modes[:, 0] + modes[:, 1], SESSION_MUSIC,
-                                         SESSION_BACKGROUND))
+        self.session = np.where(
+            u < modes[:, 0],
+            SESSION_PODCAST,
+            np.where(u < modes[:, 0] + modes[:, 1], SESSION_MUSIC, SESSION_BACKGROUND),
+        )
         v = rng.random(n)
-        self.slot_kind = np.where(v < sc.display_share, SLOT_DISPLAY,
-                                  np.where(v < sc.display_share + sc.video_share, SLOT_VIDEO,
-                                           SLOT_AUDIO))
-        pod = (self.session == SESSION_PODCAST) & (self.slot_kind == SLOT_AUDIO) & (
-            rng.random(n) < sc.pod_share)
+        self.slot_kind = np.where(
+            v < sc.display_share,
+            SLOT_DISPLAY,
+            np.where(v < sc.display_share + sc.video_share, SLOT_VIDEO, SLOT_AUDIO),
+        )
+        pod = (
+            (self.session == SESSION_PODCAST)
+            & (self.slot_kind == SLOT_AUDIO)
+            & (rng.random(n) < sc.pod_share)
+        )
         self.slots_per_request = np.where(pod, rng.integers(2, 4, n), 1)
         self.first_slot = np.concatenate([[0], np.cumsum(self.slots_per_request)[:-1]])
         self.n_slots = int(self.slots_per_request.sum())
         self.slot_request = np.repeat(np.arange(n), self.slots_per_request)
         kind_factor = np.array([1.0, 1.6, 0.5])[self.slot_kind[self.slot_request]]
         self.market_price = kind_factor * np.exp(
-            math.log(sc.market_price) + sc.market_spread * rng.normal(size=self.n_slots))
+            math.log(sc.market_price) + sc.market_spread * rng.normal(size=self.n_slots)
+        )
         if sc.spike_end > sc.spike_start:
             slot_hour = hour_of[self.slot_request]
             during = (slot_hour >= sc.spike_start) & (slot_hour < sc.spike_end)
             self.market_price[during] *= sc.spike_demand
-        self.floor = np.round(kind_factor * sc.market_price * rng.uniform(0.2, 0.6, n)[
-            self.slot_request], 3)
+        self.floor = np.round(
+            kind_factor * sc.market_price * rng.uniform(0.2, 0.6, n)[self.slot_request], 3
+        )
         self.display_size = rng.integers(0, len(SIZES), n)
         self.ip_octets = rng.integers(0, 256, (n, 2))
         self.music_genre = rng.integers(0, len(MUSIC_GENRES), n)
@@ -312,23 +375,51 @@ class Market:
         for k in range(n_slots):
             if kind == SLOT_DISPLAY:
                 w, h = SIZES[int(self.display_size[i])]
-                imps.append(rtb.Imp(id=str(k + 1), bidfloor=floor,
-                                    banner=rtb.Banner(w=w, h=h, mimes=("image/png",))))
+                imps.append(
+                    rtb.Imp(
+                        id=str(k + 1),
+                        bidfloor=floor,
+                        banner=rtb.Banner(w=w, h=h, mimes=("image/png",)),
+                    )
+                )
             elif kind == SLOT_VIDEO:
-                imps.append(rtb.Imp(id=str(k + 1), bidfloor=floor, video=rtb.Video(
-                    mimes=("video/mp4",), minduration=5, maxduration=30, w=640, h=360)))
+                imps.append(
+                    rtb.Imp(
+                        id=str(k + 1),
+                        bidfloor=floor,
+                        video=rtb.Video(
+                            mimes=("video/mp4",), minduration=5, maxduration=30, w=640, h=360
+                        ),
+                    )
+                )
             else:
-                imps.append(rtb.Imp(id=str(k + 1), bidfloor=floor, audio=rtb.Audio(
-                    mimes=("audio/mpeg",), minduration=5, maxduration=30,
-                    feed=3 if session == SESSION_PODCAST else 1,
-                    podid="pod" if n_slots > 1 else None,
-                    slotinpod=k + 1 if n_slots > 1 else None)))
+                imps.append(
+                    rtb.Imp(
+                        id=str(k + 1),
+                        bidfloor=floor,
+                        audio=rtb.Audio(
+                            mimes=("audio/mpeg",),
+                            minduration=5,
+                            maxduration=30,
+                            feed=3 if session == SESSION_PODCAST else 1,
+                            podid="pod" if n_slots > 1 else None,
+                            slotinpod=1
+                            if k == 0
+                            else (-1 if k == n_slots - 1 else 0)
+                            if n_slots > 1
+                            else 0,
+                        ),
+                    )
+                )
         if session == SESSION_PODCAST:
             genre = TALK_GENRES[int(self.listener_talk[listener])]
             context = None
         else:
-            genre = MUSIC_GENRES[int(self.music_genre[i]) if session == SESSION_BACKGROUND
-                                 else int(self.listener_music[listener])]
+            genre = MUSIC_GENRES[
+                int(self.music_genre[i])
+                if session == SESSION_BACKGROUND
+                else int(self.listener_music[listener])
+            ]
             context = 3
         bot = bool(self.bot[i])
         if bot and self.bot_agent[i]:
@@ -343,23 +434,35 @@ class Market:
             ip = f"203.{a}.{b}.{listener % 250 + 1}"
             user_id = f"listener-{listener}"
         eu = bool(self.listener_eu[listener])
-        country = (EU[int(self.listener_country[listener])] if eu
-                   else NON_EU[int(self.listener_country[listener])])
-        regs = rtb.Regs(gdpr=1 if eu else 0,
-                        us_privacy="1YYN" if (not eu and self.listener_optout[listener])
-                        else None)
-        segments = tuple(rtb.Segment(id=SEGMENTS[int(s)])
-                         for s in self.listener_segments[listener])
+        country = (
+            EU[int(self.listener_country[listener])]
+            if eu
+            else NON_EU[int(self.listener_country[listener])]
+        )
+        regs = rtb.Regs(
+            gdpr=1 if eu else 0,
+            us_privacy="1YYN" if (not eu and self.listener_optout[listener]) else None,
+        )
+        segments = tuple(rtb.Segment(id=SEGMENTS[int(s)]) for s in self.listener_segments[listener])
         return rtb.BidRequest(
             id=f"{self.seed}-{i}",
             imp=tuple(imps),
-            app=rtb.App(id="player", bundle="com.example.player",
-                        content=rtb.Content(genre=genre, context=context)),
-            device=rtb.Device(ua=ua, ip=ip,
-                              devicetype=rtb.DeviceType(int(self.listener_device[listener])),
-                              geo=rtb.Geo(country=country, utcoffset=0)),
-            user=rtb.User(id=user_id, consent="CONSENT" if eu and self.listener_consent[
-                listener] else None, data=(rtb.Data(id="dmp", segment=segments),)),
+            app=rtb.App(
+                id="player",
+                bundle="com.example.player",
+                content=rtb.Content(genre=genre, context=context),
+            ),
+            device=rtb.Device(
+                ua=ua,
+                ip=ip,
+                devicetype=rtb.DeviceType(int(self.listener_device[listener])),
+                geo=rtb.Geo(country=country, utcoffset=0),
+            ),
+            user=rtb.User(
+                id=user_id,
+                consent="CONSENT" if eu and self.listener_consent[listener] else None,
+                data=(rtb.Data(id="dmp", segment=segments),),
+            ),
             regs=regs,
             tmax=200,
         )

@@ -32,9 +32,38 @@ METRICS: dict[str, tuple[str, bool]] = {
 """Metric key -> (label, whether higher is better)."""
 
 # Two-sided 95 % Student t quantiles by degrees of freedom (1..30); normal beyond.
-_T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-        2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+_T95 = (
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
+)
 
 
 @dataclass(frozen=True)
@@ -56,12 +85,24 @@ class ArmRun:
     agent_us: dict[str, list[float]]
 
     @classmethod
-    def build(cls, *, arm: str, seed: int, scenario: Scenario, counts: dict[str, int],
-              spend_micros: NDArray[np.float64], daily_micros: NDArray[np.float64],
-              value: NDArray[np.float64], bot_spend_micros: int,
-              hourly_spend_micros: NDArray[np.float64], hourly: dict[str, NDArray[np.float64]],
-              exhausted_hour: NDArray[np.float64], latency_us: NDArray[np.float64],
-              agent_us: dict[str, list[float]], campaign_ids: list[str]) -> ArmRun:
+    def build(
+        cls,
+        *,
+        arm: str,
+        seed: int,
+        scenario: Scenario,
+        counts: dict[str, int],
+        spend_micros: NDArray[np.float64],
+        daily_micros: NDArray[np.float64],
+        value: NDArray[np.float64],
+        bot_spend_micros: int,
+        hourly_spend_micros: NDArray[np.float64],
+        hourly: dict[str, NDArray[np.float64]],
+        exhausted_hour: NDArray[np.float64],
+        latency_us: NDArray[np.float64],
+        agent_us: dict[str, list[float]],
+        campaign_ids: list[str],
+    ) -> ArmRun:
         spend = spend_micros / 1e6
         daily = daily_micros / 1e6
         weights = np.asarray(scenario.diurnal, dtype=np.float64)
@@ -86,14 +127,26 @@ class ArmRun:
             "exhausted_early": float(early),
             "first_exhaustion_hour": first,
             "bot_spend_share": bot_spend_micros / spend_micros.sum()
-            if spend_micros.sum() > 0 else 0.0,
+            if spend_micros.sum() > 0
+            else 0.0,
             "latency_p50_us": float(np.percentile(latency_us, 50)),
             "latency_p99_us": float(np.percentile(latency_us, 99)),
         }
-        return cls(arm=arm, seed=seed, metrics=metrics, campaign_ids=tuple(campaign_ids),
-                   daily_budget=daily, spend=spend, value=value, exhausted_hour=exhausted_hour,
-                   hourly_spend=hourly_spend_micros / 1e6, planned=planned, hourly=hourly,
-                   latency_us=latency_us, agent_us=agent_us)
+        return cls(
+            arm=arm,
+            seed=seed,
+            metrics=metrics,
+            campaign_ids=tuple(campaign_ids),
+            daily_budget=daily,
+            spend=spend,
+            value=value,
+            exhausted_hour=exhausted_hour,
+            hourly_spend=hourly_spend_micros / 1e6,
+            planned=planned,
+            hourly=hourly,
+            latency_us=latency_us,
+            agent_us=agent_us,
+        )
 
 
 @dataclass(frozen=True)
@@ -129,8 +182,11 @@ class SimResults:
 
     def table(self) -> list[dict[str, Any]]:
         """A tidy table: one row per (arm, seed, metric), for data frames."""
-        return [{"scenario": self.scenario.name, "arm": r.arm, "seed": r.seed, "metric": k,
-                 "value": v} for r in self.runs for k, v in r.metrics.items()]
+        return [
+            {"scenario": self.scenario.name, "arm": r.arm, "seed": r.seed, "metric": k, "value": v}
+            for r in self.runs
+            for k, v in r.metrics.items()
+        ]
 
     def summary(self, reference: str | None = None) -> list[SummaryRow]:
         """Per metric, each arm's mean and the first arm's relative uplift over
@@ -139,8 +195,10 @@ class SimResults:
         ref = reference or (self.arms[1] if len(self.arms) > 1 else None)
         rows = []
         for key, (label, better) in METRICS.items():
-            means = {a: float(np.mean([self.run(a, s).metrics[key] for s in self.seeds]))
-                     for a in self.arms}
+            means = {
+                a: float(np.mean([self.run(a, s).metrics[key] for s in self.seeds]))
+                for a in self.arms
+            }
             uplift = lo = hi = None
             if ref is not None:
                 diffs = []
@@ -155,8 +213,17 @@ class SimResults:
                         t = _T95[len(d) - 2] if len(d) - 1 <= len(_T95) else 1.96
                         half = t * float(d.std(ddof=1)) / math.sqrt(len(d))
                         lo, hi = uplift - half, uplift + half
-            rows.append(SummaryRow(metric=key, label=label, higher_is_better=better,
-                                   means=means, uplift=uplift, ci_low=lo, ci_high=hi))
+            rows.append(
+                SummaryRow(
+                    metric=key,
+                    label=label,
+                    higher_is_better=better,
+                    means=means,
+                    uplift=uplift,
+                    ci_low=lo,
+                    ci_high=hi,
+                )
+            )
         return rows
 
     def format(self, reference: str | None = None) -> str:
@@ -164,8 +231,10 @@ class SimResults:
         rows = self.summary(reference)
         ours = self.arms[0]
         ref = reference or (self.arms[1] if len(self.arms) > 1 else None)
-        head = (f"scenario {self.scenario.name}: {self.scenario.requests} requests per day, "
-                f"seeds {', '.join(map(str, self.seeds))}")
+        head = (
+            f"scenario {self.scenario.name}: {self.scenario.requests} requests per day, "
+            f"seeds {', '.join(map(str, self.seeds))}"
+        )
         cols = list(self.arms)
         lines = [head, ""]
         width = max(len(r.label) for r in rows)
@@ -188,10 +257,12 @@ class SimResults:
         lines.append("spend / daily budget per campaign (mean over seeds):")
         for a in cols:
             runs = [self.run(a, s) for s in self.seeds]
-            shares = np.mean([r.spend / np.where(r.daily_budget > 0, r.daily_budget, 1)
-                              for r in runs], axis=0)
-            cells = " ".join(f"{cid}:{x:4.0%}" for cid, x in zip(runs[0].campaign_ids, shares,
-                                                                strict=True))
+            shares = np.mean(
+                [r.spend / np.where(r.daily_budget > 0, r.daily_budget, 1) for r in runs], axis=0
+            )
+            cells = " ".join(
+                f"{cid}:{x:4.0%}" for cid, x in zip(runs[0].campaign_ids, shares, strict=True)
+            )
             lines.append(f"  {a:<10} {cells}")
         return "\n".join(lines)
 

@@ -41,8 +41,9 @@ ARMS: dict[str, Arm] = {
 
 def _engine_config(scenario: Scenario) -> EngineConfig:
     # No latency budget: a simulated day must not depend on how busy the machine is.
-    return EngineConfig(latency_budget_us=float("inf"), pacing_curve=scenario.diurnal,
-                        hold_ttl=60.0, seed=0)
+    return EngineConfig(
+        latency_budget_us=float("inf"), pacing_curve=scenario.diurnal, hold_ttl=60.0, seed=0
+    )
 
 
 class _Progress:
@@ -70,22 +71,43 @@ class _Progress:
         self.out.flush()
 
 
-def run_arm(market: Market, arm: Arm | str, *, config: EngineConfig | None = None,
-            progress: _Progress | None = None, trace_every: int = 500) -> ArmRun:
+def run_arm(
+    market: Market,
+    arm: Arm | str,
+    *,
+    config: EngineConfig | None = None,
+    progress: _Progress | None = None,
+    trace_every: int = 500,
+) -> ArmRun:
     """Decide every request of ``market`` with ``arm`` through the real engine, show the
     winning ads the outside market lets through, play the listeners' responses back as
     feedback, and measure."""
     arm = ARMS[arm] if isinstance(arm, str) else arm
     sc = market.scenario
-    engine = Engine(market.catalog, arm.configure(config or _engine_config(sc)),
-                    agents=arm.agents())
+    engine = Engine(
+        market.catalog, arm.configure(config or _engine_config(sc)), agents=arm.agents()
+    )
     n_camp = len(market.catalog.campaigns)
     n = market.n_requests
     hourly_spend = np.zeros((24, n_camp))
-    hourly = {k: np.zeros(24) for k in ("av_shown", "skips", "completes", "shown",
-                                        "price_sum", "requests")}
-    counts = dict.fromkeys(("slots", "shown", "clicks", "completes", "skips",
-                            "conversions", "av_shown", "lost_outside", "bot_shown"), 0)
+    hourly = {
+        k: np.zeros(24)
+        for k in ("av_shown", "skips", "completes", "shown", "price_sum", "requests")
+    }
+    counts = dict.fromkeys(
+        (
+            "slots",
+            "shown",
+            "clicks",
+            "completes",
+            "skips",
+            "conversions",
+            "av_shown",
+            "lost_outside",
+            "bot_shown",
+        ),
+        0,
+    )
     value = np.zeros(n_camp)
     bot_spend = 0
     fatigue: dict[tuple[int, int], int] = {}
@@ -128,9 +150,15 @@ def run_arm(market: Market, arm: Arm | str, *, config: EngineConfig | None = Non
             seen = fatigue.get(key, 0)
             fatigue[key] = seen + 1
             outcome = Behaviour.respond(
-                market, s, market.ad_row[slot.ad_id], slot.duration, seen,
-                float(market.value_click[c]), float(market.value_complete[c]),
-                float(market.value_conversion[c]))
+                market,
+                s,
+                market.ad_row[slot.ad_id],
+                slot.duration,
+                seen,
+                float(market.value_click[c]),
+                float(market.value_complete[c]),
+                float(market.value_conversion[c]),
+            )
             counts["shown"] += 1
             hourly["shown"][hour] += 1
             hourly["price_sum"][hour] += slot.price
@@ -155,24 +183,40 @@ def run_arm(market: Market, arm: Arm | str, *, config: EngineConfig | None = Non
                 engine.feedback(Skip(impression_id=slot.impression_id, timestamp=later))
             if outcome.conversion:
                 counts["conversions"] += 1
-                engine.feedback(Conversion(impression_id=slot.impression_id, timestamp=later,
-                                           value=float(market.value_conversion[c])))
+                engine.feedback(
+                    Conversion(
+                        impression_id=slot.impression_id,
+                        timestamp=later,
+                        value=float(market.value_conversion[c]),
+                    )
+                )
             if np.isnan(exhausted[c]):
                 b = ledger.balance(slot.campaign_id)
                 if b.available <= 0.001 * b.daily_budget:
                     exhausted[c] = (now - sc.start) / 3600.0
         if progress is not None and (i % 1000 == 999 or i == n - 1):
-            progress.advance(1000 if i % 1000 == 999 else (i % 1000) + 1,
-                             f"{arm.name} seed {market.seed}")
+            progress.advance(
+                1000 if i % 1000 == 999 else (i % 1000) + 1, f"{arm.name} seed {market.seed}"
+            )
     while hour_mark < 24:
         hourly_spend[hour_mark] = ledger.spent_today[_order(engine, campaign_ids)]
         hour_mark += 1
     spend = hourly_spend[-1]
     return ArmRun.build(
-        arm=arm.name, seed=market.seed, scenario=sc, counts=counts, spend_micros=spend,
-        daily_micros=daily, value=value, bot_spend_micros=bot_spend,
-        hourly_spend_micros=hourly_spend, hourly=hourly, exhausted_hour=exhausted,
-        latency_us=latency, agent_us=agent_us, campaign_ids=campaign_ids,
+        arm=arm.name,
+        seed=market.seed,
+        scenario=sc,
+        counts=counts,
+        spend_micros=spend,
+        daily_micros=daily,
+        value=value,
+        bot_spend_micros=bot_spend,
+        hourly_spend_micros=hourly_spend,
+        hourly=hourly,
+        exhausted_hour=exhausted,
+        latency_us=latency,
+        agent_us=agent_us,
+        campaign_ids=campaign_ids,
     )
 
 
@@ -181,9 +225,14 @@ def _order(engine: Engine, campaign_ids: Sequence[str]) -> list[int]:
     return [index[c] for c in campaign_ids]
 
 
-def simulate(scenario: Scenario | str = "steady", *, arms: Sequence[str] = ("agents", "baseline"),
-             seeds: Sequence[int] | int = 1, requests: int | None = None,
-             progress: TextIO | None | bool = True) -> SimResults:
+def simulate(
+    scenario: Scenario | str = "steady",
+    *,
+    arms: Sequence[str] = ("agents", "baseline"),
+    seeds: Sequence[int] | int = 1,
+    requests: int | None = None,
+    progress: TextIO | None | bool = True,
+) -> SimResults:
     """Run ``arms`` over one simulated day per seed of ``scenario`` and compare them.
 
     Parameters

@@ -126,9 +126,18 @@ class Scenario(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
     def validate(self) -> Scenario:
         """Check ranges; raise :class:`InvalidScenario` naming the field."""
-        share_fields = ("podcast_share", "music_share", "video_share", "display_share",
-                        "pod_share", "unusual_share", "bot_share", "eu_share", "eu_consent",
-                        "us_optout")
+        share_fields = (
+            "podcast_share",
+            "music_share",
+            "video_share",
+            "display_share",
+            "pod_share",
+            "unusual_share",
+            "bot_share",
+            "eu_share",
+            "eu_consent",
+            "us_optout",
+        )
         for f in share_fields:
             v = getattr(self, f)
             if not (0.0 <= v <= 1.0):
@@ -137,9 +146,12 @@ class Scenario(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             ("requests", self.requests >= 100),
             ("listeners", self.listeners >= 10),
             ("advertisers", 2 <= self.advertisers <= 500),
-            ("diurnal", len(self.diurnal) == 24 and all(w >= 0 and math.isfinite(w)
-                                                          for w in self.diurnal)
-             and sum(self.diurnal) > 0),
+            (
+                "diurnal",
+                len(self.diurnal) == 24
+                and all(w >= 0 and math.isfinite(w) for w in self.diurnal)
+                and sum(self.diurnal) > 0,
+            ),
             ("podcast_share", self.podcast_share + self.music_share <= 1.0),
             ("display_share", self.video_share + self.display_share <= 1.0),
             ("budget_scale", self.budget_scale > 0 and math.isfinite(self.budget_scale)),
@@ -160,24 +172,55 @@ class Scenario(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 SCENARIOS: dict[str, Scenario] = {
     s.name: s.validate()
     for s in (
-        Scenario(name="steady", description="A normal day: diurnal traffic, a mix of "
-                 "podcasts, music and background listening, a few bots."),
-        Scenario(name="live-event", description="A live event from 18:00 to 21:00 UTC "
-                 "doubles traffic and lifts demand.", spike_start=18.0, spike_end=21.0,
-                 spike_traffic=2.0, spike_demand=1.5),
-        Scenario(name="unusual-listeners", description="A third of listeners do not "
-                 "behave as their signals suggest.", unusual_share=0.33),
-        Scenario(name="budget-crunch", description="An aggressive advertiser that would "
-                 "spend its whole budget by noon without pacing.", aggressive=True),
-        Scenario(name="bot-attack", description="From 10:00 to 16:00 UTC a third of the "
-                 "requests come from bots.", bot_share=0.33, bot_attack_start=10.0,
-                 bot_attack_end=16.0),
-        Scenario(name="cold-start", description="A new advertiser with no history joins.",
-                 cold_start=True),
-        Scenario(name="eu-consent", description="Most traffic under GDPR, half of it "
-                 "with consent.", eu_share=0.8, eu_consent=0.5),
-        Scenario(name="quick", description="A small day for quick runs and tests.",
-                 requests=20_000, listeners=4_000, advertisers=8),
+        Scenario(
+            name="steady",
+            description="A normal day: diurnal traffic, a mix of "
+            "podcasts, music and background listening, a few bots.",
+        ),
+        Scenario(
+            name="live-event",
+            description="A live event from 18:00 to 21:00 UTC doubles traffic and lifts demand.",
+            spike_start=18.0,
+            spike_end=21.0,
+            spike_traffic=2.0,
+            spike_demand=1.5,
+        ),
+        Scenario(
+            name="unusual-listeners",
+            description="A third of listeners do not behave as their signals suggest.",
+            unusual_share=0.33,
+        ),
+        Scenario(
+            name="budget-crunch",
+            description="An aggressive advertiser that would "
+            "spend its whole budget by noon without pacing.",
+            aggressive=True,
+        ),
+        Scenario(
+            name="bot-attack",
+            description="From 10:00 to 16:00 UTC a third of the requests come from bots.",
+            bot_share=0.33,
+            bot_attack_start=10.0,
+            bot_attack_end=16.0,
+        ),
+        Scenario(
+            name="cold-start",
+            description="A new advertiser with no history joins.",
+            cold_start=True,
+        ),
+        Scenario(
+            name="eu-consent",
+            description="Most traffic under GDPR, half of it with consent.",
+            eu_share=0.8,
+            eu_consent=0.5,
+        ),
+        Scenario(
+            name="quick",
+            description="A small day for quick runs and tests.",
+            requests=20_000,
+            listeners=4_000,
+            advertisers=8,
+        ),
     )
 }
 """The built-in scenarios by name."""
@@ -201,7 +244,8 @@ def load_scenario(source: str | Path) -> Scenario:
     if not path.suffix:
         raise InvalidScenario(
             f"unknown scenario {str(source)!r}; built-in: {', '.join(sorted(SCENARIOS))}",
-            "scenario")
+            "scenario",
+        )
     try:
         text = path.read_bytes()
     except OSError as exc:
@@ -214,8 +258,7 @@ def load_scenario(source: str | Path) -> Scenario:
         else:
             raise InvalidScenario(f"scenario files are .toml or .json, not {path.suffix}", None)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidScenario(f"{path}: not valid {path.suffix[1:].upper()}: {exc}",
-                              None) from None
+        raise InvalidScenario(f"{path}: not valid {path.suffix[1:].upper()}: {exc}", None) from None
     if not isinstance(data, dict):
         raise InvalidScenario(f"{path}: a scenario must be a table of keys", None)
     base_name = data.pop("base", "steady")
