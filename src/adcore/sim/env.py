@@ -48,10 +48,9 @@ from ..agents.pacing import planned_fraction
 from ..catalog import CatalogSnapshot
 from ..context import Context
 from ..engine import Engine
-from ..events import Click, Complete, Conversion, Impression, Skip
 from ..money import MICROS
-from .market import SLOT_DISPLAY, Behaviour, Market
-from .runner import ARMS, _engine_config
+from .market import Market
+from .runner import ARMS, _engine_config, play_request
 from .scenario import Scenario, load_scenario
 
 __all__ = ["AGENTS", "OBSERVATION_FIELDS", "STATE_FIELDS", "AdMarketEnv", "RewardWeights"]
@@ -443,59 +442,19 @@ class AdMarketEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo ships no typ
 
     def _play(self, i: int, counts: dict[str, int], tally: dict[str, float]) -> None:
         """Decide request ``i`` and play its shown slots, as :func:`run_arm` does."""
-        market = self.market
-        engine = self.engine
-        now = float(market.time[i])
-        decision = engine.decide(market.request(i), now=now, trace=False)
+        decision, shown = play_request(self.engine, self.market, i, self._fatigue)
         counts["requests"] += 1
-        first = int(market.first_slot[i])
-        listener = int(market.listener[i])
-        for k, slot in enumerate(decision.slots):
-            s = first + k
-            counts["slots"] += 1
-            if slot.ad_id is None or slot.impression_id is None or slot.campaign_id is None:
-                continue
-            if slot.bid < market.market_price[s]:  # the outside market outbid us
-                continue
-            engine.feedback(Impression(impression_id=slot.impression_id, timestamp=now))
-            c = market.campaign_row[slot.campaign_id]
-            seen = self._fatigue.get((listener, c), 0)
-            self._fatigue[(listener, c)] = seen + 1
-            outcome = Behaviour.respond(
-                market,
-                s,
-                market.ad_row[slot.ad_id],
-                slot.duration,
-                seen,
-                float(market.value_click[c]),
-                float(market.value_complete[c]),
-                float(market.value_conversion[c]),
-            )
+        counts["slots"] += len(decision.slots)
+        for item in shown:
+            outcome = item.outcome
             counts["shown"] += 1
-            tally["price_sum"] += slot.price
+            tally["price_sum"] += item.decision.price
             tally["value"] += outcome.value
-            if market.ad_format_code[market.ad_row[slot.ad_id]] != SLOT_DISPLAY:
-                counts["av_shown"] += 1
-            later = now + 1.0
-            iid = slot.impression_id
-            if outcome.click:
-                counts["clicks"] += 1
-                engine.feedback(Click(impression_id=iid, timestamp=later))
-            if outcome.complete:
-                counts["completes"] += 1
-                engine.feedback(Complete(impression_id=iid, timestamp=later))
-            if outcome.skip:
-                counts["skips"] += 1
-                engine.feedback(Skip(impression_id=iid, timestamp=later))
-            if outcome.conversion:
-                counts["conversions"] += 1
-                engine.feedback(
-                    Conversion(
-                        impression_id=iid,
-                        timestamp=later,
-                        value=float(market.value_conversion[c]),
-                    )
-                )
+            counts["av_shown"] += item.audio_video
+            counts["clicks"] += outcome.click
+            counts["completes"] += outcome.complete
+            counts["skips"] += outcome.skip
+            counts["conversions"] += outcome.conversion
 
     def _measure(self, last: int, counts: dict[str, int], price_sum: float) -> None:
         sc = self.scenario

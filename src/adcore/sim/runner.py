@@ -13,14 +13,15 @@ import numpy as np
 
 from ..agents import Agent, default_agents
 from ..config import EngineConfig
+from ..decision import Decision, SlotDecision
 from ..engine import Engine
 from ..events import Click, Complete, Conversion, Impression, Skip
 from .baseline import baseline_agents, baseline_config
-from .market import SLOT_DISPLAY, Behaviour, Market
+from .market import SLOT_DISPLAY, Behaviour, Market, SlotOutcome
 from .results import ArmRun, SimResults
 from .scenario import Scenario, load_scenario
 
-__all__ = ["ARMS", "Arm", "run_arm", "simulate"]
+__all__ = ["ARMS", "Arm", "Shown", "play_request", "run_arm", "simulate"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,83 @@ class _Progress:
         self.out.flush()
 
 
+@dataclass(frozen=True)
+class Shown:
+    """One slot the engine won and the outside market let through, and what followed."""
+
+    slot: int
+    decision: SlotDecision
+    campaign: int
+    ad: int
+    audio_video: bool
+    outcome: SlotOutcome
+
+
+def play_request(
+    engine: Engine,
+    market: Market,
+    i: int,
+    fatigue: dict[tuple[int, int], int],
+    *,
+    trace: bool = False,
+) -> tuple[Decision, list[Shown]]:
+    """Decide request ``i`` of ``market`` with ``engine``; for every slot it won that the
+    outside market does not outbid, report the impression, draw the listener's response
+    (``fatigue`` counts earlier exposures per listener and campaign, and is updated) and
+    report it as feedback events one second later."""
+    now = float(market.time[i])
+    decision = engine.decide(market.request(i), now=now, trace=trace)
+    first = int(market.first_slot[i])
+    listener = int(market.listener[i])
+    shown: list[Shown] = []
+    for k, slot in enumerate(decision.slots):
+        s = first + k
+        if slot.ad_id is None or slot.impression_id is None or slot.campaign_id is None:
+            continue
+        if slot.bid < market.market_price[s]:  # the outside market outbids us
+            continue
+        iid = slot.impression_id
+        engine.feedback(Impression(impression_id=iid, timestamp=now))
+        c = market.campaign_row[slot.campaign_id]
+        ad = market.ad_row[slot.ad_id]
+        seen = fatigue.get((listener, c), 0)
+        fatigue[(listener, c)] = seen + 1
+        outcome = Behaviour.respond(
+            market,
+            s,
+            ad,
+            slot.duration,
+            seen,
+            float(market.value_click[c]),
+            float(market.value_complete[c]),
+            float(market.value_conversion[c]),
+        )
+        later = now + 1.0
+        if outcome.click:
+            engine.feedback(Click(impression_id=iid, timestamp=later))
+        if outcome.complete:
+            engine.feedback(Complete(impression_id=iid, timestamp=later))
+        if outcome.skip:
+            engine.feedback(Skip(impression_id=iid, timestamp=later))
+        if outcome.conversion:
+            engine.feedback(
+                Conversion(
+                    impression_id=iid, timestamp=later, value=float(market.value_conversion[c])
+                )
+            )
+        shown.append(
+            Shown(
+                slot=s,
+                decision=slot,
+                campaign=c,
+                ad=ad,
+                audio_video=market.ad_format_code[ad] != SLOT_DISPLAY,
+                outcome=outcome,
+            )
+        )
+    return decision, shown
+
+
 def run_arm(
     market: Market,
     arm: Arm | str,
@@ -114,7 +192,6 @@ def run_arm(
     exhausted = np.full(n_camp, np.nan)
     latency = np.zeros(n)
     agent_us: dict[str, list[float]] = {}
-    camp_row = market.campaign_row
     ledger = engine.ledger
     daily = np.array([c.daily_budget for c in market.catalog.campaigns], dtype=np.float64)
     campaign_ids = [c.id for c in market.catalog.campaigns]
@@ -125,72 +202,35 @@ def run_arm(
         while hour_mark < hour:
             hourly_spend[hour_mark] = ledger.spent_today[_order(engine, campaign_ids)]
             hour_mark += 1
-        request = market.request(i)
         traced = trace_every > 0 and i % trace_every == 0
         t0 = time.perf_counter_ns()
-        decision = engine.decide(request, now=now, trace=traced)
+        decision, shown = play_request(engine, market, i, fatigue, trace=traced)
         latency[i] = (time.perf_counter_ns() - t0) / 1000.0
         if traced and decision.trace is not None:
             for a in decision.trace.agents:
                 agent_us.setdefault(a.agent, []).append(a.elapsed_us)
         hourly["requests"][hour] += 1
-        first = int(market.first_slot[i])
-        listener = int(market.listener[i])
-        for k, slot in enumerate(decision.slots):
-            s = first + k
-            counts["slots"] += 1
-            if slot.ad_id is None or slot.impression_id is None or slot.campaign_id is None:
-                continue
-            if slot.bid < market.market_price[s]:
-                counts["lost_outside"] += 1
-                continue
-            engine.feedback(Impression(impression_id=slot.impression_id, timestamp=now))
-            c = camp_row[slot.campaign_id]
-            key = (listener, c)
-            seen = fatigue.get(key, 0)
-            fatigue[key] = seen + 1
-            outcome = Behaviour.respond(
-                market,
-                s,
-                market.ad_row[slot.ad_id],
-                slot.duration,
-                seen,
-                float(market.value_click[c]),
-                float(market.value_complete[c]),
-                float(market.value_conversion[c]),
-            )
+        counts["slots"] += len(decision.slots)
+        counts["lost_outside"] += len(decision.winners) - len(shown)
+        for item in shown:
+            slot, c, outcome = item.decision, item.campaign, item.outcome
             counts["shown"] += 1
             hourly["shown"][hour] += 1
             hourly["price_sum"][hour] += slot.price
             if market.bot[i]:
                 counts["bot_shown"] += 1
                 bot_spend += slot.price_micros
-            if market.ad_format_code[market.ad_row[slot.ad_id]] != SLOT_DISPLAY:
+            if item.audio_video:
                 counts["av_shown"] += 1
                 hourly["av_shown"][hour] += 1
             value[c] += outcome.value
-            later = now + 1.0
-            if outcome.click:
-                counts["clicks"] += 1
-                engine.feedback(Click(impression_id=slot.impression_id, timestamp=later))
-            if outcome.complete:
-                counts["completes"] += 1
-                hourly["completes"][hour] += 1
-                engine.feedback(Complete(impression_id=slot.impression_id, timestamp=later))
-            if outcome.skip:
-                counts["skips"] += 1
-                hourly["skips"][hour] += 1
-                engine.feedback(Skip(impression_id=slot.impression_id, timestamp=later))
-            if outcome.conversion:
-                counts["conversions"] += 1
-                engine.feedback(
-                    Conversion(
-                        impression_id=slot.impression_id,
-                        timestamp=later,
-                        value=float(market.value_conversion[c]),
-                    )
-                )
-            if np.isnan(exhausted[c]):
+            counts["clicks"] += outcome.click
+            counts["completes"] += outcome.complete
+            hourly["completes"][hour] += outcome.complete
+            counts["skips"] += outcome.skip
+            hourly["skips"][hour] += outcome.skip
+            counts["conversions"] += outcome.conversion
+            if np.isnan(exhausted[c]) and slot.campaign_id is not None:
                 b = ledger.balance(slot.campaign_id)
                 if b.available <= 0.001 * b.daily_budget:
                     exhausted[c] = (now - sc.start) / 3600.0
