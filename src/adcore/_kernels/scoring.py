@@ -47,14 +47,18 @@ def interest_vector(
                         out[j] += token_vectors[row, j]
             word = word >> np.uint64(1)
             b += 1
+    # The norm in float64: float32 squares of tiny or huge components under- or overflow.
     norm = 0.0
     for j in range(d):
-        norm += out[j] * out[j]
-    if norm <= 0.0:
+        x = np.float64(out[j])
+        norm += x * x
+    if norm <= 0.0 or not math.isfinite(norm):
+        for j in range(d):
+            out[j] = 0.0
         return 0
     inv = 1.0 / math.sqrt(norm)
     for j in range(d):
-        out[j] *= inv
+        out[j] = np.float64(out[j]) * inv
     return 1
 
 
