@@ -163,3 +163,13 @@ def test_cli_simulate_bad_scenario_exits_2(tmp_path: Path) -> None:
     )
     assert out.returncode == 2
     assert "requests" in out.stderr
+
+
+def test_spend_survives_feedback_after_midnight() -> None:
+    """Responses to the day's last requests arrive after midnight and roll the ledger's
+    day; the day's spend must still be counted (regression: it read as zero)."""
+    late = msgspec.structs.replace(SCENARIOS["quick"], requests=3000, diurnal=(0.0,) * 23 + (1.0,))
+    run = run_arm(Market(late, 0), "agents")
+    assert run.metrics["revenue"] > 0
+    assert run.hourly_spend[-1].sum() == pytest.approx(run.metrics["revenue"])
+    assert run.spend.sum() == pytest.approx(run.metrics["revenue"])

@@ -460,7 +460,7 @@ class AdMarketEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo ships no typ
         sc = self.scenario
         now = float(self.market.time[last])
         shown, av, slots = counts["shown"], counts["av_shown"], counts["slots"]
-        spent = self.engine.ledger.spent_today.sum() / max(1, self._daily_micros)
+        spent = self.engine.ledger.spent_total.sum() / max(1, self._daily_micros)
         values = {
             "day_fraction": (now - sc.start) / 86400.0,
             "spent_fraction": float(spent),

@@ -254,14 +254,19 @@ class SimResults:
                 line += f"  {cell:>28}"
             lines.append(line)
         lines.append("")
-        lines.append("spend / daily budget per campaign (mean over seeds):")
+        lines.append(
+            "spend / daily budget per campaign, and the hour its budget ran out "
+            "(first seed; - if it did not):"
+        )
         for a in cols:
             runs = [self.run(a, s) for s in self.seeds]
             shares = np.mean(
                 [r.spend / np.where(r.daily_budget > 0, r.daily_budget, 1) for r in runs], axis=0
             )
+            out_at = runs[0].exhausted_hour
             cells = " ".join(
-                f"{cid}:{x:4.0%}" for cid, x in zip(runs[0].campaign_ids, shares, strict=True)
+                f"{cid}:{x:4.0%}@{'-' if np.isnan(h) else f'{h:.1f}h'}"
+                for cid, x, h in zip(runs[0].campaign_ids, shares, out_at, strict=True)
             )
             lines.append(f"  {a:<10} {cells}")
         return "\n".join(lines)

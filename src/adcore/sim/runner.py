@@ -200,7 +200,7 @@ def run_arm(
         now = float(market.time[i])
         hour = min(23, int((now - sc.start) // 3600))
         while hour_mark < hour:
-            hourly_spend[hour_mark] = ledger.spent_today[_order(engine, campaign_ids)]
+            hourly_spend[hour_mark] = ledger.spent_total[_order(engine, campaign_ids)]
             hour_mark += 1
         traced = trace_every > 0 and i % trace_every == 0
         t0 = time.perf_counter_ns()
@@ -239,7 +239,7 @@ def run_arm(
                 1000 if i % 1000 == 999 else (i % 1000) + 1, f"{arm.name} seed {market.seed}"
             )
     while hour_mark < 24:
-        hourly_spend[hour_mark] = ledger.spent_today[_order(engine, campaign_ids)]
+        hourly_spend[hour_mark] = ledger.spent_total[_order(engine, campaign_ids)]
         hour_mark += 1
     spend = hourly_spend[-1]
     return ArmRun.build(
