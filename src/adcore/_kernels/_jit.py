@@ -3,11 +3,14 @@
 - ``cache=True``: compiled machine code is written next to the sources and loaded on the
   next start, so a process pays compilation once per kernel signature, not per start.
 - ``nogil=True``: kernels release the GIL, so decisions on several threads overlap.
-- A limited fastmath set: contractions, reassociation, reciprocals and signed zeros, but
-  never ``nnan``/``ninf`` (NaN and infinity keep their IEEE meaning).
+- A limited fastmath set: contractions, reassociation and signed zeros, but never
+  ``nnan``/``ninf`` (NaN and infinity keep their IEEE meaning) and not ``arcp`` (which
+  turns ``x / 1000.0`` into ``x * 0.001``, one ulp off, and money caps must be exact).
 - ``boundscheck=False`` (the wrappers and the engine guarantee shapes).
 
 Kernels are decorated with :func:`kernel`; nothing else in adcore calls ``numba.njit``.
+Numba's cache is keyed by each kernel's source and signature, not by these options:
+after changing them, delete the ``*.nbi``/``*.nbc`` files under ``_kernels/__pycache__``.
 Importing this module compiles nothing: compilation happens on first call or in
 ``adcore.Engine.warmup()``.
 """
@@ -21,7 +24,7 @@ import numba
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-FASTMATH = frozenset({"contract", "reassoc", "arcp", "nsz"})
+FASTMATH = frozenset({"contract", "reassoc", "nsz"})
 
 _OPTIONS: dict[str, Any] = {
     "cache": True,

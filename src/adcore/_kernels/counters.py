@@ -4,9 +4,14 @@ A table of ``S`` slots (``keys`` uint64, ``starts`` float64, ``counts`` int64). 
 looked up by linear probing over at most ``PROBES`` slots from ``splitmix64(key) % S``;
 a key's window starts at its first count and ends ``window`` seconds later, when its
 count starts again from zero. When all probed slots hold other live keys, the one whose
-window started earliest is evicted (so under memory pressure counts can only be
-*under*-estimated, never attributed to another key). Key 0 marks an empty slot, so
-callers pass keys with at least one bit set.
+window started earliest is evicted; an evicted key that comes back starts a new window.
+
+Error bound: a key's count never exceeds the true number of its events in the last
+``window`` seconds (its window started less than ``window`` seconds ago, and every
+count in it is one of its own events); with a table much larger than the number of live
+keys it equals the exact fixed-window count. Under memory pressure counts can only be
+lower, never attributed to another key. Key 0 marks an empty slot, so callers pass keys
+with at least one bit set.
 """
 
 import numpy as np
