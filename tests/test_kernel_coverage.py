@@ -16,10 +16,24 @@ FLOOR = 90  # percent of kernel lines executed by the kernel tests
 def test_kernel_tests_cover_the_kernels_without_jit(tmp_path: Path) -> None:
     env = dict(os.environ, NUMBA_DISABLE_JIT="1", COVERAGE_FILE=str(tmp_path / "coverage"))
     out = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "tests/test_kernels.py", "tests/test_auction_properties.py",
-         "--cov=adcore._kernels", "--cov-report=term-missing",
-         f"--cov-fail-under={FLOOR}", "-x"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_kernels.py",
+            "tests/test_auction_properties.py",
+            "--cov=src/adcore/_kernels",
+            "--cov-report=term-missing",
+            f"--cov-fail-under={FLOOR}",
+            "-x",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]

@@ -1,0 +1,479 @@
+"""Invariants of the auction kernel ``adcore._kernels.auction.run_auctions``, as
+hypothesis properties over thousands of requests, and its agreement with the naive
+reference auction in ``tests/reference/kernels.py``.
+
+Inputs have the engine's dtypes (``adcore.context.Context``): ``reason uint8 (max_imps,
+n_ads)``, ``floor float64 (max_imps, n_ads)``, ``avail int64`` micro-units per campaign,
+``ad_key uint64``, ``priority int64``, ``draws float64 (max_imps, 2)``. Bids, multipliers,
+floors and budgets are drawn mostly from small sets of values, so that ties (broken by
+``splitmix64(ad_key ^ request_key)``), floors met exactly and budgets capping bids are
+common.
+
+Every comparison of bids, prices and charges is exact: the kernel's arithmetic is a
+multiplication, a division of the budget by 1000, a minimum and a rounding, which Python
+reproduces bit for bit (the JIT's fastmath set excludes ``arcp``, under which
+``avail / 1000.0`` compiled to ``avail * 0.001``, one ulp high for some budgets:
+``test_budget_cap_is_avail_over_1000``). Propensities, ``explore / n``, to 1e-15.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numba
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose, assert_array_equal
+
+from adcore._kernels.auction import FIRST_PRICE, SECOND_PRICE, run_auctions
+
+try:
+    from tests.reference import kernels as ref
+except ImportError:  # pytest run without the project root on sys.path
+    from reference import kernels as ref  # type: ignore[no-redef]
+
+JIT_DISABLED = bool(numba.config.DISABLE_JIT)
+
+pytestmark = pytest.mark.filterwarnings("ignore:overflow encountered in scalar:RuntimeWarning")
+
+
+def cases(n: int) -> settings:
+    """Hypothesis settings for ``n`` examples (a tenth without the JIT)."""
+    return settings(
+        max_examples=max(10, n // 10) if JIT_DISABLED else n,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+
+
+# --------------------------------------------------------------------------- inputs
+
+BIDS = st.one_of(st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0, 3.0]), st.floats(0.0, 10.0))
+MULTS = st.one_of(st.sampled_from([0.0, 0.5, 1.0, 1.0]), st.floats(0.0, 1.0))
+FLOORS = st.sampled_from([0.0, 0.0, 0.5, 1.0, 1.5, 2.0])
+AVAILS = st.one_of(
+    st.sampled_from([0, 250, 500, 1000, 1500, 2000, 3000, 10**9]), st.integers(0, 5000)
+)
+REASONS = st.sampled_from([0, 0, 0, 0, 0, 8, 15])
+PRIORITIES = st.sampled_from([0, 0, 0, 1, 2])
+DRAWS = st.one_of(st.sampled_from([0.0, 0.5, 0.999, 1.0]), st.floats(0.0, 1.0))
+
+
+@st.composite
+def requests(draw: st.DrawFn, explore: bool | None = False, max_ads: int = 8) -> dict[str, Any]:
+    """One request's auction inputs. ``explore``: False for 0, True for a rate in (0, 1),
+    None for either."""
+    n = draw(st.integers(0, max_ads))
+    nc = draw(st.integers(1, 4))
+    max_imps = draw(st.integers(1, 4))
+
+    def col(strategy: st.SearchStrategy[Any], size: int, dtype: Any) -> np.ndarray:
+        return np.array(draw(st.lists(strategy, min_size=size, max_size=size)), dtype=dtype)
+
+    if explore is None:
+        explore = draw(st.booleans())
+    n_imp = draw(st.integers(0, max_imps))
+    reason = col(REASONS, max_imps * n, np.uint8).reshape(max_imps, n)
+    return dict(
+        n_imp=n_imp,
+        reason=reason,
+        bid=col(BIDS, n, np.float64),
+        mult=col(MULTS, nc, np.float64),
+        ad_campaign=col(st.integers(0, nc - 1), n, np.int32),
+        floor=col(FLOORS, max_imps * n, np.float64).reshape(max_imps, n),
+        avail=col(AVAILS, nc, np.int64),
+        ad_key=np.array(
+            draw(st.lists(st.integers(1, 2**64 - 1), min_size=n, max_size=n, unique=True)),
+            dtype=np.uint64,
+        ),
+        priority=col(PRIORITIES, n, np.int64),
+        request_key=np.uint64(draw(st.integers(0, 2**64 - 1))),
+        auction_type=draw(st.sampled_from([FIRST_PRICE, SECOND_PRICE])),
+        explore=draw(st.floats(0.01, 0.99)) if explore else 0.0,
+        draws=col(DRAWS, max_imps * 2, np.float64).reshape(max_imps, 2),
+    )
+
+
+OUTPUTS = ("win_ad", "win_bid", "win_price", "win_micros", "win_propensity", "effective", "won")
+INPUTS = (
+    "n_imp",
+    "reason",
+    "bid",
+    "mult",
+    "ad_campaign",
+    "floor",
+    "avail",
+    "ad_key",
+    "priority",
+    "request_key",
+    "auction_type",
+    "explore",
+    "draws",
+    "cand",
+    "n_cand",
+)
+
+
+def listed(a: dict[str, Any]) -> list[int]:
+    """The candidate list of the request: ``a["cand"]`` if it has one, else what the
+    inventory stage lists (the ads eligible for some impression, ascending)."""
+    if a.get("cand") is not None:
+        return [int(i) for i in a["cand"][: a["n_cand"]]]
+    return ref.candidates(a["reason"], a["n_imp"])
+
+
+def with_candidates(a: dict[str, Any]) -> dict[str, Any]:
+    """``a`` with its candidate list as the kernel takes it: int64, garbage past n_cand."""
+    ads = listed(a)
+    cand = np.full(len(a["bid"]), -1, dtype=np.int64)
+    cand[: len(ads)] = ads
+    return {**a, "cand": cand, "n_cand": len(ads)}
+
+
+def run(a: dict[str, Any]) -> dict[str, Any]:
+    """Run the kernel on copies of ``a``'s arrays, outputs pre-filled with garbage."""
+    m, n = a["reason"].shape
+    out = dict(
+        win_ad=np.full(m, 77, dtype=np.int32),
+        win_bid=np.full(m, np.nan),
+        win_price=np.full(m, np.nan),
+        win_micros=np.full(m, -5, dtype=np.int64),
+        win_propensity=np.full(m, np.nan),
+        effective=np.full(n, np.nan),
+        won=np.full(n, 9, dtype=np.uint8),
+    )
+    a = with_candidates(a)
+    args = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in a.items()}
+    run_auctions(*(out[name] for name in OUTPUTS), *(args[name] for name in INPUTS))
+    out["avail"] = args["avail"]
+    for name in INPUTS:  # nothing but avail (and the outputs) is written
+        if name != "avail" and isinstance(a[name], np.ndarray):
+            assert_array_equal(args[name], a[name], err_msg=f"run_auctions wrote {name}")
+    return out
+
+
+def effective_bid(a: dict[str, Any], i: int, left: list[int]) -> float:
+    c = int(a["ad_campaign"][i])
+    return min(float(a["bid"][i]) * float(a["mult"][c]), left[c] / 1000.0)
+
+
+def candidates(a: dict[str, Any], k: int, won: set[int], left: list[int]) -> dict[int, float]:
+    """The eligible ads of impression ``k`` that clear their floor, with effective bids,
+    given the ads that won earlier impressions and the budgets left."""
+    out = {}
+    for i in listed(a):
+        if a["reason"][k, i] != 0 or i in won:
+            continue
+        e = effective_bid(a, i, left)
+        if e > 0.0 and e >= a["floor"][k, i]:
+            out[i] = e
+    return out
+
+
+def tie_key(a: dict[str, Any], i: int) -> int:
+    return ref.splitmix64(int(a["ad_key"][i]) ^ int(a["request_key"]))
+
+
+def best_of(a: dict[str, Any], cands: dict[int, float]) -> int:
+    """The greedy winner: highest priority, then highest effective bid, then lowest tie
+    key."""
+    top = max(int(a["priority"][i]) for i in cands)
+    tier = {i: e for i, e in cands.items() if a["priority"][i] == top}
+    high = max(tier.values())
+    return min((i for i, e in tier.items() if e == high), key=lambda i: tie_key(a, i))
+
+
+def replay(a: dict[str, Any], out: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """For each impression: (k, candidates, winner, budget left before it), rebuilding the
+    state from the kernel's own earlier winners and charges."""
+    left = [int(x) for x in a["avail"]]
+    won: set[int] = set()
+    for k in range(a["n_imp"]):
+        cands = candidates(a, k, won, left)
+        w = int(out["win_ad"][k])
+        yield k, cands, w, list(left)
+        if w >= 0:
+            won.add(w)
+            left[int(a["ad_campaign"][w])] -= int(out["win_micros"][k])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _warm() -> None:
+    """Compile (or load from cache) the kernel's signature once, before timed examples."""
+    a = dict(
+        n_imp=1,
+        reason=np.zeros((1, 1), np.uint8),
+        bid=np.ones(1),
+        mult=np.ones(1),
+        ad_campaign=np.zeros(1, np.int32),
+        floor=np.zeros((1, 1)),
+        avail=np.array([1000], np.int64),
+        ad_key=np.array([3], np.uint64),
+        priority=np.zeros(1, np.int64),
+        request_key=np.uint64(1),
+        auction_type=SECOND_PRICE,
+        explore=0.0,
+        draws=np.zeros((1, 2)),
+    )
+    assert run(a)["win_ad"][0] == 0
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@cases(1500)
+@given(requests(explore=None), st.data())
+def test_kernel_agrees_with_reference_auction(a: dict[str, Any], data: st.DataObject) -> None:
+    """On everything, with the inventory stage's candidate list or any ascending list."""
+    if data.draw(st.booleans()):
+        subset = data.draw(
+            st.sets(st.integers(0, max(len(a["bid"]) - 1, 0)), max_size=len(a["bid"]))
+        )
+        a = with_candidates(
+            {**a, "cand": np.array(sorted(subset), dtype=np.int64), "n_cand": len(subset)}
+        )
+    out = run(a)
+    want = ref.run_auctions(*(with_candidates(a)[name] for name in INPUTS))
+    n_imp = a["n_imp"]
+    assert out["win_ad"][:n_imp].tolist() == want["win_ad"]
+    assert out["win_micros"][:n_imp].tolist() == want["win_micros"]
+    assert out["avail"].tolist() == want["avail"]
+    assert out["won"].tolist() == want["won"]
+    assert out["effective"].tolist() == want["effective"]
+    for name in ("win_bid", "win_price"):
+        assert out[name][:n_imp].tolist() == want[name], name
+    # explore / n and 1 - explore + explore / n: the kernel may use a reciprocal (arcp).
+    assert_allclose(out["win_propensity"][:n_imp], want["win_propensity"], rtol=1e-15, atol=0)
+
+
+@cases(1500)
+@given(requests())
+def test_auction_invariants(a: dict[str, Any]) -> None:
+    out = run(a)
+    initial = [int(x) for x in a["avail"]]
+    winners = []
+    for k, cands, w, left in replay(a, out):
+        if not cands:
+            assert w == -1
+            assert (
+                out["win_bid"][k],
+                out["win_price"][k],
+                out["win_micros"][k],
+                out["win_propensity"][k],
+            ) == (0.0, 0.0, 0, 0.0)
+            continue
+        # No ineligible ad wins: reason 0, not a winner already, effective > 0 and >= floor.
+        assert w in cands, (k, w, cands)
+        winners.append(w)
+        bid, price, floor = out["win_bid"][k], out["win_price"][k], a["floor"][k, w]
+        assert bid == cands[w]
+        # The winner is the greedy choice: top priority present, then highest bid, ties to
+        # the lower splitmix64(ad_key ^ request_key).
+        assert w == best_of(a, cands)
+        assert out["win_propensity"][k] == 1.0
+        # Price: within [floor, bid]; first price = bid; second price = the larger of the
+        # best other bid and the floor, capped at the bid.
+        assert floor <= price <= bid
+        if a["auction_type"] == FIRST_PRICE:
+            assert price == bid
+        else:
+            runner_up = max((e for i, e in cands.items() if i != w), default=0.0)
+            assert price == min(max(runner_up, floor), bid)
+        # Money: round(price * 1000) micro-units, never more than the campaign has left.
+        c = int(a["ad_campaign"][w])
+        assert out["win_micros"][k] == min(math.floor(price * 1000.0 + 0.5), left[c])
+        assert 0 <= out["win_micros"][k] <= left[c]
+    # An ad wins at most one impression per request.
+    assert len(winners) == len(set(winners))
+    assert out["won"].tolist() == [int(i in winners) for i in range(len(a["bid"]))]
+    # Budgets never go negative and fall by exactly what was charged.
+    charged = [0] * len(initial)
+    for k in range(a["n_imp"]):
+        if out["win_ad"][k] >= 0:
+            charged[int(a["ad_campaign"][out["win_ad"][k]])] += int(out["win_micros"][k])
+    assert (out["avail"] >= 0).all()
+    assert out["avail"].tolist() == [x - y for x, y in zip(initial, charged, strict=True)]
+
+
+@cases(1000)
+@given(requests(), st.data())
+def test_result_does_not_depend_on_candidate_order(a: dict[str, Any], data: st.DataObject) -> None:
+    """Permute the ads (every per-ad array, ad keys included) and renumber the campaigns:
+    the same ad, by key, wins each impression at the same price and charge."""
+    n, nc = len(a["bid"]), len(a["mult"])
+    perm = np.array(data.draw(st.permutations(range(n))), dtype=np.int64)
+    cperm = np.array(data.draw(st.permutations(range(nc))), dtype=np.int64)
+    b = dict(a)
+    b.update(
+        reason=a["reason"][:, perm].copy(),
+        floor=a["floor"][:, perm].copy(),
+        bid=a["bid"][perm],
+        ad_key=a["ad_key"][perm],
+        priority=a["priority"][perm],
+        ad_campaign=cperm[a["ad_campaign"][perm]].astype(np.int32),
+    )
+    b["mult"], b["avail"] = np.empty_like(a["mult"]), np.empty_like(a["avail"])
+    b["mult"][cperm], b["avail"][cperm] = a["mult"], a["avail"]
+    one, two = run(a), run(b)
+    n_imp = a["n_imp"]
+
+    def keys(out: dict[str, Any], ad_key: np.ndarray) -> list[int]:
+        return [int(ad_key[w]) if w >= 0 else -1 for w in out["win_ad"][:n_imp]]
+
+    assert keys(one, a["ad_key"]) == keys(two, b["ad_key"])
+    for name in ("win_price", "win_bid", "win_micros", "win_propensity"):
+        assert one[name][:n_imp].tolist() == two[name][:n_imp].tolist(), name
+    assert one["avail"].tolist() == two["avail"][cperm].tolist()
+
+
+@cases(1000)
+@given(requests().filter(lambda a: len(a["bid"]) >= 2), st.sampled_from([0.0, 1.0, 2.5]), st.data())
+def test_exact_ties_go_to_the_lower_tie_key(
+    a: dict[str, Any], bid: float, data: st.DataObject
+) -> None:
+    """Give the first ``n_tied`` ads one campaign, one priority and one bid: when only they
+    compete, the winner is the one with the lowest splitmix64(ad_key ^ request_key)."""
+    n_tied = data.draw(st.integers(2, len(a["bid"])))
+    a["n_imp"] = max(a["n_imp"], 1)
+    a["reason"][0, :] = 15
+    a["reason"][0, :n_tied] = 0
+    a["floor"][0, :] = 0.0
+    a["bid"][:n_tied] = bid + 1.0
+    a["ad_campaign"][:n_tied] = 0
+    a["mult"][0] = 1.0
+    a["avail"][0] = 10**9
+    a["priority"][:n_tied] = 0
+    out = run(a)
+    assert out["win_ad"][0] == min(range(n_tied), key=lambda i: tie_key(a, i))
+    # Second price with a tie: the runner-up bid equals the winner's.
+    if a["auction_type"] == SECOND_PRICE:
+        assert out["win_price"][0] == bid + 1.0
+
+
+@cases(1000)
+@given(requests(explore=True))
+def test_exploration_propensities(a: dict[str, Any]) -> None:
+    out = run(a)
+    eps = a["explore"]
+    for k, cands, w, _ in replay(a, out):
+        if not cands:
+            assert w == -1
+            continue
+        assert w in cands
+        n = len(cands)
+        p = out["win_propensity"][k]
+        assert 0.0 < p <= 1.0
+        greedy = best_of(a, cands)
+        if n == 1:
+            assert p == 1.0
+        elif w == greedy:
+            assert p == pytest.approx(1 - eps + eps / n, rel=1e-15)
+        else:
+            assert p == pytest.approx(eps / n, rel=1e-15)
+            assert out["win_price"][k] == a["floor"][k, w]  # an explored winner pays its floor
+        if a["draws"][k, 0] >= eps:  # no exploration drawn: the greedy winner
+            assert w == greedy
+        elif n > 1:  # the drawn bidder, counted in candidate-list order
+            ordered = [i for i in listed(a) if i in cands]
+            assert w == ordered[min(int(a["draws"][k, 1] * n), n - 1)]
+
+
+@cases(1000)
+@given(requests(explore=True))
+def test_exploration_with_one_impression_keeps_the_greedy_argmax(a: dict[str, Any]) -> None:
+    """With a single impression, the argmax is what the same request wins without
+    exploration; its propensity is 1 - eps + eps / n, every other winner's eps / n."""
+    a["n_imp"] = 1
+    greedy = run({**a, "explore": 0.0})
+    out = run(a)
+    if greedy["win_ad"][0] < 0:
+        assert out["win_ad"][0] == -1
+        return
+    cands = candidates(a, 0, set(), [int(x) for x in a["avail"]])
+    n, eps = len(cands), a["explore"]
+    if out["win_ad"][0] == greedy["win_ad"][0]:
+        assert out["win_propensity"][0] == pytest.approx(1 - eps + eps / n if n > 1 else 1.0)
+        assert out["win_price"][0] == greedy["win_price"][0]
+    else:
+        assert out["win_propensity"][0] == pytest.approx(eps / n)
+
+
+def test_exploration_frequencies_match_propensities() -> None:
+    """Over N requests with fresh draws (fixed seed), each candidate wins with the
+    propensity the kernel reports. Hoeffding: a frequency strays more than t = 0.02 from its
+    probability with chance at most 2 exp(-2 N t^2) = 2e-7 for N = 20000."""
+    rng = np.random.default_rng(20240601)
+    n_runs, eps = 20_000 if not JIT_DISABLED else 2_000, 0.3
+    t = 0.02 if not JIT_DISABLED else 0.06
+    a = dict(
+        n_imp=1,
+        reason=np.zeros((1, 4), np.uint8),
+        bid=np.array([1.0, 2.0, 3.0, 4.0]),
+        mult=np.ones(1),
+        ad_campaign=np.zeros(4, np.int32),
+        floor=np.zeros((1, 4)),
+        avail=np.array([10**9], np.int64),
+        ad_key=np.array([5, 6, 7, 8], np.uint64),
+        priority=np.zeros(4, np.int64),
+        request_key=np.uint64(99),
+        auction_type=SECOND_PRICE,
+        explore=eps,
+        draws=np.zeros((1, 2)),
+    )
+    out = run(a)  # allocates the outputs, checks the inputs are left alone
+    cand = np.arange(4, dtype=np.int64)
+    wins = np.zeros(4)
+    propensity = np.zeros(4)
+    for draws in rng.random((n_runs, 1, 2)):
+        avail = a["avail"].copy()
+        run_auctions(
+            *(out[name] for name in OUTPUTS),
+            1,
+            a["reason"],
+            a["bid"],
+            a["mult"],
+            a["ad_campaign"],
+            a["floor"],
+            avail,
+            a["ad_key"],
+            a["priority"],
+            a["request_key"],
+            SECOND_PRICE,
+            eps,
+            draws,
+            cand,
+            4,
+        )
+        wins[out["win_ad"][0]] += 1
+        propensity[out["win_ad"][0]] = out["win_propensity"][0]
+    want = np.array([eps / 4] * 3 + [1 - eps + eps / 4])
+    assert_allclose(propensity, want, rtol=1e-15)
+    assert (np.abs(wins / n_runs - want) < t).all(), wins / n_runs
+
+
+def test_budget_cap_is_avail_over_1000() -> None:
+    """Regression: under fastmath 'arcp' the kernel computed the cap of avail = 36
+    micro-units as 36 * 0.001 = 0.036000000000000004, so an ad capped by its budget beat an
+    exact tie at 0.036 whatever the tie keys said."""
+    a = dict(
+        n_imp=1,
+        reason=np.zeros((1, 2), np.uint8),
+        bid=np.array([5.0, 0.036]),
+        mult=np.ones(2),
+        ad_campaign=np.array([0, 1], np.int32),
+        floor=np.zeros((1, 2)),
+        avail=np.array([36, 10**9], np.int64),
+        ad_key=np.array([2, 1], np.uint64),
+        priority=np.zeros(2, np.int64),
+        request_key=np.uint64(0),
+        auction_type=SECOND_PRICE,
+        explore=0.0,
+        draws=np.zeros((1, 2)),
+    )
+    assert tie_key(a, 1) < tie_key(a, 0)  # so the tie goes to ad 1
+    out = run(a)
+    assert out["win_ad"][0] == 1
+    assert out["effective"][0] == 36 / 1000.0
