@@ -16,7 +16,8 @@ __all__ = ["AgentTrace", "CandidateTrace", "Decision", "Reason", "SlotDecision",
 class Reason(enum.IntEnum):
     """Why a candidate ad was not eligible. A higher value takes precedence: when several
     agents veto the same ad, the trace reports the highest (human overrides first, then
-    privacy, fraud, brand safety, targeting, inventory fit)."""
+    privacy, fraud, brand safety, targeting, inventory fit). Within one agent's checks,
+    the first that fails is reported (e.g. FLIGHT before TARGETING, FORMAT before SIZE)."""
 
     OK = _R.OK
     CURRENCY = _R.CURRENCY

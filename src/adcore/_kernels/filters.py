@@ -207,8 +207,8 @@ def inventory_fit(
     for a private auction (DEAL).
 
     ``imp_formats`` has bit 0 for display, 1 for video, 2 for audio; ``imp_mimes`` is a
-    MIME bitset, 0 meaning "any"; ``imp_deals[k]`` holds, per deal vocabulary bit, the
-    deal floor index into ``imp_deal_floor[k]`` or -1.
+    MIME bitset, 0 meaning "any"; ``imp_deals[k]`` is the bitset of the deals (by deal
+    vocabulary bit) impression ``k`` offers, and ``imp_deal_floor[k, bit]`` their floors.
 
     Finally lists in ``cand`` (ascending) the ads still eligible for at least one
     impression, and returns how many: later stages look only at them.
@@ -269,21 +269,6 @@ def inventory_fit(
                         code = R.DEAL
             if reason[k, i] < code:
                 reason[k, i] = code
-    n_cand = 0
-    if n_imp == 1:
-        row = reason[0]
-        for i in range(ad_format.shape[0]):
-            if row[i] == 0:
-                cand[n_cand] = i
-                n_cand += 1
-        return n_cand
-    for i in range(ad_format.shape[0]):
-        for k in range(n_imp):
-            if reason[k, i] == 0:
-                cand[n_cand] = i
-                n_cand += 1
-                break
-    return n_cand
     n_cand = 0
     if n_imp == 1:
         row = reason[0]
