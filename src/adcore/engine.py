@@ -117,13 +117,15 @@ class _Pending:
 class _Live:
     """A catalog snapshot with its plan and every agent's state: swapped as one object."""
 
-    __slots__ = ("catalog", "snapshot", "states", "steps")
+    __slots__ = ("catalog", "fast", "snapshot", "states", "steps")
 
     def __init__(self, catalog: Catalog, states: dict[str, Any], plan: Sequence[Agent]) -> None:
         self.catalog = catalog
         self.snapshot: CatalogSnapshot = catalog.snapshot
         self.states = states
         self.steps = tuple((a, states[a.name], a.optional) for a in plan)
+        # The untraced path: bound run methods, and the optional agents by position.
+        self.fast = tuple((a.run, states[a.name], a if a.optional else None) for a in plan)
 
 
 class Engine:
@@ -438,19 +440,19 @@ class Engine:
         agent_traces: list[AgentTrace] = []
         cost = self._cost_ns
         if not tracing:
-            for agent, state, optional in live.steps:
-                if optional:
-                    t_opt = time.perf_counter_ns()
-                    name = agent.name
-                    if (t_opt - start) + cost[name] > budget:
-                        agent.fallback(ctx, state)
-                        with self._lock:
-                            self._skipped[name] += 1
-                    else:
-                        agent.run(ctx, state)
-                        cost[name] = 0.9 * cost[name] + 0.1 * (time.perf_counter_ns() - t_opt)
+            for run, state, optional_agent in live.fast:
+                if optional_agent is None:
+                    run(ctx, state)
+                    continue
+                t_opt = time.perf_counter_ns()
+                name = optional_agent.name
+                if (t_opt - start) + cost[name] > budget:
+                    optional_agent.fallback(ctx, state)
+                    with self._lock:
+                        self._skipped[name] += 1
                 else:
-                    agent.run(ctx, state)
+                    run(ctx, state)
+                    cost[name] = 0.9 * cost[name] + 0.1 * (time.perf_counter_ns() - t_opt)
         else:
             for agent, state, optional in live.steps:
                 before = ctx.reason[:n].copy()

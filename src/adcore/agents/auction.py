@@ -30,6 +30,14 @@ class AuctionAgent(Agent):
     writes: ClassVar[frozenset[str]] = frozenset({"winners"})
 
     def run(self, ctx: Context, state: Any) -> None:
+        if ctx.n_cand == 0:  # every ad was vetoed: nothing wins (no kernel call needed)
+            n = ctx.n_imp
+            ctx.win_ad[:n] = -1
+            ctx.win_bid[:n] = 0.0
+            ctx.win_price[:n] = 0.0
+            ctx.win_micros[:n] = 0
+            ctx.win_propensity[:n] = 0.0
+            return
         snap = ctx.snapshot
         run_auctions(
             ctx.win_ad,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from .._kernels.creative import choose_variants
+from .._kernels.creative import FOCUS_BACKGROUND, FOCUS_HIGH, choose_variants
 from ..context import Context
 from .base import Agent
 
@@ -25,6 +25,8 @@ class CreativeAgent(Agent):
     optional: ClassVar[bool] = True
 
     def run(self, ctx: Context, state: Any) -> None:
+        if ctx.n_cand == 0 or (ctx.focus != FOCUS_HIGH and ctx.focus != FOCUS_BACKGROUND):
+            return  # the default cut stands: nothing to adapt (saves a kernel call)
         snap = ctx.snapshot
         choose_variants(
             ctx.creative,
