@@ -442,7 +442,7 @@ class AdMarketEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo ships no typ
 
     def _play(self, i: int, counts: dict[str, int], tally: dict[str, float]) -> None:
         """Decide request ``i`` and play its shown slots, as :func:`run_arm` does."""
-        decision, shown = play_request(self.engine, self.market, i, self._fatigue)
+        decision, shown, _ = play_request(self.engine, self.market, i, self._fatigue)
         counts["requests"] += 1
         counts["slots"] += len(decision.slots)
         for item in shown:

@@ -91,13 +91,17 @@ def play_request(
     fatigue: dict[tuple[int, int], int],
     *,
     trace: bool = False,
-) -> tuple[Decision, list[Shown]]:
+) -> tuple[Decision, list[Shown], float]:
     """Decide request ``i`` of ``market`` with ``engine``; for every slot it won that the
     outside market does not outbid, report the impression, draw the listener's response
     (``fatigue`` counts earlier exposures per listener and campaign, and is updated) and
-    report it as feedback events one second later."""
+    report it as feedback events one second later. Returns the decision, what was shown,
+    and how long ``Engine.decide`` took (microseconds)."""
     now = float(market.time[i])
-    decision = engine.decide(market.request(i), now=now, trace=trace)
+    request = market.request(i)
+    t0 = time.perf_counter_ns()
+    decision = engine.decide(request, now=now, trace=trace)
+    decide_us = (time.perf_counter_ns() - t0) / 1000.0
     first = int(market.first_slot[i])
     listener = int(market.listener[i])
     shown: list[Shown] = []
@@ -146,7 +150,7 @@ def play_request(
                 outcome=outcome,
             )
         )
-    return decision, shown
+    return decision, shown, decide_us
 
 
 def run_arm(
@@ -203,9 +207,7 @@ def run_arm(
             hourly_spend[hour_mark] = ledger.spent_total[_order(engine, campaign_ids)]
             hour_mark += 1
         traced = trace_every > 0 and i % trace_every == 0
-        t0 = time.perf_counter_ns()
-        decision, shown = play_request(engine, market, i, fatigue, trace=traced)
-        latency[i] = (time.perf_counter_ns() - t0) / 1000.0
+        decision, shown, latency[i] = play_request(engine, market, i, fatigue, trace=traced)
         if traced and decision.trace is not None:
             for a in decision.trace.agents:
                 agent_us.setdefault(a.agent, []).append(a.elapsed_us)
