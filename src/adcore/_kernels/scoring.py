@@ -8,6 +8,24 @@ from ._jit import helper, kernel
 
 
 @helper
+def add_bit_rows(out, bits, rows, vectors):
+    """Add ``vectors[rows[b]]`` to ``out`` for every bit ``b`` set in ``bits`` whose row
+    is not -1."""
+    d = out.shape[0]
+    for w in range(bits.shape[0]):
+        word = bits[w]
+        b = 0
+        while word:
+            if word & np.uint64(1):
+                row = rows[w * 64 + b]
+                if row >= 0:
+                    for j in range(d):
+                        out[j] += vectors[row, j]
+            word = word >> np.uint64(1)
+            b += 1
+
+
+@helper
 def interest_vector(
     out, tokens, n_tokens, token_vectors, content, content_rows, segments, segment_rows
 ):
@@ -25,28 +43,8 @@ def interest_vector(
         row = tokens[t]
         for j in range(d):
             out[j] += token_vectors[row, j]
-    for w in range(content.shape[0]):
-        word = content[w]
-        b = 0
-        while word:
-            if word & np.uint64(1):
-                row = content_rows[w * 64 + b]
-                if row >= 0:
-                    for j in range(d):
-                        out[j] += token_vectors[row, j]
-            word = word >> np.uint64(1)
-            b += 1
-    for w in range(segments.shape[0]):
-        word = segments[w]
-        b = 0
-        while word:
-            if word & np.uint64(1):
-                row = segment_rows[w * 64 + b]
-                if row >= 0:
-                    for j in range(d):
-                        out[j] += token_vectors[row, j]
-            word = word >> np.uint64(1)
-            b += 1
+    add_bit_rows(out, content, content_rows, token_vectors)
+    add_bit_rows(out, segments, segment_rows, token_vectors)
     # The norm in float64: float32 squares of tiny or huge components under- or overflow.
     norm = 0.0
     for j in range(d):
