@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
 
 from adcore import Catalog, Engine
 from adcore.demo import DEMO_START, sample_catalog, sample_requests
 from adcore.openrtb import BidRequest
+
+# Property tests draw the same examples on every run (CI must not turn red on a new
+# random draw), and have no per-example deadline (a kernel's first call compiles it).
+settings.register_profile("adcore", derandomize=True, deadline=None)
+settings.load_profile("adcore")
 
 
 @pytest.fixture(scope="session")
