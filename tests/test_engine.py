@@ -310,6 +310,21 @@ def test_spend_never_exceeds_budget(requests_: list) -> None:
     assert any(b.spent_today > b.daily_budget * 0.5 for b in engine.ledger.balances().values())
 
 
+def test_a_far_future_event_does_not_roll_the_budget_day(
+    engine: Engine, requests_: list, now: float
+) -> None:
+    slots = [s for r in requests_[:40] for s in engine.decide(r, now=now).winners]
+    first, second = slots[0], slots[1]
+    engine.feedback(Impression(impression_id=first.impression_id, timestamp=now))
+    spent = engine.balance(first.campaign_id).spent_today
+    assert spent > 0
+    held = engine.balance(second.campaign_id).held
+    engine.feedback(Impression(impression_id=second.impression_id, timestamp=now + 10 * 86400))
+    assert engine.balance(first.campaign_id).spent_today >= spent  # the day did not roll
+    assert engine.balance(second.campaign_id).held == held - second.price_micros
+    assert engine.stats().expired_holds == 0  # no other hold was expired by it
+
+
 def test_bad_events_raise(engine: Engine) -> None:
     with pytest.raises(InvalidEvent):
         engine.feedback("click")  # type: ignore[arg-type]

@@ -612,8 +612,11 @@ class Engine:
             value = float(event.value)
         published: list[Any] = []
         with self._lock:
-            if ts >= self._next_maintenance:
-                self._maintain(float(ts))
+            # Event time never runs the engine's clock ahead of its decisions: a wrong or
+            # far-future timestamp must not roll the budget day or expire holds.
+            t_maint = min(float(ts), self._last_now)
+            if t_maint >= self._next_maintenance:
+                self._maintain(t_maint)
             rec = self._pending.get(event.impression_id)
             if rec is None:
                 self._n["orphans"] += 1
