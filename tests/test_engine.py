@@ -477,3 +477,25 @@ def test_decide_from_threads(catalog: Catalog) -> None:
     held = sum(b.held for b in engine.ledger.balances().values())
     assert held == sum(s.price_micros for d in results for s in d.winners)
     assert engine.stats().decisions == 400
+
+
+def test_fast_path_decides_like_the_agent_by_agent_path(catalog: Catalog) -> None:
+    """Untraced decisions of the default plan take the fused fast path; traced ones run
+    agent by agent. On the same traffic, with feedback, both must decide alike."""
+    cfg = EngineConfig(latency_budget_us=math.inf, explore=0.1, seed=3)
+    fast, slow = Engine(catalog, cfg), Engine(catalog, cfg)
+    rng = np.random.default_rng(2)
+    requests = sample_requests(400, seed=13)
+    for i, r in enumerate(requests):
+        t = DEMO_START + 7.0 * i
+        a = fast.decide(r, now=t)
+        b = slow.decide(r, now=t, trace=True)
+        assert a.slots == b.slots
+        for s in a.winners:
+            for engine in (fast, slow):
+                engine.feedback(Impression(impression_id=s.impression_id, timestamp=t))
+            if rng.random() < 0.4:
+                for engine in (fast, slow):
+                    engine.feedback(Complete(impression_id=s.impression_id, timestamp=t + 1))
+    assert fast.ledger.balances() == slow.ledger.balances()
+    assert sum(len(d.winners) for d in [fast.decide(r, now=DEMO_START) for r in requests]) > 50

@@ -53,6 +53,7 @@ class Context:
         n, nc, d = snapshot.n_ads, snapshot.n_campaigns, snapshot.dimension
         self.snapshot = snapshot
         self.max_imps = max_imps
+        self.fused_static: Any = None  # the fast path's argument tuple (adcore.fused)
         self.request: Any = None
         self.now = 0.0
         self.n_imp = 0

@@ -18,6 +18,7 @@ from .config import EngineConfig
 from .context import Context
 from .events import Outcome
 from .features import fill_features
+from .fused import FusedPlan
 from .ledger import InProcessLedger
 
 __all__ = ["warm"]
@@ -37,12 +38,18 @@ def warm(plan: Sequence[Agent], catalog: Catalog, config: EngineConfig) -> None:
     states = {a.name: a.bind(snap, states[a.name], services) for a in plan}
     ctx = Context(snap, config.max_imps)
     ctx.explore = 0.1
+    fused = FusedPlan(tuple(plan), states) if FusedPlan.applies(tuple(plan)) else None
     for request in sample_requests(12, seed=7, bot_share=0.2, gdpr_share=0.3):
         fill_features(ctx, request, DEMO_START, config.exchange_rates)
         for agent in plan:
             agent.run(ctx, states[agent.name])
             if agent.optional:
                 agent.fallback(ctx, states[agent.name])
+        if fused is not None:  # the fast path's one call
+            fill_features(ctx, request, DEMO_START, config.exchange_rates)
+            for agent in plan[:2]:
+                agent.run(ctx, states[agent.name])
+            fused.run_rest(ctx)
     ad = scratch.ads[0]
     capped = next(c for c in scratch.campaigns if c.frequency_cap is not None)
     for kind in ("impression", "complete", "click"):

@@ -88,7 +88,8 @@ class AudienceAgent(Agent):
     reads: ClassVar[frozenset[str]] = frozenset({"request", "features", "consent"})
     writes: ClassVar[frozenset[str]] = frozenset({"interest", "reason"})
 
-    def run(self, ctx: Context, state: Any) -> None:
+    def prepare(self, ctx: Context) -> None:
+        """The Python side of :meth:`run`: the focus state and the signal tokens."""
         snap = ctx.snapshot
         request = ctx.request
         ctx.focus = focus_state(request)
@@ -117,6 +118,10 @@ class AudienceAgent(Agent):
                 for t in range(n):  # a few items: cheaper than a slice assignment
                     tokens[t] = found[t]
         ctx.n_tokens = n
+
+    def run(self, ctx: Context, state: Any) -> None:
+        self.prepare(ctx)
+        snap = ctx.snapshot
         ctx.has_interest = audience_pass(
             ctx.reason,
             ctx.n_imp,

@@ -1,0 +1,178 @@
+"""The engine's fast path for the default plan: privacy and fraud as agents, then the
+other eight agents' kernels in one compiled call (:mod:`adcore._kernels.plan`).
+
+The per-agent path remains the reference: tracing uses it, custom plans use it, and so
+does a request whose latency budget is at risk (only there can optional agents be
+skipped). A test checks that both paths decide alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._kernels.plan import audience_to_auction
+from .agents import (
+    AuctionAgent,
+    AudienceAgent,
+    BiddingAgent,
+    CreativeAgent,
+    FraudAgent,
+    InventoryAgent,
+    PacingAgent,
+    PrivacyAgent,
+    RelevanceAgent,
+    SafetyAgent,
+)
+from .agents.base import Agent
+from .agents.pacing import planned_fraction
+from .context import Context
+
+__all__ = ["DEFAULT_TYPES", "FusedPlan"]
+
+DEFAULT_TYPES = (
+    PrivacyAgent,
+    FraudAgent,
+    AudienceAgent,
+    InventoryAgent,
+    SafetyAgent,
+    RelevanceAgent,
+    BiddingAgent,
+    PacingAgent,
+    CreativeAgent,
+    AuctionAgent,
+)
+"""The agent classes, in plan order, for which the fast path applies (exactly these)."""
+
+_NO_USER = np.uint64(0)
+
+
+class FusedPlan:
+    """Runs the default plan's last eight agents in one kernel call for one snapshot."""
+
+    __slots__ = ("audience", "fraud", "pacing", "privacy", "states")
+
+    def __init__(self, plan: tuple[Agent, ...], states: dict[str, Any]) -> None:
+        self.privacy = plan[0]
+        self.fraud = plan[1]
+        self.audience = plan[2]
+        self.pacing = states["pacing"]
+        self.states = states
+
+    @staticmethod
+    def applies(plan: tuple[Agent, ...]) -> bool:
+        """Whether ``plan`` is exactly the default agents in the default order."""
+        return tuple(type(a) for a in plan) == DEFAULT_TYPES
+
+    def _static(self, ctx: Context) -> tuple[Any, ...]:
+        s = ctx.snapshot
+        safety = self.states["safety"]
+        relevance = self.states["relevance"]
+        ledger = self.pacing.ledger
+        return (
+            ctx.reason,
+            s.camp_ad_ptr,
+            ctx.camp_code,
+            s.camp_start,
+            s.camp_end,
+            s.camp_countries,
+            ctx.req_country,
+            s.camp_devtypes,
+            s.camp_hours,
+            s.camp_content,
+            ctx.req_content,
+            s.camp_segments,
+            ctx.req_segments,
+            ctx.interest,
+            ctx.tokens,
+            s.signal_vectors,
+            s.cat_signal,
+            s.seg_signal,
+            ctx.creative,
+            ctx.floor,
+            s.ad_format,
+            s.ad_campaign,
+            s.var_ptr,
+            s.var_duration,
+            s.var_mimes,
+            s.size_ptr,
+            s.size_wh,
+            ctx.imp_formats,
+            ctx.imp_mimes,
+            ctx.imp_mindur,
+            ctx.imp_maxdur,
+            ctx.imp_sizes,
+            ctx.imp_nsizes,
+            ctx.imp_floor,
+            ctx.imp_private,
+            ctx.imp_currency_ok,
+            s.camp_deals,
+            ctx.imp_deals,
+            ctx.imp_deal_floor,
+            ctx.cand,
+            safety.paused,
+            ctx.freq_blocked,
+            s.camp_excluded,
+            s.ad_categories,
+            ctx.req_bcat,
+            s.ad_domains,
+            ctx.req_badv,
+            safety.keys,
+            safety.starts,
+            safety.counts,
+            s.camp_cap_count,
+            s.camp_cap_window,
+            ctx.score,
+            s.ad_embedding,
+            s.ad_base_logit,
+            relevance.learned,
+            relevance.scale,
+            ctx.bid,
+            ctx.value,
+            s.camp_strategy,
+            s.camp_amount,
+            s.camp_max_bid,
+            s.camp_conversion_rate,
+            ctx.avail,
+            ctx.mult,
+            ledger.daily,
+            ledger.total,
+            ledger.spent_today,
+            ledger.spent_total,
+            ledger.held,
+            self.pacing.gain,
+            self.pacing.floor,
+            ctx.win_ad,
+            ctx.win_bid,
+            ctx.win_price,
+            ctx.win_micros,
+            ctx.win_propensity,
+            ctx.effective,
+            ctx.won,
+            s.ad_key,
+            s.ad_priority,
+            ctx.draws,
+        )
+
+    def run_rest(self, ctx: Context) -> None:
+        """After privacy and fraud: the audience agent's Python side, then one call."""
+        static = ctx.fused_static
+        if static is None or static[0] is not self:
+            static = ctx.fused_static = (self, self._static(ctx))
+        self.audience.prepare(ctx)  # type: ignore[attr-defined]
+        pacing = self.pacing
+        ctx.has_interest, ctx.n_cand = audience_to_auction(
+            *static[1],
+            ctx.n_imp,
+            ctx.now,
+            ctx.req_devtype,
+            ctx.req_hour,
+            ctx.n_tokens,
+            ctx.user_key if ctx.snapshot.any_cap else _NO_USER,
+            planned_fraction(ctx.now, pacing.cumulative),
+            ctx.focus,
+            ctx.request_key,
+            ctx.auction_type,
+            ctx.explore,
+        )
