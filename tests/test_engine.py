@@ -27,6 +27,7 @@ from adcore import (
 from adcore.agents import Agent, default_agents
 from adcore.demo import DEMO_START, sample_catalog, sample_requests
 from adcore.events import Click, Complete, Impression, PauseCampaign, ResumeCampaign
+from adcore.money import cpm_to_micros
 
 DATA = Path(__file__).parent / "data" / "openrtb"
 
@@ -53,7 +54,7 @@ def test_decide_returns_a_slot_per_impression(engine: Engine, requests_: list, n
             assert slot.impression_id is not None
             assert 0 < slot.price <= slot.bid + 1e-12
             assert slot.price >= request.imp[0].bidfloor - 1e-12
-            assert slot.price_micros == int(slot.price * 1000 + 0.5)
+            assert slot.price_micros == cpm_to_micros(slot.price)  # the one conversion rule
             assert slot.propensity == 1.0
     assert filled > 10
 
