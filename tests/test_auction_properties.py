@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from adcore._kernels.auction import FIRST_PRICE, SECOND_PRICE, run_auctions
+from adcore._kernels.pod import pod_work_size
 
 try:
     from tests.reference import kernels as ref
@@ -59,6 +60,8 @@ AVAILS = st.one_of(
 )
 REASONS = st.sampled_from([0, 0, 0, 0, 0, 8, 15])
 PRIORITIES = st.sampled_from([0, 0, 0, 1, 2])
+SOFT_FLOORS = st.sampled_from([0.0, 0.0, 0.0, 1.0, 2.5, 5.0])
+DEAL_BITS = st.sampled_from([0, 0, 0, 1, 2, 3])
 DRAWS = st.one_of(st.sampled_from([0.0, 0.5, 0.999, 1.0]), st.floats(0.0, 1.0))
 
 
@@ -92,7 +95,10 @@ def requests(draw: st.DrawFn, explore: bool | None = False, max_ads: int = 8) ->
         ),
         priority=col(PRIORITIES, n, np.int64),
         request_key=np.uint64(draw(st.integers(0, 2**64 - 1))),
-        auction_type=draw(st.sampled_from([FIRST_PRICE, SECOND_PRICE])),
+        imp_mech=col(st.sampled_from([FIRST_PRICE, SECOND_PRICE]), max_imps, np.int64),
+        imp_soft=col(SOFT_FLOORS, max_imps, np.float64),
+        camp_deals=col(DEAL_BITS, nc, np.uint64).reshape(nc, 1),
+        imp_deals=col(DEAL_BITS, max_imps, np.uint64).reshape(max_imps, 1),
         explore=draw(st.floats(0.01, 0.99)) if explore else 0.0,
         draws=col(DRAWS, max_imps * 2, np.float64).reshape(max_imps, 2),
         cand=draw(
@@ -107,7 +113,16 @@ def requests(draw: st.DrawFn, explore: bool | None = False, max_ads: int = 8) ->
     )
 
 
-OUTPUTS = ("win_ad", "win_bid", "win_price", "win_micros", "win_propensity", "effective", "won")
+OUTPUTS = (
+    "win_ad",
+    "win_bid",
+    "win_price",
+    "win_micros",
+    "win_propensity",
+    "win_second",
+    "effective",
+    "won",
+)
 INPUTS = (
     "n_imp",
     "reason",
@@ -118,13 +133,82 @@ INPUTS = (
     "avail",
     "ad_key",
     "priority",
+    "camp_deals",
+    "imp_deals",
     "request_key",
-    "auction_type",
+    "imp_mech",
+    "imp_soft",
     "explore",
     "draws",
     "cand",
     "n_cand",
 )
+NO_DEALS = dict(camp_deals=np.zeros((4, 1), np.uint64), imp_deals=np.zeros((4, 1), np.uint64))
+
+
+def call_kernel(out: dict[str, Any], a: dict[str, Any]) -> None:
+    """Call ``run_auctions`` with ``a``'s single-slot inputs: no pods, no position
+    auction, no bid shading (those are tested in test_mechanism_properties and through
+    the engine), scratch arrays sized for ``a``."""
+    m, n = a["reason"].shape
+    nc = len(a["mult"])
+    cands = max(n, m + 1, 2)
+    run_auctions(
+        *(out[name] for name in OUTPUTS),
+        np.full((m, 1), -1, np.int64),  # pod_ad
+        np.zeros((m, 1)),  # pod_bid
+        np.zeros((m, 1)),  # pod_price
+        np.zeros((m, 1), np.int64),  # pod_micros
+        np.zeros(m, np.int64),  # pod_n
+        a["reason"],
+        a["bid"],
+        a["mult"],
+        a["ad_campaign"],
+        a["floor"],
+        a["avail"],
+        a["ad_key"],
+        a["priority"],
+        a["camp_deals"][:nc],
+        a["imp_deals"][:m],
+        a["imp_mech"],
+        a["imp_soft"],
+        a["draws"],
+        a["cand"],
+        np.ones(m),  # slot_weight
+        np.zeros(m, np.uint8),  # imp_pod
+        np.zeros(m),  # imp_poddur
+        np.zeros(m, np.int64),  # imp_maxseq
+        np.zeros(m),  # imp_cpmps
+        np.zeros(m, np.uint8),  # imp_dedupe
+        np.full((m, n), -1, np.int32),  # creative
+        np.zeros(1),  # var_duration
+        np.zeros((n, 1), np.uint64),  # ad_domains
+        np.zeros((n, 1), np.uint64),  # ad_categories
+        False,  # shade
+        np.zeros((1, 4)),  # shading tries
+        np.zeros((1, 4)),  # shading wins
+        np.array([0.0, 1.0, 2.0, 4.0]),  # shading grid
+        np.zeros(m, np.int64),  # imp_slot
+        2.0,  # shading prior
+        0.0,  # shading min tries
+        np.zeros(12),  # shading work
+        np.zeros(cands, np.int64),  # g_idx
+        np.zeros(cands),  # g_eff
+        np.zeros(cands),  # g_floor
+        np.zeros(cands, np.int64),  # g_prio
+        np.zeros(cands, np.uint64),  # g_key
+        np.zeros(cands),  # g_dur
+        np.zeros((cands, 1), np.uint64),  # g_groups
+        np.zeros(cands, np.int64),  # g_sel
+        np.zeros(cands, np.int64),  # g_sel2
+        np.zeros(cands),  # g_price
+        np.zeros(max(pod_work_size(cands, 1), cands), np.int64),  # g_work
+        a["n_imp"],
+        a["n_cand"],
+        a["request_key"],
+        a["explore"],
+        0,  # one auction per impression
+    )
 
 
 def listed(a: dict[str, Any]) -> list[int]:
@@ -153,12 +237,13 @@ def run(a: dict[str, Any]) -> dict[str, Any]:
         win_price=np.full(m, np.nan),
         win_micros=np.full(m, -5, dtype=np.int64),
         win_propensity=np.full(m, np.nan),
+        win_second=np.full(m, np.nan),
         effective=np.full(n, np.nan),
         won=np.full(n, 9, dtype=np.uint8),
     )
     a = with_candidates(a)
     args = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in a.items()}
-    run_auctions(*(out[name] for name in OUTPUTS), *(args[name] for name in INPUTS))
+    call_kernel(out, args)
     out["avail"] = args["avail"]
     for name in INPUTS:  # nothing but avail (and the outputs) is written
         if name != "avail" and isinstance(a[name], np.ndarray):
@@ -188,11 +273,18 @@ def tie_key(a: dict[str, Any], i: int) -> int:
     return ref.splitmix64(int(a["ad_key"][i]) ^ int(a["request_key"]))
 
 
-def best_of(a: dict[str, Any], cands: dict[int, float]) -> int:
-    """The greedy winner: highest priority, then highest effective bid, then lowest tie
-    key."""
-    top = max(int(a["priority"][i]) for i in cands)
-    tier = {i: e for i, e in cands.items() if a["priority"][i] == top}
+def rank(a: dict[str, Any], k: int, i: int) -> int:
+    """Priority, then a private deal on impression ``k`` held by the ad's campaign."""
+    c = int(a["ad_campaign"][i])
+    deal = int(a["camp_deals"][c, 0]) & int(a["imp_deals"][k, 0]) != 0
+    return 2 * int(a["priority"][i]) + int(deal)
+
+
+def best_of(a: dict[str, Any], cands: dict[int, float], k: int = 0) -> int:
+    """The greedy winner: highest priority, then a deal, then highest effective bid, then
+    lowest tie key."""
+    top = max(rank(a, k, i) for i in cands)
+    tier = {i: e for i, e in cands.items() if rank(a, k, i) == top}
     high = max(tier.values())
     return min((i for i, e in tier.items() if e == high), key=lambda i: tie_key(a, i))
 
@@ -225,9 +317,11 @@ def _warm() -> None:
         ad_key=np.array([3], np.uint64),
         priority=np.zeros(1, np.int64),
         request_key=np.uint64(1),
-        auction_type=SECOND_PRICE,
+        imp_mech=np.full(1, SECOND_PRICE, np.int64),
+        imp_soft=np.zeros(1),
         explore=0.0,
         draws=np.zeros((1, 2)),
+        **NO_DEALS,
     )
     assert run(a)["win_ad"][0] == 0
 
@@ -247,7 +341,7 @@ def test_kernel_agrees_with_reference_auction(a: dict[str, Any]) -> None:
     assert out["avail"].tolist() == want["avail"]
     assert out["won"].tolist() == want["won"]
     assert out["effective"].tolist() == want["effective"]
-    for name in ("win_bid", "win_price"):
+    for name in ("win_bid", "win_price", "win_second"):
         assert out[name][:n_imp].tolist() == want[name], name
     # 1 - explore + explore / n: reassociation may change the last bit.
     assert_allclose(out["win_propensity"][:n_imp], want["win_propensity"], rtol=1e-15, atol=0)
@@ -276,16 +370,20 @@ def test_auction_invariants(a: dict[str, Any]) -> None:
         assert bid == cands[w]
         # The winner is the greedy choice: top priority present, then highest bid, ties to
         # the lower splitmix64(ad_key ^ request_key).
-        assert w == best_of(a, cands)
+        assert w == best_of(a, cands, k)
         assert out["win_propensity"][k] == 1.0
         # Price: within [floor, bid]; first price = bid; second price = the larger of the
-        # best other bid and the floor, capped at the bid.
+        # best other bid, the floor and the soft floor, capped at the bid; a winner
+        # bidding under the soft floor pays its bid.
         assert floor <= price <= bid
-        if a["auction_type"] == FIRST_PRICE:
+        runner_up = max((e for i, e in cands.items() if i != w), default=0.0)
+        assert out["win_second"][k] == runner_up
+        soft = a["imp_soft"][k]
+        if a["imp_mech"][k] == FIRST_PRICE or bid < soft:
             assert price == bid
         else:
-            runner_up = max((e for i, e in cands.items() if i != w), default=0.0)
-            assert price == min(max(runner_up, floor), bid)
+            assert price == min(max(runner_up, floor, soft), bid)
+            assert price >= min(soft, bid)
         # Money: round(price * 1000) micro-units, never more than the campaign has left.
         c = int(a["ad_campaign"][w])
         assert out["win_micros"][k] == min(math.floor(price * 1000.0 + 0.5), left[c])
@@ -319,6 +417,8 @@ def test_result_does_not_depend_on_candidate_order(a: dict[str, Any], data: st.D
         priority=a["priority"][perm],
         ad_campaign=cperm[a["ad_campaign"][perm]].astype(np.int32),
     )
+    b["camp_deals"] = np.empty_like(a["camp_deals"])
+    b["camp_deals"][cperm] = a["camp_deals"]
     b["mult"], b["avail"] = np.empty_like(a["mult"]), np.empty_like(a["avail"])
     b["mult"][cperm], b["avail"][cperm] = a["mult"], a["avail"]
     if a["cand"] is not None:  # the same ads, at their new places, ascending
@@ -353,10 +453,11 @@ def test_exact_ties_go_to_the_lower_tie_key(
     a["mult"][0] = 1.0
     a["avail"][0] = 10**9
     a["priority"][:n_tied] = 0
+    a["imp_deals"][0] = 0
     out = run(a)
     assert out["win_ad"][0] == min(range(n_tied), key=lambda i: tie_key(a, i))
     # Second price with a tie: the runner-up bid equals the winner's.
-    if a["auction_type"] == SECOND_PRICE:
+    if a["imp_mech"][0] == SECOND_PRICE and a["imp_soft"][0] <= bid + 1.0:
         assert out["win_price"][0] == bid + 1.0
 
 
@@ -373,7 +474,7 @@ def test_exploration_propensities(a: dict[str, Any]) -> None:
         n = len(cands)
         p = out["win_propensity"][k]
         assert 0.0 < p <= 1.0
-        greedy = best_of(a, cands)
+        greedy = best_of(a, cands, k)
         if n == 1:
             assert p == 1.0
         elif w == greedy:
@@ -426,33 +527,25 @@ def test_exploration_frequencies_match_propensities() -> None:
         ad_key=np.array([5, 6, 7, 8], np.uint64),
         priority=np.zeros(4, np.int64),
         request_key=np.uint64(99),
-        auction_type=SECOND_PRICE,
+        imp_mech=np.full(1, SECOND_PRICE, np.int64),
+        imp_soft=np.zeros(1),
         explore=eps,
         draws=np.zeros((1, 2)),
+        **NO_DEALS,
     )
     out = run(a)  # allocates the outputs, checks the inputs are left alone
-    cand = np.arange(4, dtype=np.int64)
     wins = np.zeros(4)
     propensity = np.zeros(4)
     for draws in rng.random((n_runs, 1, 2)):
-        avail = a["avail"].copy()
-        run_auctions(
-            *(out[name] for name in OUTPUTS),
-            1,
-            a["reason"],
-            a["bid"],
-            a["mult"],
-            a["ad_campaign"],
-            a["floor"],
-            avail,
-            a["ad_key"],
-            a["priority"],
-            a["request_key"],
-            SECOND_PRICE,
-            eps,
-            draws,
-            cand,
-            4,
+        call_kernel(
+            out,
+            {
+                **a,
+                "avail": a["avail"].copy(),
+                "draws": draws,
+                "cand": np.arange(4, dtype=np.int64),
+                "n_cand": 4,
+            },
         )
         wins[out["win_ad"][0]] += 1
         propensity[out["win_ad"][0]] = out["win_propensity"][0]
@@ -476,9 +569,11 @@ def test_budget_cap_is_avail_over_1000() -> None:
         ad_key=np.array([2, 1], np.uint64),
         priority=np.zeros(2, np.int64),
         request_key=np.uint64(0),
-        auction_type=SECOND_PRICE,
+        imp_mech=np.full(1, SECOND_PRICE, np.int64),
+        imp_soft=np.zeros(1),
         explore=0.0,
         draws=np.zeros((1, 2)),
+        **NO_DEALS,
     )
     assert tie_key(a, 1) < tie_key(a, 0)  # so the tie goes to ad 1
     out = run(a)

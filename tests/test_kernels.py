@@ -57,7 +57,7 @@ from adcore._kernels.filters import (
     veto_all,
 )
 from adcore._kernels.fraud import fraud_score, score_request
-from adcore._kernels.pacing import budget_available, pace, pacing_multipliers
+from adcore._kernels.pacing import budget_available, pace
 from adcore._kernels.scoring import (
     action_probability,
     interest_vector,
@@ -68,8 +68,10 @@ from adcore.context import MAX_SIZES, MAX_TOKENS
 
 try:
     from tests.reference import kernels as ref
+    from tests.reference import pacing as ref_pacing
 except ImportError:  # pytest run without the project root on sys.path
     from reference import kernels as ref  # type: ignore[no-redef]
+    from reference import pacing as ref_pacing  # type: ignore[no-redef]
 
 JIT_DISABLED = bool(numba.config.DISABLE_JIT)
 
@@ -865,77 +867,56 @@ def test_budget_available_matches_reference_and_numpy(rows: list[tuple[int, ...]
     assert_array_equal(avail, np.maximum(left, 0))
 
 
-@cases(250)
-@given(
-    st.integers(1, 6).flatmap(
-        lambda nc: st.lists(st.tuples(MICROS, MICROS, MICROS), min_size=nc, max_size=nc)
-    ),
-    st.floats(0, 1),
-    st.floats(0, 10),
-    st.floats(0, 1),
-)
-def test_pacing_multipliers_match_reference_and_numpy(
-    rows: list[tuple[int, int, int]],
-    planned: float,
-    gain: float,
-    min_mult: float,
-) -> None:
-    daily, spent, held = (np.array(col, dtype=np.int64) for col in zip(*rows, strict=True))
-    w = dict(
-        daily=daily,
-        spent_today=spent,
-        held=held,
-        planned_fraction=planned,
-        gain=gain,
-        min_multiplier=min_mult,
-    )
-    mult = np.full(len(rows), np.nan)
-    call(pacing_multipliers, w, mult=mult)
-    # 1 - gain * (committed / daily - planned): reassociation may change the last bits.
-    assert_allclose(mult, call(ref.pacing_multipliers, w), rtol=1e-12, atol=1e-12)
-    committed = spent + held
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m = np.clip(1.0 - gain * (committed / daily - planned), min_mult, 1.0)
-    numpy_mult = np.where((daily <= 0) | (committed >= daily), 0.0, m)
-    assert_allclose(mult, numpy_mult, rtol=1e-12, atol=1e-12)
-    assert ((mult == 0) | ((mult >= min_mult) & (mult <= 1))).all()
-
-
-@cases(100)
+@cases(300)
 @given(
     st.integers(1, 6).flatmap(
         lambda nc: st.lists(
-            st.tuples(MICROS, st.one_of(st.just(-1), MICROS), MICROS, MICROS, MICROS),
+            st.tuples(
+                MICROS,
+                st.one_of(st.just(-1), MICROS),
+                MICROS,
+                MICROS,
+                MICROS,
+                st.sampled_from([0, 1, 2, 3]),  # pacing strategy
+                st.floats(0, 20),  # mu
+                st.floats(0, 1),  # u
+                st.floats(0, 1),  # p
+                st.integers(0, 2**64 - 1),  # campaign key
+            ),
             min_size=nc,
             max_size=nc,
         )
     ),
-    st.floats(0, 1),
-    st.floats(0, 10),
-    st.floats(0, 1),
+    st.integers(0, 2**64 - 1),
 )
-def test_pace_is_budget_available_then_pacing_multipliers(
-    rows: list[tuple[int, ...]],
-    planned: float,
-    gain: float,
-    min_mult: float,
+def test_pace_is_budget_available_then_strategy_multipliers(
+    rows: list[tuple[Any, ...]], request_key: int
 ) -> None:
-    names = ("daily", "total", "spent_today", "spent_total", "held")
+    """Each campaign's multiplier comes from its strategy's state, and is 0 once its
+    daily budget is committed (spent plus held)."""
+    cols = list(zip(*rows, strict=True))
+    money = ("daily", "total", "spent_today", "spent_total", "held")
     w: dict[str, Any] = {
-        name: np.array(col, dtype=np.int64)
-        for name, col in zip(names, zip(*rows, strict=True), strict=True)
+        name: np.array(col, dtype=np.int64) for name, col in zip(money, cols[:5], strict=True)
     }
-    w.update(planned_fraction=planned, gain=gain, min_multiplier=min_mult)
+    w.update(
+        strategy=np.array(cols[5], dtype=np.int8),
+        mu=np.array(cols[6]),
+        u=np.array(cols[7]),
+        p=np.array(cols[8]),
+        camp_key=np.array(cols[9], dtype=np.uint64),
+        request_key=np.uint64(request_key),
+    )
     avail, mult = np.full(len(rows), -7, dtype=np.int64), np.full(len(rows), np.nan)
     call(pace, w, avail=avail, mult=mult)
-    want_avail, want_mult = call(ref.pace, w)
-    assert_array_equal(avail, want_avail)
-    assert_allclose(mult, want_mult, rtol=1e-12, atol=1e-12)  # as for pacing_multipliers
-    avail2, mult2 = np.empty_like(avail), np.empty_like(mult)
-    call(budget_available, w, avail=avail2)
-    call(pacing_multipliers, w, mult=mult2)
-    assert_array_equal(avail, avail2)
-    assert_array_equal(mult, mult2)
+    assert_array_equal(avail, call(ref.budget_available, w))
+    want = ref_pacing.strategy_multipliers(
+        w["strategy"], w["mu"], w["u"], w["p"], w["camp_key"], request_key
+    )
+    committed = w["spent_today"] + w["held"]
+    want = np.where((w["daily"] <= 0) | (committed >= w["daily"]), 0.0, want)
+    assert_allclose(mult, want, rtol=1e-15, atol=0)
+    assert ((mult >= 0) & (mult <= 1)).all()
 
 
 # --------------------------------------------------------------------------- creative

@@ -17,7 +17,17 @@ cache) its kernels.
 from . import demo, events, openrtb
 from .agents import Agent
 from .bus import Bus
-from .catalog import Ad, BidStrategy, Campaign, Catalog, Creative, Format, FrequencyCap, Targeting
+from .catalog import (
+    Ad,
+    BidStrategy,
+    Campaign,
+    Catalog,
+    Creative,
+    Format,
+    FrequencyCap,
+    Pacing,
+    Targeting,
+)
 from .config import EngineConfig
 from .decision import AgentTrace, CandidateTrace, Decision, Reason, SlotDecision, Trace
 from .engine import Engine, EngineStats
@@ -51,6 +61,7 @@ __all__ = [
     "EngineStats",
     "Format",
     "FrequencyCap",
+    "Pacing",
     "InProcessLedger",
     "InvalidCatalog",
     "InvalidConfig",

@@ -42,6 +42,7 @@ __all__ = [
     "CatalogSnapshot",
     "Creative",
     "Format",
+    "Pacing",
     "FrequencyCap",
     "Targeting",
     "Vocabulary",
@@ -85,6 +86,32 @@ _STRATEGY_CODE = {
     BidStrategy.TARGET_CPA: 2,
     BidStrategy.MAX_VALUE: 3,
 }
+
+
+class Pacing(enum.StrEnum):
+    """How a campaign spreads its daily budget over the day (the pacing agent).
+
+    - ``pid`` (default): the bid multiplier follows a PID controller of the committed
+      share of the daily budget against the planned spend curve (proportional term on
+      every request; integral and derivative terms updated every
+      ``EngineConfig.pacing_interval``).
+    - ``dual``: adaptive dual pacing (Balseiro & Gur, 2019): bid ``value / (1 + mu)``,
+      ``mu`` raised when spend outruns the target rate and lowered when it lags.
+    - ``throttle``: bids in full, but takes part in each request only with a probability
+      set from the remaining budget and the traffic forecast.
+    - ``asap``: no pacing: bids in full until the budget is gone.
+
+    The planned spend curve is ``EngineConfig.pacing_curve`` or, without one, the
+    traffic forecast the pacing agent learns from the requests it sees.
+    """
+
+    PID = "pid"
+    DUAL = "dual"
+    THROTTLE = "throttle"
+    ASAP = "asap"
+
+
+_PACING_CODE = {Pacing.ASAP: 0, Pacing.DUAL: 1, Pacing.PID: 2, Pacing.THROTTLE: 3}
 
 
 class Targeting(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -149,6 +176,8 @@ class Campaign(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         direct-sold line items over programmatic).
     deals : tuple of str
         Private-marketplace deal ids the campaign may buy (``imp.pmp.deals[].id``).
+    pacing : Pacing
+        How its daily budget is spread over the day.
     """
 
     id: str
@@ -166,6 +195,7 @@ class Campaign(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     excluded_categories: tuple[str, ...] = ()
     priority: int = 0
     deals: tuple[str, ...] = ()
+    pacing: Pacing = Pacing.PID
 
 
 class Creative(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -436,6 +466,10 @@ class CatalogSnapshot:
         self.camp_end = _readonly(
             np.array([np.inf if c.end is None else c.end for c in campaigns], dtype=np.float64)
         )
+        self.camp_pacing = _readonly(
+            np.array([_PACING_CODE[Pacing(c.pacing)] for c in campaigns], dtype=np.int8)
+        )
+        self.camp_key = _readonly(np.array([stable_key(c.id) for c in campaigns], dtype=np.uint64))
         self.camp_strategy = _readonly(
             np.array([_STRATEGY_CODE[BidStrategy(c.strategy)] for c in campaigns], dtype=np.int8)
         )

@@ -56,9 +56,53 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         How many impressions of evidence an ad's prior is worth when learning from
         feedback.
     pacing_gain, pacing_min_multiplier : float
-        Pacing multiplier ``clip(1 - gain * (spent fraction - planned fraction), min, 1)``.
+        PID pacing's proportional gain and lowest multiplier: the multiplier is
+        ``clip(1 + gain * e + pacing_ki * integral(e) + pacing_kd * de/dt, min, 1)`` with
+        ``e`` = planned minus committed fraction of the daily budget (see
+        :class:`~adcore.catalog.Pacing`).
     pacing_curve : tuple of 24 floats or None
-        Relative traffic per UTC hour, the shape of the planned spend curve; None is flat.
+        Relative traffic per UTC hour, the shape of the planned spend curve; None uses
+        the traffic forecast learned from observed requests (flat until a day is seen).
+    pacing_interval : float
+        Seconds between updates of the pacing controllers' state (dual multipliers, PID
+        integral and derivative, throttling probabilities).
+    pacing_ki, pacing_kd : float
+        PID pacing's integral gain (per hour) and derivative gain (hours).
+    dual_step : float
+        Step size of dual pacing's subgradient update of ``mu`` (bid = value / (1 + mu)).
+    dual_max : float
+        Upper bound of ``mu``.
+    throttle_min : float
+        Lowest participation probability of a throttled campaign.
+    throttle_smoothing : float
+        Weight of the newest interval in throttling's spend-per-request estimate.
+    forecast_bins : int
+        Bins of the UTC day in the learned traffic forecast (divides 86400).
+    forecast_alpha : float
+        Weight of the newest day in the traffic forecast.
+    multislot : str or None
+        How a request with several impressions is sold: None, one auction per impression
+        in order; ``"gsp"`` or ``"vcg"``, one position auction over all of them. A request
+        may choose with ``ext.adcore.auction``.
+    slot_weights : tuple of float
+        Position weights of position auctions (non-increasing, > 0); missing positions
+        weigh 1.
+    max_pod : int
+        The most ads in one ad pod.
+    reserve : str
+        Dynamic reserve prices learned per placement from observed bids: ``"off"``,
+        ``"soft"`` (a soft floor: bids below it pay their own bid) or ``"hard"`` (bids
+        below it lose).
+    reserve_decay, reserve_min_auctions : float
+        Per-auction decay of the reserve statistics, and the decayed number of auctions
+        a placement needs before its reserve is used.
+    bid_shading : bool
+        Shade first-price bids by the win-rate curve learned per placement.
+    shading_decay, shading_min_bids : float
+        Per-bid decay of the win-rate statistics, and the decayed number of bids a
+        placement needs before its bids are shaded.
+    learner_slots : int
+        Placements are hashed into this many slots of the reserve and shading tables.
     fraud_block_threshold : float
         Requests with a fraud score at or above it are not bid on.
     fraud_rate_limit, fraud_rate_window : int, float
@@ -95,6 +139,25 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     pacing_gain: float = 20.0
     pacing_min_multiplier: float = 0.0
     pacing_curve: tuple[float, ...] | None = None
+    pacing_interval: float = 60.0
+    pacing_ki: float = 0.0
+    pacing_kd: float = 0.0
+    dual_step: float = 0.5
+    dual_max: float = 20.0
+    throttle_min: float = 0.0
+    throttle_smoothing: float = 0.3
+    forecast_bins: int = 24
+    forecast_alpha: float = 0.3
+    multislot: str | None = None
+    slot_weights: tuple[float, ...] = ()
+    max_pod: int = 8
+    reserve: str = "off"
+    reserve_decay: float = 0.9995
+    reserve_min_auctions: float = 500.0
+    bid_shading: bool = False
+    shading_decay: float = 0.9995
+    shading_min_bids: float = 500.0
+    learner_slots: int = 4096
     fraud_block_threshold: float = 0.9
     fraud_rate_limit: int = 600
     fraud_rate_window: float = 60.0
@@ -133,6 +196,31 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
                     and sum(cfg.pacing_curve) > 0
                 ),
             ),
+            ("pacing_interval", 0.0 < cfg.pacing_interval < math.inf),
+            ("pacing_ki", 0.0 <= cfg.pacing_ki < math.inf),
+            ("pacing_kd", 0.0 <= cfg.pacing_kd < math.inf),
+            ("dual_step", 0.0 < cfg.dual_step < math.inf),
+            ("dual_max", 0.0 < cfg.dual_max < math.inf),
+            ("throttle_min", 0.0 <= cfg.throttle_min <= 1.0),
+            ("throttle_smoothing", 0.0 < cfg.throttle_smoothing <= 1.0),
+            ("forecast_bins", 1 <= cfg.forecast_bins <= 1440 and 86400 % cfg.forecast_bins == 0),
+            ("forecast_alpha", 0.0 < cfg.forecast_alpha <= 1.0),
+            ("multislot", cfg.multislot in (None, "gsp", "vcg")),
+            (
+                "slot_weights",
+                len(cfg.slot_weights) <= cfg.max_imps
+                and all(0 < w < math.inf for w in cfg.slot_weights)
+                and all(
+                    a >= b for a, b in zip(cfg.slot_weights, cfg.slot_weights[1:], strict=False)
+                ),
+            ),
+            ("max_pod", 1 <= cfg.max_pod <= 32),
+            ("reserve", cfg.reserve in ("off", "soft", "hard")),
+            ("reserve_decay", 0.0 < cfg.reserve_decay <= 1.0),
+            ("reserve_min_auctions", cfg.reserve_min_auctions >= 0),
+            ("shading_decay", 0.0 < cfg.shading_decay <= 1.0),
+            ("shading_min_bids", cfg.shading_min_bids >= 0),
+            ("learner_slots", 1 <= cfg.learner_slots <= 1 << 20),
             ("fraud_block_threshold", 0.0 < cfg.fraud_block_threshold <= 1.0),
             ("fraud_rate_limit", cfg.fraud_rate_limit >= 1),
             ("fraud_rate_window", cfg.fraud_rate_window > 0),

@@ -7,14 +7,18 @@ and write (the names in :data:`FIELDS`), and the engine orders them from that.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ._kernels.pod import pod_work_size
 from .catalog import CatalogSnapshot
 
-__all__ = ["FIELDS", "INPUTS", "Context"]
+if TYPE_CHECKING:
+    from .config import EngineConfig
+
+__all__ = ["FIELDS", "INPUTS", "Context", "new_context"]
 
 INPUTS = frozenset({"request", "features"})
 """Fields the engine fills before any agent runs."""
@@ -49,7 +53,7 @@ class Context:
     only the first ``n_imp`` rows of per-impression arrays are meaningful.
     """
 
-    def __init__(self, snapshot: CatalogSnapshot, max_imps: int) -> None:
+    def __init__(self, snapshot: CatalogSnapshot, max_imps: int, max_pod: int = 8) -> None:
         n, nc, d = snapshot.n_ads, snapshot.n_campaigns, snapshot.dimension
         self.snapshot = snapshot
         self.max_imps = max_imps
@@ -58,7 +62,11 @@ class Context:
         self.now = 0.0
         self.n_imp = 0
         self.request_key = np.uint64(1)
-        self.auction_type = 2
+        self.auction_type = 2  # the request's ``at``: 1 first price, 2 second price
+        self.multislot = 0  # 0: one auction per impression; GSP (3) or VCG (4): positions
+        self.default_multislot = 0  # EngineConfig.multislot, set by the engine
+        self.placement = ""  # site or app id (or domain): the learners' placement key
+        self.placement_slots = 1  # slots of the learners' tables, set by the engine
 
         # Request-level bitsets share one buffer so a reset is one fill.
         words = [
@@ -90,6 +98,15 @@ class Context:
         self.imp_deals = np.zeros((max_imps, snapshot.deals.words), dtype=np.uint64)
         self.deals_dirty = [False] * max_imps
         self.imp_deal_floor = np.zeros((max_imps, snapshot.deals.words * 64), dtype=np.float64)
+        self.imp_mech = np.full(max_imps, 2, dtype=np.int64)  # 1 first, 2 second price
+        self.imp_soft = np.zeros(max_imps, dtype=np.float64)  # soft floor (0: none)
+        self.imp_slot = np.zeros(max_imps, dtype=np.int64)  # placement slot of the learners
+        self.imp_pod = np.zeros(max_imps, dtype=np.uint8)
+        self.imp_poddur = np.zeros(max_imps, dtype=np.float64)
+        self.imp_maxseq = np.zeros(max_imps, dtype=np.int64)
+        self.imp_cpmps = np.zeros(max_imps, dtype=np.float64)  # mincpmpersec
+        self.imp_dedupe = np.zeros(max_imps, dtype=np.uint8)  # bit 1 adomain, bit 2 category
+        self.slot_weight = np.ones(max_imps, dtype=np.float64)
 
         # consent
         self.personalise = False
@@ -127,6 +144,27 @@ class Context:
         self.win_price = np.zeros(max_imps, dtype=np.float64)
         self.win_micros = np.zeros(max_imps, dtype=np.int64)
         self.win_propensity = np.zeros(max_imps, dtype=np.float64)
+        self.win_second = np.zeros(max_imps, dtype=np.float64)
+        self.max_pod = max_pod
+        self.pod_ad = np.full((max_imps, max_pod), -1, dtype=np.int64)
+        self.pod_bid = np.zeros((max_imps, max_pod), dtype=np.float64)
+        self.pod_price = np.zeros((max_imps, max_pod), dtype=np.float64)
+        self.pod_micros = np.zeros((max_imps, max_pod), dtype=np.int64)
+        self.pod_n = np.zeros(max_imps, dtype=np.int64)
+        # auction scratch: the candidates of one pod or position auction, gathered
+        group_words = (nc + 63) // 64 + snapshot.domains.words + snapshot.categories.words
+        self.g_idx = np.zeros(n, dtype=np.int64)
+        self.g_eff = np.zeros(n, dtype=np.float64)
+        self.g_floor = np.zeros(n, dtype=np.float64)
+        self.g_prio = np.zeros(n, dtype=np.int64)
+        self.g_key = np.zeros(n, dtype=np.uint64)
+        self.g_dur = np.zeros(n, dtype=np.float64)
+        self.g_groups = np.zeros((max(n, 1), group_words), dtype=np.uint64)
+        slots = max(max_imps, max_pod) + 1
+        self.g_sel = np.full(max(n, slots), -1, dtype=np.int64)
+        self.g_sel2 = np.full(max(n, slots), -1, dtype=np.int64)
+        self.g_price = np.zeros(max(n, slots), dtype=np.float64)
+        self.g_work = np.zeros(max(pod_work_size(n, max_pod), slots), dtype=np.int64)
         self.draws = np.zeros((max_imps, 2), dtype=np.float64)
         self.explore = 0.0
 
@@ -149,3 +187,17 @@ class Context:
     def eligible_counts(self) -> NDArray[np.int64]:
         """How many ads are eligible for each impression (for traces and tests)."""
         return np.asarray((self.reason[: self.n_imp] == 0).sum(axis=1), dtype=np.int64)
+
+
+_MULTISLOT = {None: 0, "gsp": 3, "vcg": 4}
+
+
+def new_context(snapshot: CatalogSnapshot, config: EngineConfig) -> Context:
+    """A context for ``snapshot`` sized and set up by ``config``: impressions, pod size,
+    the default position auction, position weights and the learners' placement slots."""
+    ctx = Context(snapshot, config.max_imps, config.max_pod)
+    ctx.default_multislot = _MULTISLOT[config.multislot]
+    ctx.placement_slots = config.learner_slots
+    for s, w in enumerate(config.slot_weights):
+        ctx.slot_weight[s] = w
+    return ctx

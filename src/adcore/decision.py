@@ -63,6 +63,9 @@ class SlotDecision(msgspec.Struct, frozen=True, kw_only=True):
         OpenRTB markup type (1 banner, 2 video, 3 audio).
     duration : float
         The creative's duration in seconds (0 for display).
+    slot_in_pod : int
+        The ad's position in an ad pod, from 1; 0 outside pods. A pod has one
+        SlotDecision per ad, all with the pod impression's ``imp_id``.
     """
 
     imp_id: str
@@ -78,6 +81,7 @@ class SlotDecision(msgspec.Struct, frozen=True, kw_only=True):
     categories: tuple[str, ...] = ()
     mtype: int | None = None
     duration: float = 0.0
+    slot_in_pod: int = 0
 
     @property
     def filled(self) -> bool:
@@ -146,7 +150,8 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
     timestamp : float
         The decision time (seconds since the epoch, or simulated seconds).
     slots : tuple of SlotDecision
-        One per impression of the request, in request order.
+        One per impression of the request, in request order; an ad pod's impression has
+        one per ad in the pod, in pod order (or one unfilled slot when nothing fits).
     currency : str
     trace : Trace or None
         Present when tracing was on.

@@ -30,7 +30,7 @@ from .agents import Agent, Services, default_agents
 from .bus import Bus
 from .catalog import Catalog, CatalogSnapshot
 from .config import EngineConfig
-from .context import Context
+from .context import Context, new_context
 from .decision import AgentTrace, CandidateTrace, Decision, Reason, SlotDecision, Trace
 from .errors import InvalidCatalog, InvalidEvent, InvalidRequest
 from .events import (
@@ -91,8 +91,10 @@ class _Pending:
         "charged",
         "creative_id",
         "decided_at",
+        "first_price",
         "held",
         "micros",
+        "placement",
         "user_key",
     )
 
@@ -104,6 +106,8 @@ class _Pending:
         micros: int,
         user_key: int,
         decided_at: float,
+        placement: int = 0,
+        first_price: bool = False,
     ) -> None:
         self.ad_id = ad_id
         self.campaign_id = campaign_id
@@ -111,6 +115,8 @@ class _Pending:
         self.micros = micros
         self.user_key = user_key
         self.decided_at = decided_at
+        self.placement = placement
+        self.first_price = first_price
         self.held = True
         self.charged = False
 
@@ -118,7 +124,7 @@ class _Pending:
 class _Live:
     """A catalog snapshot with its plan and every agent's state: swapped as one object."""
 
-    __slots__ = ("catalog", "fast", "fused", "snapshot", "states", "steps")
+    __slots__ = ("after", "catalog", "fast", "fused", "snapshot", "states", "steps")
 
     def __init__(self, catalog: Catalog, states: dict[str, Any], plan: Sequence[Agent]) -> None:
         self.catalog = catalog
@@ -129,6 +135,10 @@ class _Live:
         self.fast = tuple((a.run, states[a.name], a if a.optional else None) for a in plan)
         plan_t = tuple(plan)
         self.fused = FusedPlan(plan_t, states) if FusedPlan.applies(plan_t) else None
+        # Agents that observe finished decisions (learners of reserves, bid shading).
+        self.after = tuple(
+            (a.after, states[a.name]) for a in plan if type(a).after is not Agent.after
+        )
 
 
 class Engine:
@@ -265,7 +275,7 @@ class Engine:
     def _context(self, live: _Live) -> Context:
         ctx: Context | None = getattr(self._local, "ctx", None)
         if ctx is None or ctx.snapshot is not live.snapshot:
-            ctx = Context(live.snapshot, self._config.max_imps)
+            ctx = new_context(live.snapshot, self._config)
             self._local.ctx = ctx
         return ctx
 
@@ -506,56 +516,100 @@ class Engine:
         filled = 0
         n = ctx.n_imp
         wins = ctx.win_ad[:n].tolist()
+        pods = ctx.imp_pod[:n].tolist()
         info = snap.ad_info
         user_key = int(ctx.user_key)
         with self._lock:
+            for observe, state in live.after:
+                observe(ctx, state)
             for k, imp in enumerate(req.imp):
-                ad = wins[k]
-                if ad < 0:
+                if wins[k] < 0:
                     slots.append(SlotDecision(imp_id=imp.id))
                     continue
-                ad_id, cid, adomain, categories, mtype = info[ad]
-                micros = ctx.win_micros.item(k)
-                if not self._ledger.hold(cid, micros):
-                    self._n["lost"] += 1
-                    slots.append(SlotDecision(imp_id=imp.id))
+                if not pods[k]:
+                    slot = self._slot(
+                        ctx, snap, info, req, imp.id, k, seq, now, user_key, 0,
+                        wins[k], ctx.win_micros.item(k), ctx.win_bid.item(k),
+                        ctx.win_price.item(k), ctx.win_propensity.item(k),
+                    )  # fmt: skip
+                    slots.append(slot)
+                    filled += slot.filled
                     continue
-                v = ctx.creative.item(k, ad)
-                creative_id, duration = snap.var_info[v] if v >= 0 else (ad_id, 0.0)
-                impression_id = f"{req.id}:{imp.id}:{seq}"
-                self._remember(
-                    impression_id,
-                    _Pending(ad_id, cid, creative_id, micros, user_key, now),
-                    now,
-                )
-                filled += 1
-                slots.append(
-                    SlotDecision(
-                        imp_id=imp.id,
-                        impression_id=impression_id,
-                        ad_id=ad_id,
-                        campaign_id=cid,
-                        creative_id=creative_id,
-                        bid=ctx.win_bid.item(k),
-                        price=ctx.win_price.item(k),
-                        price_micros=micros,
-                        propensity=ctx.win_propensity.item(k),
-                        adomain=adomain,
-                        categories=categories,
-                        mtype=mtype,
-                        duration=duration,
-                    )
-                )
+                shown = 0
+                for t in range(int(ctx.pod_n[k])):
+                    slot = self._slot(
+                        ctx, snap, info, req, imp.id, k, seq, now, user_key, t + 1,
+                        int(ctx.pod_ad[k, t]), ctx.pod_micros.item(k, t),
+                        ctx.pod_bid.item(k, t), ctx.pod_price.item(k, t), 1.0,
+                    )  # fmt: skip
+                    if slot.filled:
+                        slots.append(slot)
+                        shown += 1
+                filled += shown
+                if not shown:
+                    slots.append(SlotDecision(imp_id=imp.id))
             n_counts = self._n
             n_counts["decisions"] += 1
             n_counts["filled"] += filled
-            n_counts["unfilled"] += len(slots) - filled
+            n_counts["unfilled"] += sum(1 for s in slots if not s.filled)
         return Decision(
             request_id=req.id,
             timestamp=now,
             slots=tuple(slots),
             currency=snap.currency,
             trace=trace,
+        )
+
+    def _slot(
+        self,
+        ctx: Context,
+        snap: CatalogSnapshot,
+        info: Any,
+        req: openrtb.BidRequest,
+        imp_id: str,
+        k: int,
+        seq: int,
+        now: float,
+        user_key: int,
+        position: int,
+        ad: int,
+        micros: int,
+        bid: float,
+        price: float,
+        propensity: float,
+    ) -> SlotDecision:
+        """One won ad: hold its price on the campaign's budget and remember it for
+        feedback (called under the engine's lock)."""
+        ad_id, cid, adomain, categories, mtype = info[ad]
+        if not self._ledger.hold(cid, micros):
+            self._n["lost"] += 1
+            return SlotDecision(imp_id=imp_id)
+        v = ctx.creative.item(k, ad)
+        creative_id, duration = snap.var_info[v] if v >= 0 else (ad_id, 0.0)
+        impression_id = f"{req.id}:{imp_id}:{seq}" + (f":{position}" if position else "")
+        first_price = ctx.multislot == 0 and ctx.imp_mech.item(k) == 1
+        self._remember(
+            impression_id,
+            _Pending(
+                ad_id, cid, creative_id, micros, user_key, now, ctx.imp_slot.item(k), first_price
+            ),
+            now,
+        )
+        return SlotDecision(
+            imp_id=imp_id,
+            impression_id=impression_id,
+            ad_id=ad_id,
+            campaign_id=cid,
+            creative_id=creative_id,
+            bid=bid,
+            price=price,
+            price_micros=micros,
+            propensity=propensity,
+            adomain=adomain,
+            categories=categories,
+            mtype=mtype,
+            duration=duration,
+            slot_in_pod=position,
         )
 
     # ------------------------------------------------------------------ pending impressions
@@ -667,6 +721,9 @@ class Engine:
                         timestamp=float(ts),
                         value=value,
                         user_key=rec.user_key,
+                        price_micros=rec.micros,
+                        placement=rec.placement,
+                        first_price=rec.first_price,
                     )
                 )
             published.append(event)

@@ -116,6 +116,13 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="ty
     user_key : int
         A pseudonymous 64-bit key of the user for frequency capping, 0 when the request
         did not allow personalisation. Never the user id itself.
+    price_micros : int
+        The clearing price of the impression in micro-units (what it was charged).
+    placement : int
+        The slot of the impression's placement (site or app, tag id and position) in
+        the per-placement learners' tables (reserve prices, bid shading).
+    first_price : bool
+        The impression was sold in a first-price auction.
     """
 
     kind: str
@@ -126,6 +133,9 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="ty
     timestamp: float
     value: float = 0.0
     user_key: int = 0
+    price_micros: int = 0
+    placement: int = 0
+    first_price: bool = False
 
 
 class Control(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="type", gc=False):

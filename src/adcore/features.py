@@ -12,15 +12,42 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._hashing import stable_key
+from ._hashing import cached_key, stable_key
 from .catalog import UNKNOWN_MIME, CatalogSnapshot, category_closure
 from .context import MAX_SIZES, Context
 from .errors import InvalidRequest
 from .openrtb import BidRequest, Imp
 
-__all__ = ["content_categories", "fill_features"]
+__all__ = ["AUCTIONS", "content_categories", "fill_features"]
 
 _U64 = np.uint64
+
+AUCTIONS: dict[str, int] = {"first_price": 1, "second_price": 2, "gsp": 3, "vcg": 4}
+"""Auction names accepted in ``ext.adcore.auction``, by kernel code."""
+
+
+def _adcore_ext(ext: object, where: str) -> dict[str, object]:
+    """The ``adcore`` member of an ``ext`` object (empty when absent)."""
+    if not isinstance(ext, dict):
+        return {}
+    mine = ext.get("adcore")
+    if mine is None:
+        return {}
+    if not isinstance(mine, dict):
+        raise InvalidRequest(f"{where}.adcore must be an object", f"{where}.adcore")
+    return mine
+
+
+def _auction_code(mine: dict[str, object], where: str, allowed: tuple[str, ...]) -> int:
+    name = mine.get("auction")
+    if name is None:
+        return 0
+    if name not in allowed:
+        raise InvalidRequest(
+            f"{where}.adcore.auction must be one of {', '.join(allowed)}; got {name!r}",
+            f"{where}.adcore.auction",
+        )
+    return AUCTIONS[str(name)]
 
 
 def content_categories(request: BidRequest) -> list[str]:
@@ -136,6 +163,38 @@ def _fill_imp(
             ctx.imp_deal_floor[k, b_] = f
     ctx.imp_private[k] = private
 
+    where = f"imp[{k}].ext"
+    mine = _adcore_ext(imp.ext, where)
+    mech = _auction_code(mine, where, ("first_price", "second_price")) if mine else 0
+    ctx.imp_mech[k] = mech if mech else ctx.auction_type
+    soft = 0.0
+    if mine and mine.get("soft_floor") is not None:
+        raw = mine["soft_floor"]
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 <= raw < math.inf:
+            raise InvalidRequest(
+                f"{where}.adcore.soft_floor must be a finite number >= 0; got {raw!r}",
+                f"{where}.adcore.soft_floor",
+            )
+        converted = _convert(float(raw), imp.bidfloorcur, snap.currency, rates)
+        soft = converted if converted is not None else 0.0
+    ctx.imp_soft[k] = soft
+    placement = imp.tagid or ""
+    ctx.imp_slot[k] = int(cached_key(f"{ctx.placement}|{placement}|{k}")) % ctx.placement_slots
+    pod = 0
+    if media is not None and media.poddur:
+        pod = 1
+        ctx.imp_poddur[k] = float(media.poddur)
+        ctx.imp_maxseq[k] = media.maxseq if media.maxseq else ctx.max_pod
+        ctx.imp_cpmps[k] = media.mincpmpersec or 0.0
+        dedupe = 0
+        for code in media.poddedupe:
+            if code == 1:
+                dedupe |= 1
+            elif code == 2:
+                dedupe |= 2
+        ctx.imp_dedupe[k] = dedupe
+    ctx.imp_pod[k] = pod
+
 
 def fill_features(
     ctx: Context, request: BidRequest, now: float, rates: Mapping[str, float]
@@ -160,6 +219,17 @@ def fill_features(
     ctx.now = now
     ctx.request_key = _U64(stable_key(request.id))
     ctx.auction_type = 1 if request.at == 1 else 2
+    ctx.multislot = ctx.default_multislot
+    mine = _adcore_ext(request.ext, "ext")
+    if mine:
+        code = _auction_code(mine, "ext", tuple(AUCTIONS))
+        if code in (1, 2):
+            ctx.auction_type = code
+            ctx.multislot = 0
+        elif code:
+            ctx.multislot = code
+    where = request.site if request.site is not None else request.app
+    ctx.placement = (where.id or where.domain or "") if where is not None else ""
 
     device = request.device
     geo = None

@@ -26,7 +26,6 @@ from .agents import (
     SafetyAgent,
 )
 from .agents.base import Agent
-from .agents.pacing import planned_fraction
 from .context import Context
 
 __all__ = ["DEFAULT_TYPES", "FusedPlan"]
@@ -134,25 +133,21 @@ class FusedPlan:
             s.camp_amount,
             s.camp_max_bid,
             s.camp_conversion_rate,
-            ctx.avail,
-            ctx.mult,
-            ledger.daily,
-            ledger.total,
-            ledger.spent_today,
-            ledger.spent_total,
-            ledger.held,
-            self.pacing.gain,
-            self.pacing.floor,
-            ctx.win_ad,
-            ctx.win_bid,
-            ctx.win_price,
-            ctx.win_micros,
-            ctx.win_propensity,
-            ctx.effective,
-            ctx.won,
-            s.ad_key,
-            s.ad_priority,
-            ctx.draws,
+            (
+                ctx.avail,
+                ctx.mult,
+                ledger.daily,
+                ledger.total,
+                ledger.spent_today,
+                ledger.spent_total,
+                ledger.held,
+                self.pacing.strategy,
+                self.pacing.mu,
+                self.pacing.u,
+                self.pacing.p,
+                self.pacing.camp_key,
+            ),
+            AuctionAgent.arrays(ctx, self.states["auction"]),
         )
 
     def run_rest(self, ctx: Context) -> None:
@@ -161,7 +156,8 @@ class FusedPlan:
         if static is None or static[0] is not self:
             static = ctx.fused_static = (self, self._static(ctx))
         self.audience.prepare(ctx)  # type: ignore[attr-defined]
-        pacing = self.pacing
+        InventoryAgent.prepare(ctx, self.states["inventory"])
+        PacingAgent.prepare(ctx, self.pacing)
         ctx.has_interest, ctx.n_cand = audience_to_auction(
             *static[1],
             ctx.n_imp,
@@ -170,9 +166,8 @@ class FusedPlan:
             ctx.req_hour,
             ctx.n_tokens,
             ctx.user_key if ctx.snapshot.any_cap else _NO_USER,
-            planned_fraction(ctx.now, pacing.cumulative),
             ctx.focus,
             ctx.request_key,
-            ctx.auction_type,
             ctx.explore,
+            ctx.multislot,
         )

@@ -234,6 +234,7 @@ class Audio(_Message, frozen=True, kw_only=True):
     api: _Ints = ()
     companiontype: _Ints = ()
     maxseq: _NonNegInt | None = None
+    poddedupe: _Ints = ()
     feed: int | None = None
     stitched: _Flag | None = None
     nvol: int | None = None

@@ -15,7 +15,7 @@ from .agents import Agent, Services
 from .bus import Bus
 from .catalog import Catalog
 from .config import EngineConfig
-from .context import Context
+from .context import new_context
 from .events import Outcome
 from .features import fill_features
 from .fused import FusedPlan
@@ -36,7 +36,7 @@ def warm(plan: Sequence[Agent], catalog: Catalog, config: EngineConfig) -> None:
     states = {a.name: a.bind(snap, None, services) for a in plan}
     # Binding again with a previous state exercises the carry-over kernels.
     states = {a.name: a.bind(snap, states[a.name], services) for a in plan}
-    ctx = Context(snap, config.max_imps)
+    ctx = new_context(snap, config)
     ctx.explore = 0.1
     fused = FusedPlan(tuple(plan), states) if FusedPlan.applies(tuple(plan)) else None
     for request in sample_requests(12, seed=7, bot_share=0.2, gdpr_share=0.3):
@@ -45,6 +45,8 @@ def warm(plan: Sequence[Agent], catalog: Catalog, config: EngineConfig) -> None:
             agent.run(ctx, states[agent.name])
             if agent.optional:
                 agent.fallback(ctx, states[agent.name])
+        for agent in plan:
+            agent.after(ctx, states[agent.name])
         if fused is not None:  # the fast path's one call
             fill_features(ctx, request, DEMO_START, config.exchange_rates)
             for agent in plan[:2]:
@@ -62,6 +64,8 @@ def warm(plan: Sequence[Agent], catalog: Catalog, config: EngineConfig) -> None:
                 creative_id=ad.id,
                 timestamp=DEMO_START,
                 user_key=12345,
+                price_micros=1500,
+                first_price=True,
             )
             for agent in plan:
                 if Outcome in agent.learns_from:

@@ -477,28 +477,6 @@ def budget_available(
     return out
 
 
-def pacing_multipliers(
-    daily: Any,
-    spent_today: Any,
-    held: Any,
-    planned_fraction: float,
-    gain: float,
-    min_multiplier: float,
-) -> list[float]:
-    out = []
-    for c in range(len(daily)):
-        committed = int(spent_today[c]) + int(held[c])
-        if int(daily[c]) <= 0 or committed >= int(daily[c]):
-            out.append(0.0)
-            continue
-        m = 1.0 - gain * (committed / int(daily[c]) - planned_fraction)
-        out.append(max(min_multiplier, min(1.0, m)))
-    return out
-
-
-# --------------------------------------------------------------------------- creative
-
-
 def choose_variants(
     creative: Any,
     reason: Any,
@@ -669,23 +647,6 @@ def campaign_counts_reached(
 # --------------------------------------------------------------------------- one call per agent
 
 
-def pace(
-    daily: Any,
-    total: Any,
-    spent_today: Any,
-    spent_total: Any,
-    held: Any,
-    planned_fraction: float,
-    gain: float,
-    min_multiplier: float,
-) -> tuple[list[int], list[float]]:
-    """(avail, mult): :func:`budget_available` and :func:`pacing_multipliers`."""
-    return (
-        budget_available(daily, total, spent_today, spent_total, held),
-        pacing_multipliers(daily, spent_today, held, planned_fraction, gain, min_multiplier),
-    )
-
-
 def score_request(
     keys: Any,
     starts: Any,
@@ -756,27 +717,44 @@ def run_auctions(
     avail: Any,
     ad_key: Any,
     priority: Any,
+    camp_deals: Any,
+    imp_deals: Any,
     request_key: int,
-    auction_type: int,
+    imp_mech: Any,
+    imp_soft: Any,
     explore: float,
     draws: Any,
     cand: Any = None,
     n_cand: int | None = None,
 ) -> dict[str, Any]:
-    """The auctions of one request, impression by impression (see ``run_auctions``),
-    among the listed ads (``cand[:n_cand]``; all ads without a list).
+    """The single-slot auctions of one request, impression by impression (see
+    ``run_auctions``), among the listed ads (``cand[:n_cand]``; all ads without a list).
 
-    Returns ``win_ad``, ``win_bid``, ``win_price``, ``win_micros``, ``win_propensity`` (per
-    impression), ``avail`` (after the wins), ``won`` (per ad), ``effective`` (each ad's
-    effective bid in the last impression, 0 where it was not a bidder) and ``n_cand``
-    (how many bid in each impression).
+    Ranking: campaign priority, then a private deal of the impression held by the ad's
+    campaign (``camp_deals[c] & imp_deals[k]``), then the effective bid, then the tie key.
+    Prices: first price (``imp_mech[k] == 1``) the bid; second price the larger of the
+    best other bid, the floor and the soft floor ``imp_soft[k]``, capped at the bid, or
+    the bid itself when it is under the soft floor.
+
+    Returns ``win_ad``, ``win_bid``, ``win_price``, ``win_micros``, ``win_propensity``,
+    ``win_second`` (per impression), ``avail`` (after the wins), ``won`` (per ad),
+    ``effective`` (each ad's effective bid in the last impression, 0 where it was not a
+    bidder) and ``n_cand`` (how many bid in each impression).
     """
     n = len(bid)
     left = [int(a) for a in avail]
     won = [0] * n
     res: dict[str, Any] = {
         key: []
-        for key in ("win_ad", "win_bid", "win_price", "win_micros", "win_propensity", "n_cand")
+        for key in (
+            "win_ad",
+            "win_bid",
+            "win_price",
+            "win_micros",
+            "win_propensity",
+            "win_second",
+            "n_cand",
+        )
     }
     effective = [0.0] * n
     for k in range(n_imp):
@@ -798,13 +776,22 @@ def run_auctions(
                 ("win_price", 0.0),
                 ("win_micros", 0),
                 ("win_propensity", 0.0),
+                ("win_second", 0.0),
             ):
                 res[key].append(none)
             continue
+
+        def tier(i: int, k: int = k) -> int:
+            c = int(ad_campaign[i])
+            deal = any(
+                int(camp_deals[c][w]) & int(imp_deals[k][w]) for w in range(len(imp_deals[k]))
+            )
+            return 2 * int(priority[i]) + int(deal)
+
         ranked = sorted(
             bidders,
             key=lambda i: (
-                -int(priority[i]),
+                -tier(i),
                 -effective[i],
                 splitmix64(int(ad_key[i]) ^ int(request_key)),
             ),
@@ -818,13 +805,14 @@ def run_auctions(
                 chosen = bidders[min(int(float(draws[k][1]) * m), m - 1)]
                 if chosen != best:
                     propensity = explore / m
+        runner_up = max([effective[i] for i in bidders if i != best], default=0.0)
+        soft = float(imp_soft[k])
         if chosen != best:
             price = float(floor[k][chosen])
-        elif auction_type == FIRST_PRICE:
+        elif int(imp_mech[k]) == FIRST_PRICE or effective[best] < soft:
             price = effective[best]
         else:
-            runner_up = max([effective[i] for i in bidders if i != best], default=0.0)
-            price = min(max(runner_up, float(floor[k][best])), effective[best])
+            price = min(max(runner_up, float(floor[k][best]), soft), effective[best])
         c = int(ad_campaign[chosen])
         micros = min(int(price * 1000.0 + 0.5), left[c])
         left[c] -= micros
@@ -834,6 +822,7 @@ def run_auctions(
         res["win_price"].append(price)
         res["win_micros"].append(micros)
         res["win_propensity"].append(propensity)
+        res["win_second"].append(runner_up)
     res["avail"] = left
     res["won"] = won
     res["effective"] = effective

@@ -1,12 +1,208 @@
-"""Per-impression auctions with floors, budgets and optional epsilon-greedy exploration."""
+"""The auctions of one request: single slots (first or second price, hard and soft
+floors, first-price bid shading, epsilon-greedy exploration), ad pods, and position
+auctions (GSP, VCG) over all of a request's impressions."""
 
 import numpy as np
 
-from ._jit import kernel
+from ._jit import helper, kernel
 from .bits import splitmix64
+from .mechanisms import FIRST_PRICE, GSP, SECOND_PRICE, VCG, multislot_auction
+from .pod import fill_pod, pod_prices
+from .shading import shade_bid
 
-FIRST_PRICE = 1
-SECOND_PRICE = 2
+__all__ = ["FIRST_PRICE", "GSP", "SECOND_PRICE", "VCG", "run_auctions"]
+
+
+@helper
+def _no_winner(k, win_ad, win_bid, win_price, win_micros, win_propensity, win_second):
+    win_ad[k] = -1
+    win_bid[k] = 0.0
+    win_price[k] = 0.0
+    win_micros[k] = 0
+    win_propensity[k] = 0.0
+    win_second[k] = 0.0
+
+
+@helper
+def _effective(i, bid, mult, ad_campaign, avail):
+    """``bid * mult[campaign]`` capped at what the campaign may still commit (CPM)."""
+    c = ad_campaign[i]
+    e = bid[i] * mult[c]
+    cap = avail[c] / 1000.0
+    if e > cap:
+        e = cap
+    return e
+
+
+@helper
+def _tier(k, i, priority, ad_campaign, camp_deals, imp_deals):
+    """Rank before the bid: the campaign's priority, and within it a private deal the
+    campaign holds on impression ``k`` above the open auction."""
+    c = ad_campaign[i]
+    deal = 0
+    for w in range(imp_deals.shape[1]):
+        if camp_deals[c, w] & imp_deals[k, w]:
+            deal = 1
+            break
+    return 2 * priority[i] + deal
+
+
+@helper
+def _charge(i, price, ad_campaign, avail):
+    """Micro-units charged for one impression at ``price`` CPM, taken from ``avail``."""
+    micros = np.int64(price * 1000.0 + 0.5)
+    c = ad_campaign[i]
+    if micros > avail[c]:
+        micros = avail[c]
+    avail[c] -= micros
+    return micros
+
+
+@helper
+def _single_slot(
+    k,
+    win_ad,
+    win_bid,
+    win_price,
+    win_micros,
+    win_propensity,
+    win_second,
+    effective,
+    won,
+    reason,
+    bid,
+    mult,
+    ad_campaign,
+    floor,
+    avail,
+    ad_key,
+    priority,
+    camp_deals,
+    imp_deals,
+    request_key,
+    mechanism,
+    soft_floor,
+    explore,
+    draws,
+    cand,
+    n_cand,
+    shade,
+    sh_tries,
+    sh_wins,
+    sh_grid,
+    slot,
+    sh_prior,
+    sh_min_tries,
+    sh_work,
+):
+    """One impression sold alone (see :func:`run_auctions`)."""
+    best = -1
+    best_eff = 0.0
+    best_prio = 0
+    best_key = np.uint64(0)
+    n_bidders = 0
+    for j in range(n_cand):
+        i = cand[j]
+        if reason[k, i] != 0 or won[i]:
+            effective[i] = 0.0
+            continue
+        e = _effective(i, bid, mult, ad_campaign, avail)
+        effective[i] = e
+        if e <= 0.0 or e < floor[k, i]:
+            continue
+        n_bidders += 1
+        key = splitmix64(ad_key[i] ^ request_key)
+        p = _tier(k, i, priority, ad_campaign, camp_deals, imp_deals)
+        if (
+            best < 0
+            or p > best_prio
+            or (p == best_prio and (e > best_eff or (e == best_eff and key < best_key)))
+        ):
+            best = i
+            best_eff = e
+            best_prio = p
+            best_key = key
+    if best < 0:
+        _no_winner(k, win_ad, win_bid, win_price, win_micros, win_propensity, win_second)
+        return
+    second_eff = 0.0
+    chosen = best
+    propensity = 1.0
+    target = -1
+    if explore > 0.0 and n_bidders > 1:
+        share = explore / n_bidders
+        propensity = 1.0 - explore + share
+        if draws[k, 0] < explore:
+            target = int(draws[k, 1] * n_bidders)
+            if target >= n_bidders:
+                target = n_bidders - 1
+    seen = 0
+    for j in range(n_cand):
+        i = cand[j]
+        if reason[k, i] != 0 or won[i]:
+            continue
+        e = effective[i]
+        if e <= 0.0 or e < floor[k, i]:
+            continue
+        if seen == target:
+            chosen = i
+        seen += 1
+        if i != best and e > second_eff:
+            second_eff = e
+    if chosen == best:
+        if mechanism == FIRST_PRICE:
+            price = best_eff
+            if shade:
+                price = shade_bid(
+                    best_eff,
+                    floor[k, best],
+                    sh_tries,
+                    sh_wins,
+                    slot,
+                    sh_grid,
+                    sh_prior,
+                    sh_min_tries,
+                    sh_work,
+                )
+        elif soft_floor > 0.0 and best_eff < soft_floor:
+            price = best_eff  # between the hard and the soft floor: pays its bid
+        else:
+            price = second_eff
+            if price < floor[k, best]:
+                price = floor[k, best]
+            if price < soft_floor:
+                price = soft_floor
+            if price > best_eff:
+                price = best_eff
+    else:
+        propensity = explore / n_bidders
+        price = floor[k, chosen]
+    won[chosen] = 1
+    win_ad[k] = chosen
+    win_bid[k] = effective[chosen]
+    win_price[k] = price
+    win_micros[k] = _charge(chosen, price, ad_campaign, avail)
+    win_propensity[k] = propensity
+    win_second[k] = second_eff
+
+
+@helper
+def _pod_groups(g_groups, m, i, c, ad_domains, ad_categories, dedupe):
+    """Row ``m`` of the separation bitsets: the campaign's bit (never two ads of one
+    campaign in a pod), then the ad's domains and categories when asked."""
+    w = 0
+    for _ in range(g_groups.shape[1]):
+        g_groups[m, _] = np.uint64(0)
+    g_groups[m, c >> 6] = np.uint64(1) << np.uint64(c & 63)
+    n_camp_words = g_groups.shape[1] - ad_domains.shape[1] - ad_categories.shape[1]
+    w = n_camp_words
+    if dedupe & 1:
+        for t in range(ad_domains.shape[1]):
+            g_groups[m, w + t] = ad_domains[i, t]
+    w += ad_domains.shape[1]
+    if dedupe & 2:
+        for t in range(ad_categories.shape[1]):
+            g_groups[m, w + t] = ad_categories[i, t]
 
 
 @kernel
@@ -16,9 +212,14 @@ def run_auctions(
     win_price,
     win_micros,
     win_propensity,
+    win_second,
     effective,
     won,
-    n_imp,
+    pod_ad,
+    pod_bid,
+    pod_price,
+    pod_micros,
+    pod_n,
     reason,
     bid,
     mult,
@@ -27,122 +228,236 @@ def run_auctions(
     avail,
     ad_key,
     priority,
-    request_key,
-    auction_type,
-    explore,
+    camp_deals,
+    imp_deals,
+    imp_mech,
+    imp_soft,
     draws,
     cand,
+    slot_weight,
+    imp_pod,
+    imp_poddur,
+    imp_maxseq,
+    imp_cpmps,
+    imp_dedupe,
+    creative,
+    var_duration,
+    ad_domains,
+    ad_categories,
+    shade,
+    sh_tries,
+    sh_wins,
+    sh_grid,
+    imp_slot,
+    sh_prior,
+    sh_min_tries,
+    sh_work,
+    g_idx,
+    g_eff,
+    g_floor,
+    g_prio,
+    g_key,
+    g_dur,
+    g_groups,
+    g_sel,
+    g_sel2,
+    g_price,
+    g_work,
+    n_imp,
     n_cand,
+    request_key,
+    explore,
+    multislot,
 ):
-    """Resolve the first ``n_imp`` impressions of a request in order.
+    """Resolve the first ``n_imp`` impressions of a request.
 
-    For each impression the candidates are the eligible ads (``reason == 0``) that have not
-    won an earlier impression of the request, bidding ``effective = bid * mult[campaign]``
-    capped at what the campaign may still spend (``avail`` micro-units, decremented as
-    impressions are won), and clearing ``effective >= floor`` with ``effective > 0``.
+    **Effective bids.** A candidate is an ad in ``cand[:n_cand]`` (ascending) eligible for
+    the impression (``reason[k, i] == 0``) that has not won an earlier impression of the
+    request. It bids ``effective = bid * mult[campaign]`` capped at what its campaign may
+    still commit (``avail`` micro-units, decremented as impressions are won), and bids
+    only when ``effective > 0`` and ``effective >= floor[k, i]`` (the hard floor).
+    The campaign's ``priority`` ranks first, then whether the campaign holds one of the
+    impression's private deals (``camp_deals & imp_deals``; its floor is then the deal's,
+    so a deal bid that meets its floor outranks the open auction), then the effective
+    bid; ties go to the lower ``splitmix64(ad_key ^ request_key)``, so the result never
+    depends on candidate order. ``effective`` keeps each ad's effective bid from the last
+    impression it was computed for (for traces).
 
-    The winner comes from the highest ``priority`` present and has the highest effective
-    bid within it; ties go to the lower
-    ``splitmix64(ad_key ^ request_key)`` so the result does not depend on candidate order.
-    Second price (``auction_type == 2``): the winner pays the larger of the highest other
-    candidate's effective bid and its own floor, never more than its own bid; first price
-    (1): its effective bid.
+    **Single slots** (``multislot == 0`` and ``imp_pod[k] == 0``), impression by impression:
 
-    With probability ``explore`` (using ``draws[k, 0]``) a uniformly drawn candidate
-    (``draws[k, 1]``) wins instead and pays its floor; ``win_propensity`` is the probability
-    the policy had of choosing the winner: ``1 - explore + explore / n`` for the best
-    candidate, ``explore / n`` for another, ``n`` being the number of candidates.
+    - second price (``imp_mech[k] == 2``): the winner pays the larger of the best other
+      bid, its hard floor and the soft floor ``imp_soft[k]``, never more than its bid;
+      a winner bidding below the soft floor pays its own bid;
+    - first price (1): the winner pays its bid, or, with ``shade``, the shaded bid of
+      :func:`adcore._kernels.shading.shade_bid` for the impression's placement slot
+      ``imp_slot[k]``;
+    - with probability ``explore`` (``draws[k, 0]``) a uniformly drawn candidate
+      (``draws[k, 1]``) wins instead and pays its floor; ``win_propensity`` is the
+      probability the policy had of choosing the winner. ``win_second`` is the best
+      other bid (for reserve-price learning).
 
-    Only the ads in ``cand[:n_cand]`` (ascending) are considered; the exploration draw
-    counts candidates in that order.
+    **Ad pods** (``imp_pod[k] == 1``): the candidates fill a pod of total duration
+    ``imp_poddur[k]`` with at most ``imp_maxseq[k]`` ads (and ``pod_ad.shape[1]``),
+    maximising the sum of effective bids (:func:`adcore._kernels.pod.fill_pod`); each
+    ad's duration is its chosen creative's, its floor the larger of the hard floor and
+    ``imp_cpmps[k]`` times its duration. No two ads of one campaign share a pod, nor
+    (``imp_dedupe[k]`` bit 1) two ads sharing an advertiser domain, nor (bit 2) an IAB
+    category. Prices: first price pays bids; second price pays VCG prices within the
+    pod (:func:`adcore._kernels.pod.pod_prices`). ``pod_*[k, :pod_n[k]]`` hold the pod
+    in order; ``win_*[k]`` its first ad.
 
-    ``win_ad[k]`` is -1 when no candidate cleared the floor. ``effective`` receives every
-    ad's effective bid for the last impression it was computed for (for traces).
+    **Position auctions** (``multislot`` GSP or VCG): the request's impressions are the
+    positions of one placement, with weights ``slot_weight``; the candidates are the ads
+    eligible for every impression, their floor the highest of their floors, and
+    :func:`adcore._kernels.mechanisms.multislot_auction` assigns and prices them.
+
+    Pods and position auctions do not explore (propensity 1).
     """
     n = bid.shape[0]
     for i in range(n):
         won[i] = 0
         effective[i] = 0.0
     for k in range(n_imp):
-        best = -1
-        best_eff = 0.0
-        best_prio = 0
-        best_key = np.uint64(0)
-        n_bidders = 0
+        pod_n[k] = 0
+    if multislot == GSP or multislot == VCG:
+        m = 0
         for j in range(n_cand):
             i = cand[j]
-            if reason[k, i] != 0 or won[i]:
-                effective[i] = 0.0
+            ok = True
+            f = 0.0
+            for k in range(n_imp):
+                if reason[k, i] != 0:
+                    ok = False
+                    break
+                if floor[k, i] > f:
+                    f = floor[k, i]
+            if not ok:
                 continue
-            c = ad_campaign[i]
-            e = bid[i] * mult[c]
-            cap = avail[c] / 1000.0
-            if e > cap:
-                e = cap
+            e = _effective(i, bid, mult, ad_campaign, avail)
             effective[i] = e
-            if e <= 0.0 or e < floor[k, i]:
+            g_idx[m] = i
+            g_eff[m] = e
+            g_floor[m] = f
+            g_prio[m] = _tier(0, i, priority, ad_campaign, camp_deals, imp_deals)
+            g_key[m] = splitmix64(ad_key[i] ^ request_key)
+            m += 1
+        multislot_auction(
+            g_sel, g_price, g_eff, g_floor, g_prio, g_key, slot_weight, m, n_imp, multislot, g_work
+        )
+        for k in range(n_imp):
+            s = g_sel[k]
+            if s < 0:
+                _no_winner(k, win_ad, win_bid, win_price, win_micros, win_propensity, win_second)
                 continue
-            n_bidders += 1
-            key = splitmix64(ad_key[i] ^ request_key)
-            p = priority[i]
-            if (
-                best < 0
-                or p > best_prio
-                or (p == best_prio and (e > best_eff or (e == best_eff and key < best_key)))
-            ):
-                best = i
-                best_eff = e
-                best_prio = p
-                best_key = key
-        if best < 0:
-            win_ad[k] = -1
-            win_bid[k] = 0.0
-            win_price[k] = 0.0
-            win_micros[k] = 0
-            win_propensity[k] = 0.0
+            i = g_idx[s]
+            won[i] = 1
+            win_ad[k] = i
+            win_bid[k] = g_eff[s]
+            win_price[k] = g_price[k]
+            win_micros[k] = _charge(i, g_price[k], ad_campaign, avail)
+            win_propensity[k] = 1.0
+            win_second[k] = g_eff[g_sel[k + 1]] if k + 1 < n_imp and g_sel[k + 1] >= 0 else 0.0
+        return
+    for k in range(n_imp):
+        if not imp_pod[k]:
+            _single_slot(
+                k,
+                win_ad,
+                win_bid,
+                win_price,
+                win_micros,
+                win_propensity,
+                win_second,
+                effective,
+                won,
+                reason,
+                bid,
+                mult,
+                ad_campaign,
+                floor,
+                avail,
+                ad_key,
+                priority,
+                camp_deals,
+                imp_deals,
+                request_key,
+                imp_mech[k],
+                imp_soft[k],
+                explore,
+                draws,
+                cand,
+                n_cand,
+                shade,
+                sh_tries,
+                sh_wins,
+                sh_grid,
+                imp_slot[k],
+                sh_prior,
+                sh_min_tries,
+                sh_work,
+            )
             continue
-        second_eff = 0.0
-        chosen = best
-        propensity = 1.0
-        target = -1
-        if explore > 0.0 and n_bidders > 1:
-            share = explore / n_bidders
-            propensity = 1.0 - explore + share
-            if draws[k, 0] < explore:
-                target = int(draws[k, 1] * n_bidders)
-                if target >= n_bidders:
-                    target = n_bidders - 1
-        seen = 0
+        m = 0
         for j in range(n_cand):
             i = cand[j]
             if reason[k, i] != 0 or won[i]:
                 continue
-            e = effective[i]
-            if e <= 0.0 or e < floor[k, i]:
+            e = _effective(i, bid, mult, ad_campaign, avail)
+            effective[i] = e
+            v = creative[k, i]
+            d = var_duration[v] if v >= 0 else 0.0
+            f = floor[k, i]
+            if imp_cpmps[k] * d > f:
+                f = imp_cpmps[k] * d
+            if e <= 0.0 or e < f or d > imp_poddur[k]:
                 continue
-            if seen == target:
-                chosen = i
-            seen += 1
-            if i != best and e > second_eff:
-                second_eff = e
-        if chosen == best:
-            if auction_type == FIRST_PRICE:
-                price = best_eff
-            else:
-                price = second_eff if second_eff > floor[k, best] else floor[k, best]
-                if price > best_eff:
-                    price = best_eff
-        else:
-            propensity = explore / n_bidders
-            price = floor[k, chosen]
-        micros = np.int64(price * 1000.0 + 0.5)
-        c = ad_campaign[chosen]
-        if micros > avail[c]:
-            micros = avail[c]
-        avail[c] -= micros
-        won[chosen] = 1
-        win_ad[k] = chosen
-        win_bid[k] = effective[chosen]
-        win_price[k] = price
-        win_micros[k] = micros
-        win_propensity[k] = propensity
+            g_idx[m] = i
+            g_eff[m] = e
+            g_floor[m] = f
+            g_dur[m] = d
+            g_key[m] = splitmix64(ad_key[i] ^ request_key)
+            _pod_groups(g_groups, m, i, ad_campaign[i], ad_domains, ad_categories, imp_dedupe[k])
+            m += 1
+        maxseq = imp_maxseq[k]
+        if maxseq > pod_ad.shape[1]:
+            maxseq = pod_ad.shape[1]
+        count = 0
+        if m > 0 and maxseq > 0:
+            count = fill_pod(
+                g_sel, g_eff, g_dur, g_groups, g_key, m, imp_poddur[k], maxseq, True, -1, g_work
+            )
+        if count == 0:
+            _no_winner(k, win_ad, win_bid, win_price, win_micros, win_propensity, win_second)
+            continue
+        pod_prices(
+            g_price,
+            g_sel,
+            count,
+            g_eff,
+            g_dur,
+            g_groups,
+            g_key,
+            g_floor,
+            m,
+            imp_poddur[k],
+            maxseq,
+            True,
+            imp_mech[k],
+            g_sel2,
+            g_work,
+        )
+        for t in range(count):
+            s = g_sel[t]
+            i = g_idx[s]
+            won[i] = 1
+            pod_ad[k, t] = i
+            pod_bid[k, t] = g_eff[s]
+            pod_price[k, t] = g_price[t]
+            pod_micros[k, t] = _charge(i, g_price[t], ad_campaign, avail)
+        pod_n[k] = count
+        win_ad[k] = pod_ad[k, 0]
+        win_bid[k] = pod_bid[k, 0]
+        win_price[k] = pod_price[k, 0]
+        win_micros[k] = pod_micros[k, 0]
+        win_propensity[k] = 1.0
+        win_second[k] = 0.0

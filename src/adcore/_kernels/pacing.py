@@ -1,6 +1,8 @@
-"""Budget pacing: a multiplier per campaign from spend against the planned spend curve."""
+"""Budget pacing per request: what each campaign may still commit, and its bid
+multiplier from its pacing strategy's state (see :mod:`adcore._kernels.pacing_control`)."""
 
 from ._jit import helper, kernel
+from .pacing_control import strategy_multipliers
 
 
 @helper
@@ -17,31 +19,6 @@ def budget_available(avail, daily, total, spent_today, spent_total, held):
         avail[c] = a if a > 0 else 0
 
 
-@helper
-def pacing_multipliers(mult, daily, spent_today, held, planned_fraction, gain, min_multiplier):
-    """``mult[c] = clip(1 - gain * (committed_fraction - planned_fraction), min, 1)``.
-
-    ``committed_fraction`` is (spent today + held) / daily budget. A campaign behind its
-    plan bids in full; one ahead of it is damped in proportion to how far ahead it is;
-    one with no daily budget left gets 0.
-    """
-    for c in range(mult.shape[0]):
-        if daily[c] <= 0:
-            mult[c] = 0.0
-            continue
-        committed = spent_today[c] + held[c]
-        if committed >= daily[c]:
-            mult[c] = 0.0
-            continue
-        ahead = committed / daily[c] - planned_fraction
-        m = 1.0 - gain * ahead
-        if m > 1.0:
-            m = 1.0
-        if m < min_multiplier:
-            m = min_multiplier
-        mult[c] = m
-
-
 @kernel
 def pace(
     avail,
@@ -51,11 +28,19 @@ def pace(
     spent_today,
     spent_total,
     held,
-    planned_fraction,
-    gain,
-    min_multiplier,
+    strategy,
+    mu,
+    u,
+    p,
+    camp_key,
+    request_key,
 ):
-    """The pacing agent's work in one call: :func:`budget_available` then
-    :func:`pacing_multipliers`."""
+    """The pacing agent's work for one request: :func:`budget_available`, then each
+    campaign's multiplier from its strategy's state
+    (:func:`adcore._kernels.pacing_control.strategy_multipliers`); 0 for a campaign
+    that has committed its whole daily budget."""
     budget_available(avail, daily, total, spent_today, spent_total, held)
-    pacing_multipliers(mult, daily, spent_today, held, planned_fraction, gain, min_multiplier)
+    strategy_multipliers(mult, strategy, mu, u, p, camp_key, request_key)
+    for c in range(mult.shape[0]):
+        if daily[c] <= 0 or spent_today[c] + held[c] >= daily[c]:
+            mult[c] = 0.0

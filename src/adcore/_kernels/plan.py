@@ -81,39 +81,24 @@ def audience_to_auction(
     camp_amount,
     camp_max_bid,
     camp_conversion_rate,
-    avail,
-    mult,
-    daily,
-    total,
-    spent_today,
-    spent_total,
-    held,
-    gain,
-    min_multiplier,
-    win_ad,
-    win_bid,
-    win_price,
-    win_micros,
-    win_propensity,
-    effective,
-    won,
-    ad_key,
-    priority,
-    draws,
+    pacing,
+    auction,
     n_imp,
     now,
     req_devtype,
     req_hour,
     n_tokens,
     user_key,
-    planned_fraction,
     focus,
     request_key,
-    auction_type,
     explore,
+    multislot,
 ):
     """Run the audience ... auction agents' kernels in plan order; returns
-    ``(has_interest, n_cand)``. ``user_key`` is 0 when no frequency cap applies."""
+    ``(has_interest, n_cand)``. ``user_key`` is 0 when no frequency cap applies.
+    ``pacing`` is the tuple of :func:`adcore._kernels.pacing.pace`'s arguments but the
+    request key, ``auction`` that of :func:`adcore._kernels.auction.run_auctions`'s
+    array arguments (see ``adcore.agents.auction.AuctionAgent.arrays``)."""
     has_interest = audience_pass(
         reason,
         n_imp,
@@ -203,18 +188,7 @@ def audience_to_auction(
         cand,
         n_cand,
     )
-    pace(
-        avail,
-        mult,
-        daily,
-        total,
-        spent_today,
-        spent_total,
-        held,
-        planned_fraction,
-        gain,
-        min_multiplier,
-    )
+    pace(*pacing, request_key)
     if n_cand > 0 and (focus == FOCUS_HIGH or focus == FOCUS_BACKGROUND):
         choose_variants(
             creative,
@@ -231,36 +205,5 @@ def audience_to_auction(
             cand,
             n_cand,
         )
-    if n_cand == 0:
-        for k in range(n_imp):
-            win_ad[k] = -1
-            win_bid[k] = 0.0
-            win_price[k] = 0.0
-            win_micros[k] = 0
-            win_propensity[k] = 0.0
-    else:
-        run_auctions(
-            win_ad,
-            win_bid,
-            win_price,
-            win_micros,
-            win_propensity,
-            effective,
-            won,
-            n_imp,
-            reason,
-            bid,
-            mult,
-            ad_campaign,
-            floor,
-            avail,
-            ad_key,
-            priority,
-            request_key,
-            auction_type,
-            explore,
-            draws,
-            cand,
-            n_cand,
-        )
+    run_auctions(*auction, n_imp, n_cand, request_key, explore, multislot)
     return has_interest, n_cand

@@ -1,11 +1,27 @@
 """The auction agent: resolves each impression among the eligible ads.
 
-Second price with floors by default, first price when the request says ``at`` = 1.
+Mechanisms, chosen per request and per impression:
+
+- **Second price** (``at`` = 2, the default): the winner pays the best other bid, its
+  floor or the impression's soft floor, whichever is highest, never more than its bid; a
+  winner bidding between the hard and the soft floor pays its own bid.
+- **First price** (``at`` = 1): the winner pays its bid, or with
+  ``EngineConfig.bid_shading`` the bid shaded by the win-rate curve learned for the
+  placement (:func:`adcore._kernels.shading.shade_bid`).
+- **Ad pods** (video or audio with ``poddur``): the pod of at most ``maxseq`` ads that
+  fits ``poddur`` and maximises the sum of bids, with competitive separation (no two ads
+  of one campaign; by advertiser domain or IAB category when ``poddedupe`` asks); prices
+  are the bids (first price) or VCG prices within the pod (second price).
+- **Position auctions** (``EngineConfig.multislot`` or ``ext.adcore.auction`` ``"gsp"`` /
+  ``"vcg"``): the request's impressions are positions of one placement, weighted by
+  ``EngineConfig.slot_weights``; generalised second price or VCG.
+
 Effective bids are the bidding agent's bids times the pacing multiplier, capped at what
-the campaign may still commit; higher-priority campaigns win over lower ones; ties go
-to a seeded hash of ad and request, so candidate order never matters. An ad wins at
-most one impression per request. With ``EngineConfig.explore`` > 0, epsilon-greedy
-exploration records each winner's propensity. See
+the campaign may still commit; higher-priority campaigns win over lower ones, and
+private-deal bids that meet their deal's floor over the open auction; ties go to a seeded
+hash of ad and request, so candidate order never matters. An ad wins at most one
+impression per request. With ``EngineConfig.explore`` > 0, epsilon-greedy exploration of
+single slots records each winner's propensity. See
 :func:`adcore._kernels.auction.run_auctions`.
 """
 
@@ -13,11 +29,43 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
+
 from .._kernels.auction import run_auctions
+from .._kernels.reserve import price_grid
+from .._kernels.shading import price_bucket, shading_record, shading_record_win
+from ..catalog import CatalogSnapshot
 from ..context import Context
-from .base import Agent
+from ..events import Outcome
+from .base import Agent, Services
 
 __all__ = ["AuctionAgent"]
+
+_MECHANISMS = {1: "first_price", 2: "second_price", 3: "gsp", 4: "vcg"}
+GRID_BUCKETS = 48
+
+
+class _AuctionState:
+    """Bid-shading statistics per placement slot (kept across catalog swaps)."""
+
+    tries: np.ndarray
+    wins: np.ndarray
+
+    def __init__(self, services: Services, previous: _AuctionState | None) -> None:
+        cfg = services.config
+        slots = cfg.learner_slots
+        self.shade = bool(cfg.bid_shading)
+        self.decay = cfg.shading_decay
+        self.min_bids = cfg.shading_min_bids
+        self.prior = 2.0
+        self.grid = price_grid(GRID_BUCKETS, 0.01, 100.0)
+        if previous is not None and previous.tries.shape[0] == slots:
+            self.tries = previous.tries
+            self.wins = previous.wins
+        else:
+            self.tries = np.zeros((slots, GRID_BUCKETS), dtype=np.float64)
+            self.wins = np.zeros((slots, GRID_BUCKETS), dtype=np.float64)
+        self.work = np.zeros(3 * GRID_BUCKETS, dtype=np.float64)
 
 
 class AuctionAgent(Agent):
@@ -28,26 +76,31 @@ class AuctionAgent(Agent):
         {"features", "reason", "bid", "multiplier", "floor", "creative", "candidates"}
     )
     writes: ClassVar[frozenset[str]] = frozenset({"winners"})
+    learns_from: ClassVar[tuple[type, ...]] = (Outcome,)
 
-    def run(self, ctx: Context, state: Any) -> None:
-        if ctx.n_cand == 0:  # every ad was vetoed: nothing wins (no kernel call needed)
-            n = ctx.n_imp
-            ctx.win_ad[:n] = -1
-            ctx.win_bid[:n] = 0.0
-            ctx.win_price[:n] = 0.0
-            ctx.win_micros[:n] = 0
-            ctx.win_propensity[:n] = 0.0
-            return
+    def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
+        return _AuctionState(services, previous if isinstance(previous, _AuctionState) else None)
+
+    @staticmethod
+    def arrays(ctx: Context, state: _AuctionState) -> tuple[Any, ...]:
+        """The kernel's arguments that stay the same objects from request to request
+        (:func:`~adcore._kernels.auction.run_auctions` takes them, then ``n_imp``,
+        ``n_cand``, ``request_key``, ``explore`` and ``multislot``)."""
         snap = ctx.snapshot
-        run_auctions(
+        return (
             ctx.win_ad,
             ctx.win_bid,
             ctx.win_price,
             ctx.win_micros,
             ctx.win_propensity,
+            ctx.win_second,
             ctx.effective,
             ctx.won,
-            ctx.n_imp,
+            ctx.pod_ad,
+            ctx.pod_bid,
+            ctx.pod_price,
+            ctx.pod_micros,
+            ctx.pod_n,
             ctx.reason,
             ctx.bid,
             ctx.mult,
@@ -56,18 +109,92 @@ class AuctionAgent(Agent):
             ctx.avail,
             snap.ad_key,
             snap.ad_priority,
-            ctx.request_key,
-            ctx.auction_type,
-            ctx.explore,
+            snap.camp_deals,
+            ctx.imp_deals,
+            ctx.imp_mech,
+            ctx.imp_soft,
             ctx.draws,
             ctx.cand,
-            ctx.n_cand,
+            ctx.slot_weight,
+            ctx.imp_pod,
+            ctx.imp_poddur,
+            ctx.imp_maxseq,
+            ctx.imp_cpmps,
+            ctx.imp_dedupe,
+            ctx.creative,
+            snap.var_duration,
+            snap.ad_domains,
+            snap.ad_categories,
+            state.shade,
+            state.tries,
+            state.wins,
+            state.grid,
+            ctx.imp_slot,
+            state.prior,
+            state.min_bids,
+            state.work,
+            ctx.g_idx,
+            ctx.g_eff,
+            ctx.g_floor,
+            ctx.g_prio,
+            ctx.g_key,
+            ctx.g_dur,
+            ctx.g_groups,
+            ctx.g_sel,
+            ctx.g_sel2,
+            ctx.g_price,
+            ctx.g_work,
         )
 
-    def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
+    def run(self, ctx: Context, state: _AuctionState) -> None:
+        if ctx.n_cand == 0:  # every ad was vetoed: nothing wins (no kernel call needed)
+            n = ctx.n_imp
+            ctx.win_ad[:n] = -1
+            ctx.win_bid[:n] = 0.0
+            ctx.win_price[:n] = 0.0
+            ctx.win_micros[:n] = 0
+            ctx.win_propensity[:n] = 0.0
+            ctx.win_second[:n] = 0.0
+            ctx.pod_n[:n] = 0
+            return
+        run_auctions(
+            *self.arrays(ctx, state),
+            ctx.n_imp,
+            ctx.n_cand,
+            ctx.request_key,
+            ctx.explore,
+            ctx.multislot,
+        )
+
+    def after(self, ctx: Context, state: _AuctionState) -> None:
+        """Record each first-price bid submitted, for the win-rate curve."""
+        if not state.shade or ctx.multislot:
+            return
+        for k in range(ctx.n_imp):
+            if ctx.imp_mech[k] == 1 and not ctx.imp_pod[k] and ctx.win_ad[k] >= 0:
+                price = ctx.win_micros.item(k) / 1000.0
+                bucket = price_bucket(state.grid, price)
+                shading_record(
+                    state.tries, state.wins, ctx.imp_slot.item(k), bucket, 0, state.decay
+                )
+
+    def learn(self, message: Any, state: _AuctionState) -> None:
+        """A first-price impression was won: count the win at its price."""
+        if (
+            state.shade
+            and isinstance(message, Outcome)
+            and message.kind == "impression"
+            and message.first_price
+        ):
+            bucket = price_bucket(state.grid, message.price_micros / 1000.0)
+            shading_record_win(state.wins, message.placement % state.wins.shape[0], bucket)
+
+    def notes(self, ctx: Context, state: _AuctionState) -> dict[str, float | int | str]:
         n = ctx.n_imp
+        mech = ctx.multislot or (int(ctx.imp_mech[0]) if n else ctx.auction_type)
         return {
             "filled": int((ctx.win_ad[:n] >= 0).sum()),
             "impressions": n,
-            "auction": "first_price" if ctx.auction_type == 1 else "second_price",
+            "auction": _MECHANISMS.get(mech, "second_price"),
+            "pods": int(ctx.imp_pod[:n].sum()),
         }

@@ -72,6 +72,11 @@ class Agent(abc.ABC):
     def learn(self, message: Any, state: Any) -> None:  # noqa: B027 - optional hook
         """Update ``state`` from a bus message of a type in :attr:`learns_from`."""
 
+    def after(self, ctx: Context, state: Any) -> None:  # noqa: B027 - optional hook
+        """Observe the finished decision in ``ctx`` (winners and prices known), on every
+        path, untraced or traced; called under the engine's lock, so it may update
+        learned state. Default: nothing (and the engine does not call it)."""
+
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
         """What the agent decided for the request in ``ctx``, for the trace."""
         return {}

@@ -4,6 +4,14 @@ Matches format (banner/video/audio), display sizes, duration window and MIME typ
 creative variant must fit both), the floor's currency, and private-marketplace deals.
 Writes the default creative variant (the first that fits) and each candidate's floor:
 the impression's ``bidfloor``, or the floor of a deal the campaign holds.
+
+With ``EngineConfig.reserve`` ``"soft"`` or ``"hard"``, the agent also sets a dynamic
+reserve price per placement (site or app, tag id and position), learned from the bids the
+auctions see by empirical revenue maximisation over a price grid
+(:func:`adcore._kernels.reserve.reserve_observe`): the reserve is the grid price under
+which a second-price auction would have earned the most on the (decayed) history of
+observed highest and second-highest bids, assuming bidders do not react to it. A hard
+reserve raises the impression's floor; a soft one lets lower bids win at their own bid.
 """
 
 from __future__ import annotations
@@ -13,20 +21,99 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._kernels.filters import inventory_fit
+from .._kernels.reserve import price_grid, reserve_observe, reserve_price
+from ..catalog import CatalogSnapshot
 from ..context import Context
-from .base import Agent
+from .base import Agent, Services
 
 __all__ = ["InventoryAgent"]
 
 
+class _ReserveState:
+    """Decayed revenue per placement slot and reserve price on the grid."""
+
+    revenue: np.ndarray
+    weight: np.ndarray
+
+    def __init__(self, services: Services, previous: _ReserveState | None) -> None:
+        cfg = services.config
+        self.mode = cfg.reserve
+        self.decay = cfg.reserve_decay
+        self.min_weight = cfg.reserve_min_auctions
+        self.grid = price_grid(RESERVE_BUCKETS, 0.01, 100.0)
+        slots = cfg.learner_slots
+        if previous is not None and previous.weight.shape[0] == slots:
+            self.revenue = previous.revenue
+            self.weight = previous.weight
+        else:
+            self.revenue = np.zeros((slots, RESERVE_BUCKETS), dtype=np.float64)
+            self.weight = np.zeros(slots, dtype=np.float64)
+
+
+RESERVE_BUCKETS = 64
+
+
 class InventoryAgent(Agent):
-    """Format, size, duration, MIME, currency and deal fit; floors."""
+    """Format, size, duration, MIME, currency and deal fit; floors and reserves."""
 
     name: ClassVar[str] = "inventory"
     reads: ClassVar[frozenset[str]] = frozenset({"features"})
     writes: ClassVar[frozenset[str]] = frozenset({"reason", "floor", "creative", "candidates"})
 
-    def run(self, ctx: Context, state: Any) -> None:
+    def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
+        return _ReserveState(services, previous if isinstance(previous, _ReserveState) else None)
+
+    @staticmethod
+    def prepare(ctx: Context, state: _ReserveState) -> None:
+        """Apply each impression's learned reserve: raise its floor (hard) or its soft
+        floor (soft)."""
+        if state.mode == "off":
+            return
+        hard = state.mode == "hard"
+        for k in range(ctx.n_imp):
+            r = reserve_price(
+                state.revenue, state.weight, ctx.imp_slot.item(k), state.grid, state.min_weight
+            )
+            if r <= 0.0:
+                continue
+            if hard:
+                if r > ctx.imp_floor[k]:
+                    ctx.imp_floor[k] = r
+            elif r > ctx.imp_soft[k]:
+                ctx.imp_soft[k] = r
+
+    def after(self, ctx: Context, state: _ReserveState) -> None:
+        """Record the highest and second-highest bids of each single-slot auction."""
+        if state.mode == "off" or ctx.multislot:
+            return
+        n = ctx.n_imp
+        for k in range(n):
+            if ctx.imp_pod[k]:
+                continue
+            if n == 1:  # every candidate's bid, below the floor or not
+                bids = ctx.effective[ctx.cand[: ctx.n_cand]]
+                if bids.size == 0:
+                    continue
+                first = float(bids.max())
+                second = float(np.partition(bids, -2)[-2]) if bids.size > 1 else 0.0
+            else:
+                if ctx.win_ad[k] < 0:
+                    continue
+                first = ctx.win_bid.item(k)
+                second = ctx.win_second.item(k)
+            if first > 0.0:
+                reserve_observe(
+                    state.revenue,
+                    state.weight,
+                    ctx.imp_slot.item(k),
+                    first,
+                    second,
+                    state.grid,
+                    state.decay,
+                )
+
+    def run(self, ctx: Context, state: _ReserveState) -> None:
+        self.prepare(ctx, state)
         snap = ctx.snapshot
         ctx.n_cand = inventory_fit(
             ctx.reason,
@@ -55,6 +142,9 @@ class InventoryAgent(Agent):
             ctx.cand,
         )
 
-    def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
+    def notes(self, ctx: Context, state: _ReserveState) -> dict[str, float | int | str]:
         n = ctx.n_imp
-        return {"floor": float(np.max(ctx.imp_floor[:n])) if n else 0.0}
+        return {
+            "floor": float(np.max(ctx.imp_floor[:n])) if n else 0.0,
+            "soft_floor": float(np.max(ctx.imp_soft[:n])) if n else 0.0,
+        }

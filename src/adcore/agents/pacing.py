@@ -1,21 +1,38 @@
 """The pacing agent: spreads each campaign's daily budget over the day.
 
-The planned spend curve is the cumulative share of the day's traffic by the current UTC
-time (flat, or shaped by ``EngineConfig.pacing_curve``, 24 hourly weights). A campaign
-that has committed (spent plus held) more of its daily budget than planned gets a bid
-multiplier ``clip(1 - pacing_gain * (committed - planned), pacing_min_multiplier, 1)``;
-one behind plan bids in full. The agent also computes what each campaign may still
-commit (daily and total budget less spend and holds), which caps the auction's bids:
-pacing caps bidding.
+Each campaign picks a strategy (:class:`~adcore.catalog.Pacing`): PID control of its
+committed share of the daily budget against the planned spend curve (the default),
+adaptive dual pacing (bid ``value / (1 + mu)``), probabilistic throttling, or as soon
+as possible. The controllers' state is updated every ``EngineConfig.pacing_interval``
+seconds of engine time by the kernels of :mod:`adcore._kernels.pacing_control`; on every
+request the agent turns it into one bid multiplier per campaign and computes what each
+campaign may still commit (daily and total budget less spend and holds), which caps the
+auction's bids: pacing caps bidding, and spend never exceeds a budget.
+
+The planned spend curve is ``EngineConfig.pacing_curve`` when given; otherwise it is the
+traffic forecast the agent learns from the requests it sees, per bin of the UTC day
+(``forecast_bins``), blended day by day (``forecast_alpha``). Until a whole day has been
+seen the plan is flat and throttling extrapolates today's request rate.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
+import threading
 from typing import Any, ClassVar
 
 import numpy as np
 
 from .._kernels.pacing import pace
+from .._kernels.pacing_control import (
+    dual_update,
+    forecast_update,
+    pid_update,
+    planned_share,
+    remaining_requests,
+    throttle_update,
+)
 from ..catalog import CatalogSnapshot
 from ..context import Context
 from ..ledger import InProcessLedger
@@ -23,12 +40,15 @@ from .base import Agent, Services
 
 __all__ = ["PacingAgent", "planned_fraction"]
 
+_DAY = 86400.0
+
 
 def planned_fraction(now: float, cumulative: np.ndarray | None) -> float:
-    """The share of the day's budget planned to be spent by ``now`` (UTC)."""
-    seconds = now % 86400.0
+    """The share of the day's budget planned to be spent by ``now`` (UTC), from a
+    cumulative hourly curve (flat when None)."""
+    seconds = now % _DAY
     if cumulative is None:
-        return seconds / 86400.0
+        return seconds / _DAY
     hour = int(seconds // 3600.0)
     within = (seconds - hour * 3600.0) / 3600.0
     start = cumulative[hour - 1] if hour > 0 else 0.0
@@ -36,17 +56,170 @@ def planned_fraction(now: float, cumulative: np.ndarray | None) -> float:
 
 
 class _PacingState:
+    """Controller state per campaign, the traffic forecast and the update clock."""
+
+    forecast: np.ndarray
+    counts: np.ndarray
+    days_seen: int
+    day: int
+    last_update: float
+    next_update: float
+    planned_prev: float
+    today: float
+    ids: tuple[str, ...]
+
     def __init__(
-        self, ledger: InProcessLedger, curve: tuple[float, ...] | None, gain: float, floor: float
+        self, snapshot: CatalogSnapshot, services: Services, previous: _PacingState | None
     ) -> None:
-        self.ledger = ledger
-        self.cumulative = None
-        if curve is not None:
-            w = np.asarray(curve, dtype=np.float64)
+        cfg = services.config
+        self.ledger: InProcessLedger = services.ledger
+        self.cumulative: np.ndarray | None = None
+        if cfg.pacing_curve is not None:
+            w = np.asarray(cfg.pacing_curve, dtype=np.float64)
             self.cumulative = np.cumsum(w) / w.sum()
-        self.gain = gain
-        self.floor = floor
-        self.planned = 0.0
+        self.gain = cfg.pacing_gain
+        self.floor = cfg.pacing_min_multiplier
+        self.ki = cfg.pacing_ki
+        self.kd = cfg.pacing_kd
+        self.interval = cfg.pacing_interval
+        self.step = cfg.dual_step
+        self.mu_max = cfg.dual_max
+        self.p_min = cfg.throttle_min
+        self.smoothing = cfg.throttle_smoothing
+        self.alpha = cfg.forecast_alpha
+        self.strategy = snapshot.camp_pacing
+        self.camp_key = snapshot.camp_key
+        n = snapshot.n_campaigns
+        self.mu = np.zeros(n, dtype=np.float64)
+        self.u = np.ones(n, dtype=np.float64)
+        self.integral = np.zeros(n, dtype=np.float64)
+        self.prev_error = np.zeros(n, dtype=np.float64)
+        self.p = np.ones(n, dtype=np.float64)
+        self.spend_per_request = np.zeros(n, dtype=np.float64)
+        self.last_spent = np.zeros(n, dtype=np.int64)
+        self.lock = threading.Lock()
+        self.requests = itertools.count()
+        self.counted = 0  # requests counted into the forecast so far
+        if previous is not None:
+            # Carry learned state over by campaign id; the forecast and clock as they are.
+            old = {cid: c for c, cid in enumerate(previous.ids)}
+            for c, cid in enumerate(snapshot.campaign_ids):
+                j = old.get(cid)
+                if j is not None:
+                    for name in (
+                        "mu",
+                        "u",
+                        "integral",
+                        "prev_error",
+                        "p",
+                        "spend_per_request",
+                        "last_spent",
+                    ):
+                        getattr(self, name)[c] = getattr(previous, name)[j]
+            self.forecast = previous.forecast
+            self.counts = previous.counts
+            self.days_seen = previous.days_seen
+            self.day = previous.day
+            self.last_update = previous.last_update
+            self.next_update = previous.next_update
+            self.planned_prev = previous.planned_prev
+            self.today = previous.today
+            self.requests = previous.requests
+            self.counted = previous.counted
+        else:
+            self.forecast = np.zeros(cfg.forecast_bins, dtype=np.float64)
+            self.counts = np.zeros(cfg.forecast_bins, dtype=np.float64)
+            self.days_seen = 0
+            self.day = -1
+            self.last_update = -math.inf
+            self.next_update = -math.inf
+            self.planned_prev = 0.0
+            self.today = 0.0  # requests seen today
+        self.ids = snapshot.campaign_ids
+
+    def planned(self, now: float) -> float:
+        """The planned share of today's spend by ``now``."""
+        if self.cumulative is not None or self.days_seen == 0:
+            return planned_fraction(now, self.cumulative)
+        return float(planned_share(self.forecast, now % _DAY))
+
+    def remaining(self, now: float, planned: float) -> float:
+        """Requests expected from ``now`` to midnight."""
+        if self.days_seen > 0:
+            return float(remaining_requests(self.forecast, now % _DAY))
+        if planned <= 0.0 or self.today <= 0.0:
+            return 1.0
+        return max(1.0, self.today / planned * (1.0 - planned))
+
+    def update(self, now: float) -> None:
+        """One pacing interval: roll the day if it changed, then update every
+        controller (called under ``lock``)."""
+        seen = next(self.requests) + 1  # requests so far, this one included
+        new = seen - self.counted
+        self.counted = seen
+        day = int(now // _DAY)
+        bins = self.counts.shape[0]
+        if self.last_update > -math.inf:
+            b = int((self.last_update % _DAY) / _DAY * bins)
+            self.counts[min(b, bins - 1)] += new
+        self.today += new
+        ledger = self.ledger
+        if day != self.day:
+            if self.day >= 0 and day == self.day + 1 and self.counts.sum() > 0:
+                forecast_update(self.forecast, self.counts, self.alpha, self.days_seen)
+                self.days_seen += 1
+            self.counts[:] = 0.0
+            self.today = 0.0
+            self.day = day
+            self.last_spent[:] = 0
+            self.prev_error[:] = 0.0
+            self.integral[:] = 0.0
+            self.planned_prev = 0.0
+            self.last_update = day * _DAY
+        planned = self.planned(now)
+        dt_hours = max(0.0, now - self.last_update) / 3600.0
+        dual_update(
+            self.mu,
+            self.strategy,
+            ledger.daily,
+            ledger.spent_today,
+            self.last_spent,
+            self.planned_prev,
+            planned,
+            self.step,
+            self.mu_max,
+        )
+        pid_update(
+            self.u,
+            self.integral,
+            self.prev_error,
+            self.strategy,
+            ledger.daily,
+            ledger.spent_today,
+            ledger.held,
+            planned,
+            dt_hours,
+            self.gain,
+            self.ki,
+            self.kd,
+            self.floor,
+        )
+        throttle_update(
+            self.p,
+            self.spend_per_request,
+            self.strategy,
+            ledger.daily,
+            ledger.spent_today,
+            ledger.held,
+            self.last_spent,
+            float(new),
+            self.remaining(now, planned),
+            self.smoothing,
+            self.p_min,
+        )
+        self.planned_prev = planned
+        self.last_update = now
+        self.next_update = now + self.interval
 
 
 class PacingAgent(Agent):
@@ -57,14 +230,24 @@ class PacingAgent(Agent):
     writes: ClassVar[frozenset[str]] = frozenset({"multiplier"})
 
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
-        cfg = services.config
         return _PacingState(
-            services.ledger, cfg.pacing_curve, cfg.pacing_gain, cfg.pacing_min_multiplier
+            snapshot, services, previous if isinstance(previous, _PacingState) else None
         )
 
+    @staticmethod
+    def prepare(ctx: Context, state: _PacingState) -> None:
+        """Count the request and, once per pacing interval, update the controllers."""
+        now = ctx.now
+        if now >= state.next_update or now < state.last_update:
+            with state.lock:
+                if now >= state.next_update or now < state.last_update:
+                    state.update(now)
+                    return
+        next(state.requests)
+
     def run(self, ctx: Context, state: _PacingState) -> None:
+        self.prepare(ctx, state)
         ledger = state.ledger
-        state_planned = planned_fraction(ctx.now, state.cumulative)
         pace(
             ctx.avail,
             ctx.mult,
@@ -73,14 +256,17 @@ class PacingAgent(Agent):
             ledger.spent_today,
             ledger.spent_total,
             ledger.held,
-            state_planned,
-            state.gain,
-            state.floor,
+            state.strategy,
+            state.mu,
+            state.u,
+            state.p,
+            state.camp_key,
+            ctx.request_key,
         )
 
     def notes(self, ctx: Context, state: _PacingState) -> dict[str, float | int | str]:
         return {
-            "planned_fraction": round(planned_fraction(ctx.now, state.cumulative), 4),
+            "planned_fraction": round(state.planned(ctx.now), 4),
             "campaigns_damped": int((ctx.mult < 1.0).sum()),
             "campaigns_out_of_budget": int((ctx.avail <= 0).sum()),
         }

@@ -110,7 +110,7 @@ class ArmRun:
         frac = hourly_spend_micros / np.where(daily_micros > 0, daily_micros, 1.0)
         shown = counts["shown"]
         av = counts["av_shown"]
-        revenue = float(spend.sum())
+        revenue = int(spend_micros.sum()) / 1e6  # one rounding: exact integer sum
         total_value = float(value.sum())
         early = int(np.sum(exhausted_hour < 0.9 * 24))
         first = float(np.nanmin(exhausted_hour)) if np.any(~np.isnan(exhausted_hour)) else 24.0

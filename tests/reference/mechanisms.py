@@ -1,0 +1,198 @@
+"""Plain-Python references for ``adcore._kernels.mechanisms`` (multi-slot auctions) and
+``adcore._kernels.pod`` (ad pods).
+
+Written from the kernels' docstrings, not from their code: the ranking is a full sort
+with a key instead of an insertion buffer, VCG sums run from the top position down as in
+the formula, the pod search enumerates every feasible pod without pruning, and
+:func:`brute_force_pod` tries every subset. Inputs may be NumPy arrays or lists; outputs
+are plain Python values.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+FIRST_PRICE, SECOND_PRICE, GSP, VCG = 1, 2, 3, 4
+DURATION_SLACK = 1e-9
+
+
+# --------------------------------------------------------------------------- positions
+
+
+def eligible(eff: Sequence[float], floor: Sequence[float], n: int) -> list[int]:
+    """The candidates whose bid is positive and at least their floor."""
+    return [i for i in range(n) if float(eff[i]) > 0.0 and float(eff[i]) >= float(floor[i])]
+
+
+def ranked(
+    eff: Sequence[float],
+    floor: Sequence[float],
+    priority: Sequence[int],
+    tiekey: Sequence[int],
+    n: int,
+) -> list[int]:
+    """The eligible candidates by priority desc, bid desc, tie key asc, index asc."""
+    return sorted(
+        eligible(eff, floor, n),
+        key=lambda i: (-int(priority[i]), -float(eff[i]), int(tiekey[i]), i),
+    )
+
+
+def multislot_auction(
+    eff: Sequence[float],
+    floor: Sequence[float],
+    priority: Sequence[int],
+    tiekey: Sequence[int],
+    weight: Sequence[float],
+    n: int,
+    n_slots: int,
+    mechanism: int,
+) -> dict[str, Any]:
+    """``{"filled": int, "win": [n_slots ints], "price": [n_slots floats]}``."""
+    order = ranked(eff, floor, priority, tiekey, n)
+
+    def b(t: int) -> float:
+        return float(eff[order[t]]) if t < len(order) else 0.0
+
+    def w(t: int) -> float:
+        return float(weight[t]) if t < n_slots else 0.0
+
+    filled = min(n_slots, len(order))
+    win = [-1] * n_slots
+    price = [0.0] * n_slots
+    for s in range(filled):
+        i = order[s]
+        bid, fl = float(eff[i]), float(floor[i])
+        if mechanism == FIRST_PRICE:
+            p = bid
+        elif mechanism == VCG:
+            if w(s) > 0.0:
+                total = 0.0
+                for t in range(s, n_slots):
+                    total += (w(t) - w(t + 1)) * b(t + 1)
+                p = max(total / w(s), fl)
+            else:
+                p = fl
+        else:  # SECOND_PRICE, GSP
+            p = max(fl, b(s + 1))
+        win[s] = i
+        price[s] = min(p, bid)
+    return {"filled": filled, "win": win, "price": price}
+
+
+# --------------------------------------------------------------------------- pods
+
+
+def conflict(groups: Any, i: int, j: int) -> bool:
+    """Whether candidates ``i`` and ``j`` share a bit in some word of ``groups``."""
+    return any(int(a) & int(b) for a, b in zip(groups[i], groups[j], strict=True))
+
+
+def canonical_order(value: Sequence[float], tiekey: Sequence[int], n: int) -> list[int]:
+    """Candidates by value desc, tie key asc, index asc."""
+    return sorted(range(n), key=lambda i: (-float(value[i]), int(tiekey[i]), i))
+
+
+def fill_pod(
+    value: Sequence[float],
+    duration: Sequence[float],
+    groups: Any,
+    tiekey: Sequence[int],
+    n: int,
+    poddur: float,
+    maxseq: int,
+    separate: bool,
+    excluded: int = -1,
+) -> list[int]:
+    """The pod the kernel must choose: every feasible pod is visited, depth first in the
+    canonical order (a pod before its extensions, lower positions first), value and
+    duration summed in that order; the best is replaced only by a strictly better one."""
+    order = [i for i in canonical_order(value, tiekey, n) if i != excluded]
+    values = [float(v) for v in value]
+    seconds_of = [float(d) for d in duration]
+    clash = {(i, j): conflict(groups, i, j) for i in order for j in order} if separate else {}
+    limit = poddur + DURATION_SLACK
+    best: list[int] = []
+    best_value = 0.0
+
+    def visit(pod: list[int], total: float, seconds: float, start: int) -> None:
+        nonlocal best, best_value
+        if len(pod) >= maxseq:
+            return
+        for pos in range(start, len(order)):
+            c = order[pos]
+            if not seconds + seconds_of[c] <= limit:
+                continue
+            if separate and any(clash[c, o] for o in pod):
+                continue
+            grown = total + values[c]
+            if grown > best_value:
+                best, best_value = pod + [c], grown
+            visit(pod + [c], grown, seconds + seconds_of[c], pos + 1)
+
+    visit([], 0.0, 0.0, 0)
+    return best
+
+
+def pod_value(value: Sequence[float], pod: Sequence[int]) -> float:
+    """The pod's value, summed in the pod's order."""
+    total = 0.0
+    for i in pod:
+        total += float(value[i])
+    return total
+
+
+def pod_prices(
+    sel: Sequence[int],
+    value: Sequence[float],
+    duration: Sequence[float],
+    groups: Any,
+    tiekey: Sequence[int],
+    floor: Sequence[float],
+    n: int,
+    poddur: float,
+    maxseq: int,
+    separate: bool,
+    mechanism: int,
+) -> list[float]:
+    """First price: each ad's value. Otherwise each winner's VCG payment: the best pod
+    without it, less the others' value in the chosen pod, floored, capped at its value."""
+    if mechanism == FIRST_PRICE:
+        return [float(value[i]) for i in sel]
+    total = pod_value(value, sel)
+    out = []
+    for i in sel:
+        without = pod_value(
+            value, fill_pod(value, duration, groups, tiekey, n, poddur, maxseq, separate, i)
+        )
+        p = max(float(floor[i]), without - (total - float(value[i])))
+        out.append(min(p, float(value[i])))
+    return out
+
+
+def brute_force_pod(
+    value: Sequence[float],
+    duration: Sequence[float],
+    groups: Any,
+    n: int,
+    poddur: float,
+    maxseq: int,
+    separate: bool,
+) -> float:
+    """The best pod value over every subset of the ``n`` candidates (0.0 if none fits):
+    total duration at most ``poddur`` plus the slack, at most ``maxseq`` ads, no two
+    conflicting when ``separate``."""
+    values = [float(value[i]) for i in range(n)]
+    seconds = [float(duration[i]) for i in range(n)]
+    clash = [[separate and conflict(groups, i, j) for j in range(n)] for i in range(n)]
+    best = 0.0
+    for size in range(1, min(maxseq, n) + 1):
+        for pod in itertools.combinations(range(n), size):
+            if sum(seconds[i] for i in pod) > poddur + DURATION_SLACK:
+                continue
+            if any(clash[i][j] for i, j in itertools.combinations(pod, 2)):
+                continue
+            best = max(best, sum(values[i] for i in pod))
+    return best
