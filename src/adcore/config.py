@@ -140,7 +140,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     pacing_min_multiplier: float = 0.0
     pacing_curve: tuple[float, ...] | None = None
     pacing_interval: float = 60.0
-    pacing_ki: float = 0.0
+    pacing_ki: float = 1.0
     pacing_kd: float = 0.0
     dual_step: float = 0.5
     dual_max: float = 20.0

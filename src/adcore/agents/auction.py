@@ -68,6 +68,14 @@ class _AuctionState:
         self.work = np.zeros(3 * GRID_BUCKETS, dtype=np.float64)
 
 
+def _bucket(state: _AuctionState, micros: int) -> int:
+    """The price bucket of a bid charged ``micros`` micro-units per impression. Prices
+    are rounded to a micro-unit (0.001 CPM) when charged, so half a unit is added back:
+    a shaded bid on a grid price lands in that price's bucket (the grid's steps are
+    wider than 0.001 CPM)."""
+    return int(price_bucket(state.grid, (micros + 0.5) / 1000.0))
+
+
 class AuctionAgent(Agent):
     """Winners and clearing prices per impression."""
 
@@ -172,8 +180,7 @@ class AuctionAgent(Agent):
             return
         for k in range(ctx.n_imp):
             if ctx.imp_mech[k] == 1 and not ctx.imp_pod[k] and ctx.win_ad[k] >= 0:
-                price = ctx.win_micros.item(k) / 1000.0
-                bucket = price_bucket(state.grid, price)
+                bucket = _bucket(state, ctx.win_micros.item(k))
                 shading_record(
                     state.tries, state.wins, ctx.imp_slot.item(k), bucket, 0, state.decay
                 )
@@ -186,7 +193,7 @@ class AuctionAgent(Agent):
             and message.kind == "impression"
             and message.first_price
         ):
-            bucket = price_bucket(state.grid, message.price_micros / 1000.0)
+            bucket = _bucket(state, message.price_micros)
             shading_record_win(state.wins, message.placement % state.wins.shape[0], bucket)
 
     def notes(self, ctx: Context, state: _AuctionState) -> dict[str, float | int | str]:

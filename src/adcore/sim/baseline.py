@@ -61,7 +61,8 @@ def baseline_agents() -> list[Agent]:
 
 
 def baseline_config(config: EngineConfig) -> EngineConfig:
-    """``config`` with pacing off: spend as fast as bids win."""
+    """``config`` with pacing off (PID gains 0, so the multiplier stays 1): spend as fast
+    as bids win."""
     import msgspec
 
-    return msgspec.structs.replace(config, pacing_gain=0.0)
+    return msgspec.structs.replace(config, pacing_gain=0.0, pacing_ki=0.0, pacing_kd=0.0)
