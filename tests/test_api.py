@@ -23,7 +23,14 @@ MODULES = sorted(
 def test_public_names_match_the_committed_list() -> None:
     """A change to the public API shows up as a diff of tests/api.txt."""
     lines = []
-    for name in ["adcore", "adcore.openrtb", "adcore.events", "adcore.agents", "adcore.sim"]:
+    for name in [
+        "adcore",
+        "adcore.auctions",
+        "adcore.openrtb",
+        "adcore.events",
+        "adcore.agents",
+        "adcore.sim",
+    ]:
         module = importlib.import_module(name)
         lines += [f"{name}.{n}" for n in sorted(module.__all__)]
         for n in module.__all__:

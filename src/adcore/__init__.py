@@ -36,6 +36,7 @@ from .errors import (
     InvalidCatalog,
     InvalidConfig,
     InvalidEvent,
+    InvalidInput,
     InvalidRequest,
     PlanError,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "InvalidCatalog",
     "InvalidConfig",
     "InvalidEvent",
+    "InvalidInput",
     "InvalidRequest",
     "PlanError",
     "Reason",

@@ -12,6 +12,7 @@ __all__ = [
     "InvalidCatalog",
     "InvalidConfig",
     "InvalidEvent",
+    "InvalidInput",
     "InvalidRequest",
     "PlanError",
 ]
@@ -68,6 +69,15 @@ class PlanError(AdcoreError):
 
 class InvalidConfig(AdcoreError, ValueError):
     """An :class:`~adcore.EngineConfig` value out of range; ``field`` names it."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidInput(AdcoreError, ValueError):
+    """A bad argument to one of adcore's array functions (:mod:`adcore.auctions`);
+    ``field`` names the argument (``"bids"``, ``"weights"``)."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
