@@ -49,3 +49,40 @@ def pytest_report_header() -> list[str]:
         f"host cpu: {llvmlite.binding.get_host_cpu_name()}, {os.cpu_count()} cores, "
         f"NUMBA_DISABLE_JIT={numba.config.DISABLE_JIT}",
     ]
+
+
+def mechanism_variants(request: BidRequest) -> list[BidRequest]:
+    """The request as sold by every mechanism: second and first price, position
+    auctions, and ad pods on its video and audio impressions."""
+    import msgspec
+
+    from adcore import openrtb as rtb
+
+    pods = []
+    for imp in request.imp:
+        if imp.video is not None:
+            video = msgspec.structs.replace(imp.video, poddur=60, maxseq=3, poddedupe=(1, 2))
+            imp = msgspec.structs.replace(imp, video=video)
+        elif imp.audio is not None:
+            audio = msgspec.structs.replace(imp.audio, poddur=90, poddedupe=(1,))
+            imp = msgspec.structs.replace(imp, audio=audio)
+        pods.append(imp)
+    return [
+        request,
+        msgspec.structs.replace(request, at=1),
+        msgspec.structs.replace(request, imp=tuple(pods)),
+        msgspec.structs.replace(request, imp=tuple(pods), at=1),
+        msgspec.structs.replace(request, ext={"adcore": {"auction": "gsp"}}),
+        msgspec.structs.replace(request, ext={"adcore": {"auction": "vcg"}}),
+        msgspec.structs.replace(
+            request,
+            imp=tuple(
+                msgspec.structs.replace(i, ext={"adcore": {"soft_floor": 2.0}}) for i in request.imp
+            ),
+        ),
+        rtb.BidRequest(
+            id=request.id + "-2",
+            imp=request.imp + (msgspec.structs.replace(request.imp[0], id="second"),),
+            at=request.at,
+        ),
+    ]

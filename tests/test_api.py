@@ -13,6 +13,11 @@ import pytest
 
 import adcore
 
+try:
+    from tests.conftest import mechanism_variants
+except ImportError:  # pytest run without the project root on sys.path
+    from conftest import mechanism_variants  # type: ignore[no-redef]
+
 API = Path(__file__).parent / "api.txt"
 
 MODULES = sorted(
@@ -78,42 +83,6 @@ def _signatures() -> dict[str, int]:
     return out
 
 
-def _variants(request: adcore.openrtb.BidRequest) -> list[adcore.openrtb.BidRequest]:
-    """The request as sold by every mechanism: second and first price, position
-    auctions, and ad pods on its video and audio impressions."""
-    import msgspec
-
-    rtb = adcore.openrtb
-    pods = []
-    for imp in request.imp:
-        if imp.video is not None:
-            video = msgspec.structs.replace(imp.video, poddur=60, maxseq=3, poddedupe=(1, 2))
-            imp = msgspec.structs.replace(imp, video=video)
-        elif imp.audio is not None:
-            audio = msgspec.structs.replace(imp.audio, poddur=90, poddedupe=(1,))
-            imp = msgspec.structs.replace(imp, audio=audio)
-        pods.append(imp)
-    return [
-        request,
-        msgspec.structs.replace(request, at=1),
-        msgspec.structs.replace(request, imp=tuple(pods)),
-        msgspec.structs.replace(request, imp=tuple(pods), at=1),
-        msgspec.structs.replace(request, ext={"adcore": {"auction": "gsp"}}),
-        msgspec.structs.replace(request, ext={"adcore": {"auction": "vcg"}}),
-        msgspec.structs.replace(
-            request,
-            imp=tuple(
-                msgspec.structs.replace(i, ext={"adcore": {"soft_floor": 2.0}}) for i in request.imp
-            ),
-        ),
-        rtb.BidRequest(
-            id=request.id + "-2",
-            imp=request.imp + (msgspec.structs.replace(request.imp[0], id="second"),),
-            at=request.at,
-        ),
-    ]
-
-
 @pytest.mark.parametrize(
     "config",
     [
@@ -134,7 +103,7 @@ def test_engine_warmup_compiles_everything_the_request_path_runs(
     before = _signatures()
     t = DEMO_START
     for request in sample_requests(40, seed=3):
-        for variant in _variants(request):
+        for variant in mechanism_variants(request):
             t += 7.0
             for slot in engine.decide(variant, now=t).winners:
                 assert slot.impression_id is not None

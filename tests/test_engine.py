@@ -29,6 +29,11 @@ from adcore.demo import DEMO_START, sample_catalog, sample_requests
 from adcore.events import Click, Complete, Impression, PauseCampaign, ResumeCampaign
 from adcore.money import cpm_to_micros
 
+try:
+    from tests.conftest import mechanism_variants
+except ImportError:  # pytest run without the project root on sys.path
+    from conftest import mechanism_variants  # type: ignore[no-redef]
+
 DATA = Path(__file__).parent / "data" / "openrtb"
 
 
@@ -480,13 +485,24 @@ def test_decide_from_threads(catalog: Catalog) -> None:
     assert engine.stats().decisions == 400
 
 
-def test_fast_path_decides_like_the_agent_by_agent_path(catalog: Catalog) -> None:
+@pytest.mark.parametrize(
+    "learners",
+    [{}, {"reserve": "soft", "bid_shading": True, "shading_min_bids": 20.0}],
+    ids=["default", "learners"],
+)
+def test_fast_path_decides_like_the_agent_by_agent_path(
+    catalog: Catalog, learners: dict[str, Any]
+) -> None:
     """Untraced decisions of the default plan take the fused fast path; traced ones run
-    agent by agent. On the same traffic, with feedback, both must decide alike."""
-    cfg = EngineConfig(latency_budget_us=math.inf, explore=0.1, seed=3)
+    agent by agent. On the same traffic, sold by every mechanism (first and second
+    price, soft floors, pods, GSP and VCG), with feedback, both must decide alike."""
+    cfg = EngineConfig(
+        latency_budget_us=math.inf, explore=0.1, seed=3, max_imps=4, reserve_min_auctions=20.0
+    )
+    cfg = msgspec.structs.replace(cfg, **learners)
     fast, slow = Engine(catalog, cfg), Engine(catalog, cfg)
     rng = np.random.default_rng(2)
-    requests = sample_requests(400, seed=13)
+    requests = [v for r in sample_requests(100, seed=13) for v in mechanism_variants(r)]
     for i, r in enumerate(requests):
         t = DEMO_START + 7.0 * i
         a = fast.decide(r, now=t)
