@@ -20,7 +20,8 @@ def timed(benchmark: Any) -> Callable[..., Any]:
     def run(group: str, name: str, fn: Callable[..., Any], *args: Any) -> Any:
         benchmark.group = group
         result = benchmark(fn, *args)
-        _MEDIANS.setdefault(group, {})[name] = float(benchmark.stats.stats.median)
+        if benchmark.stats is not None:  # None under --benchmark-disable (a smoke run)
+            _MEDIANS.setdefault(group, {})[name] = float(benchmark.stats.stats.median)
         return result
 
     return run

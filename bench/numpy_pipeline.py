@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import weakref
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -49,7 +49,6 @@ from adcore.agents import (
     SafetyAgent,
 )
 from adcore.agents.audience import _keywords, focus_state
-from adcore.agents.pacing import planned_fraction
 from adcore.agents.privacy import _gdpr_applies
 from adcore.catalog import Catalog, CatalogSnapshot
 from adcore.config import EngineConfig
@@ -63,6 +62,7 @@ _FIXED_CPM, _TARGET_CPA = 0, 2
 _FOCUS_HIGH, _FOCUS_BACKGROUND = 1, 2
 _PROBES = 8
 _FIRST_PRICE = 1
+_DUAL, _PID, _THROTTLE = 1, 2, 3
 
 _M64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -407,7 +407,12 @@ class NumpyAudience(AudienceAgent):
 
 class NumpyInventory(InventoryAgent):
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Any) -> Any:
+        if services.config.reserve != "off":
+            raise ValueError("the NumPy pipeline does not learn reserve prices")
         return tables(snapshot)
+
+    def after(self, ctx: Context, state: Any) -> None:
+        """No reserve learning (checked in bind)."""
 
     def run(self, ctx: Context, state: _Tables) -> None:
         t = state
@@ -591,16 +596,24 @@ class NumpyBidding(BiddingAgent):
 
 class NumpyPacing(PacingAgent):
     def run(self, ctx: Context, state: Any) -> None:
+        # Controller state is updated once per pacing interval (not per request), by the
+        # same code as adcore's; per request, the multipliers in NumPy.
+        self.prepare(ctx, state)
         ledger = state.ledger
-        planned = planned_fraction(ctx.now, state.cumulative)
         daily, held = ledger.daily, ledger.held
         committed = ledger.spent_today + held
         a = daily - committed
         b = np.where(ledger.total >= 0, ledger.total - ledger.spent_total - held, a)
         np.maximum(np.minimum(a, b), 0, out=ctx.avail)
         live = committed < daily  # also excludes daily <= 0
-        fraction = np.divide(committed, daily, out=np.zeros(daily.shape), where=live)
-        m = np.clip(1.0 - state.gain * (fraction - planned), state.floor, 1.0)
+        strategy = state.strategy
+        m = np.ones(daily.shape)
+        np.copyto(m, 1.0 / (1.0 + state.mu), where=strategy == _DUAL)
+        np.copyto(m, state.u, where=strategy == _PID)
+        throttled = strategy == _THROTTLE
+        if throttled.any():
+            draws = splitmix64_array(state.camp_key ^ ctx.request_key) >> np.uint64(11)
+            m[throttled] = (draws.astype(np.float64) * 2.0**-53 < state.p)[throttled]
         np.multiply(m, live, out=ctx.mult)
 
 
@@ -632,12 +645,26 @@ class NumpyCreative(CreativeAgent):
 
 
 class NumpyAuction(AuctionAgent):
+    """Single slots only (first or second price, hard and soft floors, deal priority):
+    the benchmark's traffic has no pods or position auctions, and no bid shading."""
+
+    learns_from: ClassVar[tuple[type, ...]] = ()  # nothing to learn without bid shading
+
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Any) -> Any:
+        cfg = services.config
+        if cfg.bid_shading or cfg.multislot is not None:
+            raise ValueError("the NumPy pipeline sells single slots without bid shading")
         return tables(snapshot)
 
+    def after(self, ctx: Context, state: Any) -> None:
+        """No bid shading (checked in bind)."""
+
     def run(self, ctx: Context, state: _Tables) -> None:
+        if ctx.multislot or ctx.imp_pod[: ctx.n_imp].any():
+            raise ValueError("the NumPy pipeline sells single slots only")
         t = state
         camp = t.camp_idx
+        snap = ctx.snapshot
         won = ctx.won.view(bool)
         won.fill(False)
         avail = ctx.avail
@@ -651,14 +678,16 @@ class NumpyAuction(AuctionAgent):
             cand = np.flatnonzero((e > 0.0) & (e >= floor))
             if cand.size == 0:
                 ctx.win_ad[k] = -1
-                ctx.win_bid[k] = ctx.win_price[k] = 0.0
+                ctx.win_bid[k] = ctx.win_price[k] = ctx.win_second[k] = 0.0
                 ctx.win_micros[k] = 0
                 ctx.win_propensity[k] = 0.0
                 continue
             ce = e[cand]
             top, te = cand, ce
-            if t.has_priority:  # the highest priority present first
-                cp = t.priority[cand]
+            # The highest priority present first, a private deal on this impression next.
+            deal = (snap.camp_deals[camp[cand]] & ctx.imp_deals[k]).any(axis=1)
+            if t.has_priority or deal.any():
+                cp = 2 * t.priority[cand] + deal
                 sel = cp == cp.max()
                 top, te = cand[sel], ce[sel]
             tied = top[te == te.max()]
@@ -678,12 +707,13 @@ class NumpyAuction(AuctionAgent):
                 propensity = 1.0 - explore + explore / n_cand
                 if ctx.draws[k, 0] < explore:
                     chosen = int(cand[min(int(ctx.draws[k, 1] * n_cand), n_cand - 1)])
+            soft = float(ctx.imp_soft[k])
             if chosen == best:
-                if ctx.auction_type == _FIRST_PRICE:
+                if ctx.imp_mech[k] == _FIRST_PRICE or best_eff < soft:
                     price = best_eff
                 else:
                     price = second if second > floor[best] else float(floor[best])
-                    price = min(price, best_eff)
+                    price = min(max(price, soft), best_eff)
             else:
                 propensity = explore / n_cand
                 price = float(floor[chosen])
@@ -696,6 +726,7 @@ class NumpyAuction(AuctionAgent):
             ctx.win_price[k] = price
             ctx.win_micros[k] = micros
             ctx.win_propensity[k] = propensity
+            ctx.win_second[k] = second
 
 
 NUMPY_AGENTS = (

@@ -8,6 +8,7 @@ import pkgutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,3 +134,20 @@ def test_cli_rejects_bad_arguments() -> None:
     )
     assert out.returncode == 2
     assert "--requests" in out.stderr
+
+
+def test_kernel_cache_is_keyed_by_every_kernel_file(tmp_path: Path, monkeypatch: Any) -> None:
+    """A change to any kernel file (a callee compiled into another kernel's machine code)
+    or to the JIT options changes the key of every kernel's on-disk cache."""
+    from adcore._kernels import _jit
+
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "b.py").write_text("y = 2\n")
+    monkeypatch.setattr(_jit, "_KERNELS", tmp_path)
+    first = _jit._package_stamp()
+    assert _jit._package_stamp() == first  # stable
+    (tmp_path / "b.py").write_text("y = 30\n")
+    second = _jit._package_stamp()
+    assert second != first
+    monkeypatch.setitem(_jit._OPTIONS, "fastmath", {"contract"})
+    assert _jit._package_stamp() != second

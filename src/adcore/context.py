@@ -66,7 +66,7 @@ class Context:
         self.multislot = 0  # 0: one auction per impression; GSP (3) or VCG (4): positions
         self.default_multislot = 0  # EngineConfig.multislot, set by the engine
         self.placement = ""  # site or app id (or domain): the learners' placement key
-        self.placement_slots = 1  # slots of the learners' tables, set by the engine
+        self.placement_slots = 0  # slots of the learners' tables (0: no learner needs them)
 
         # Request-level bitsets share one buffer so a reset is one fill.
         words = [
@@ -197,7 +197,8 @@ def new_context(snapshot: CatalogSnapshot, config: EngineConfig) -> Context:
     the default position auction, position weights and the learners' placement slots."""
     ctx = Context(snapshot, config.max_imps, config.max_pod)
     ctx.default_multislot = _MULTISLOT[config.multislot]
-    ctx.placement_slots = config.learner_slots
+    if config.reserve != "off" or config.bid_shading:
+        ctx.placement_slots = config.learner_slots
     for s, w in enumerate(config.slot_weights):
         ctx.slot_weight[s] = w
     return ctx

@@ -136,9 +136,7 @@ class _Live:
         plan_t = tuple(plan)
         self.fused = FusedPlan(plan_t, states) if FusedPlan.applies(plan_t) else None
         # Agents that observe finished decisions (learners of reserves, bid shading).
-        self.after = tuple(
-            (a.after, states[a.name]) for a in plan if type(a).after is not Agent.after
-        )
+        self.after = tuple((a.after, states[a.name]) for a in plan if a.observes(states[a.name]))
 
 
 class Engine:
@@ -551,7 +549,7 @@ class Engine:
             n_counts = self._n
             n_counts["decisions"] += 1
             n_counts["filled"] += filled
-            n_counts["unfilled"] += sum(1 for s in slots if not s.filled)
+            n_counts["unfilled"] += len(slots) - filled
         return Decision(
             request_id=req.id,
             timestamp=now,

@@ -178,8 +178,9 @@ def _fill_imp(
         converted = _convert(float(raw), imp.bidfloorcur, snap.currency, rates)
         soft = converted if converted is not None else 0.0
     ctx.imp_soft[k] = soft
-    placement = imp.tagid or ""
-    ctx.imp_slot[k] = int(cached_key(f"{ctx.placement}|{placement}|{k}")) % ctx.placement_slots
+    if ctx.placement_slots:  # only the learners (reserve, bid shading) need placements
+        key = cached_key(f"{ctx.placement}|{imp.tagid or ''}|{k}")
+        ctx.imp_slot[k] = int(key) % ctx.placement_slots
     pod = 0
     if media is not None and media.poddur:
         pod = 1
@@ -228,8 +229,9 @@ def fill_features(
             ctx.multislot = 0
         elif code:
             ctx.multislot = code
-    where = request.site if request.site is not None else request.app
-    ctx.placement = (where.id or where.domain or "") if where is not None else ""
+    if ctx.placement_slots:
+        where = request.site if request.site is not None else request.app
+        ctx.placement = (where.id or where.domain or "") if where is not None else ""
 
     device = request.device
     geo = None

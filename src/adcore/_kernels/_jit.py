@@ -1,7 +1,13 @@
 """The one place that sets Numba JIT options for adcore's kernels.
 
-- ``cache=True``: compiled machine code is written next to the sources and loaded on the
-  next start, so a process pays compilation once per kernel signature, not per start.
+- Caching: compiled machine code is written next to the sources (or, where that is not
+  writable, in the user's cache directory) and loaded on the next start, so a process
+  pays compilation once per kernel signature, not per start. Numba keys its cache by
+  the source of the file defining a kernel only, so a kernel compiled into another (the
+  fused plan calls the auction kernel) would keep running stale code after the callee's
+  file changed, and a change of the options below would go unnoticed. adcore's cache is
+  keyed instead by the contents of every file in ``adcore._kernels`` and these options:
+  any change recompiles every kernel once.
 - ``nogil=True``: kernels release the GIL, so decisions on several threads overlap.
 - A limited fastmath set: contractions, reassociation and signed zeros, but never
   ``nnan``/``ninf`` (NaN and infinity keep their IEEE meaning) and not ``arcp`` (which
@@ -9,35 +15,81 @@
 - ``boundscheck=False`` (the wrappers and the engine guarantee shapes).
 
 Kernels are decorated with :func:`kernel`; nothing else in adcore calls ``numba.njit``.
-Numba's cache is keyed by each kernel's source and signature, not by these options:
-after changing them, delete the ``*.nbi``/``*.nbc`` files under ``_kernels/__pycache__``.
 Importing this module compiles nothing: compilation happens on first call or in
 ``adcore.Engine.warmup()``.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numba
+from numba.core import caching
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 FASTMATH = frozenset({"contract", "reassoc", "nsz"})
 
 _OPTIONS: dict[str, Any] = {
-    "cache": True,
     "nogil": True,
     "fastmath": set(FASTMATH),
     "boundscheck": False,
     "error_model": "numpy",
 }
 
+_KERNELS = Path(__file__).resolve().parent
+
+
+@functools.lru_cache(maxsize=4)
+def _stamp(files: tuple[tuple[str, int, int], ...], options: str) -> bytes:
+    digest = hashlib.sha256(options.encode())
+    for name, _, _ in files:
+        digest.update(name.encode())
+        digest.update((_KERNELS / name).read_bytes())
+    return digest.digest()
+
+
+def _package_stamp() -> bytes:
+    """A digest of every kernel source file and the JIT options (re-read when a file's
+    modification time or size changes)."""
+    files = tuple(
+        (p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(_KERNELS.glob("*.py"))
+    )
+    options = {k: sorted(v) if isinstance(v, (set, frozenset)) else v for k, v in _OPTIONS.items()}
+    return _stamp(files, repr(sorted(options.items())))
+
+
+class _InTreeLocator(caching.InTreeCacheLocator):
+    def get_source_stamp(self) -> Any:
+        return _package_stamp()
+
+
+class _UserWideLocator(caching.UserWideCacheLocator):
+    def get_source_stamp(self) -> Any:
+        return _package_stamp()
+
+
+class _CacheImpl(caching.CompileResultCacheImpl):
+    _locator_classes = [_InTreeLocator, _UserWideLocator]
+
+
+class _Cache(caching.FunctionCache):
+    _impl_class = _CacheImpl
+
+
+def _compile(fn: F) -> F:
+    dispatcher = numba.njit(**_OPTIONS)(fn)
+    dispatcher._cache = _Cache(fn)  # what Dispatcher.enable_caching does, with our key
+    return dispatcher  # type: ignore[no-any-return]
+
 
 def kernel(fn: F) -> F:
     """Compile ``fn`` lazily with adcore's JIT options."""
-    return numba.njit(**_OPTIONS)(fn)  # type: ignore[no-any-return]
+    return _compile(fn)
 
 
 HELPERS: set[str] = set()
@@ -48,4 +100,4 @@ so they never get a signature of their own)."""
 def helper(fn: F) -> F:
     """A kernel called only from other kernels (LLVM inlines it where it pays)."""
     HELPERS.add(f"{fn.__module__}.{fn.__qualname__}")
-    return numba.njit(**_OPTIONS)(fn)  # type: ignore[no-any-return]
+    return _compile(fn)

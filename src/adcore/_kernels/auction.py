@@ -35,15 +35,26 @@ def _effective(i, bid, mult, ad_campaign, avail):
 
 
 @helper
-def _tier(k, i, priority, ad_campaign, camp_deals, imp_deals):
-    """Rank before the bid: the campaign's priority, and within it a private deal the
-    campaign holds on impression ``k`` above the open auction."""
-    c = ad_campaign[i]
-    deal = 0
+def _offers_deals(k, imp_deals):
+    """Whether impression ``k`` offers any private deal."""
     for w in range(imp_deals.shape[1]):
-        if camp_deals[c, w] & imp_deals[k, w]:
-            deal = 1
-            break
+        if imp_deals[k, w] != 0:
+            return True
+    return False
+
+
+@helper
+def _tier(k, i, priority, ad_campaign, camp_deals, imp_deals, deals):
+    """Rank before the bid: the campaign's priority, and within it a private deal the
+    campaign holds on impression ``k`` above the open auction (``deals``: whether the
+    impression offers any, so the common case skips the bitset test)."""
+    deal = 0
+    if deals:
+        c = ad_campaign[i]
+        for w in range(imp_deals.shape[1]):
+            if camp_deals[c, w] & imp_deals[k, w]:
+                deal = 1
+                break
     return 2 * priority[i] + deal
 
 
@@ -96,6 +107,7 @@ def _single_slot(
     sh_work,
 ):
     """One impression sold alone (see :func:`run_auctions`)."""
+    deals = _offers_deals(k, imp_deals)
     best = -1
     best_eff = 0.0
     best_prio = 0
@@ -106,13 +118,24 @@ def _single_slot(
         if reason[k, i] != 0 or won[i]:
             effective[i] = 0.0
             continue
-        e = _effective(i, bid, mult, ad_campaign, avail)
+        # Written out rather than called (_effective, _tier): helpers taking arrays
+        # cost a call each when LLVM does not inline them, and this loop is the hot one.
+        c = ad_campaign[i]
+        e = bid[i] * mult[c]
+        cap = avail[c] / 1000.0
+        if e > cap:
+            e = cap
         effective[i] = e
         if e <= 0.0 or e < floor[k, i]:
             continue
         n_bidders += 1
         key = splitmix64(ad_key[i] ^ request_key)
-        p = _tier(k, i, priority, ad_campaign, camp_deals, imp_deals)
+        p = 2 * priority[i]
+        if deals:
+            for w in range(imp_deals.shape[1]):
+                if camp_deals[c, w] & imp_deals[k, w]:
+                    p += 1
+                    break
         if (
             best < 0
             or p > best_prio
@@ -320,6 +343,7 @@ def run_auctions(
     for k in range(n_imp):
         pod_n[k] = 0
     if multislot == GSP or multislot == VCG:
+        deals = _offers_deals(0, imp_deals)
         m = 0
         for j in range(n_cand):
             i = cand[j]
@@ -338,7 +362,7 @@ def run_auctions(
             g_idx[m] = i
             g_eff[m] = e
             g_floor[m] = f
-            g_prio[m] = _tier(0, i, priority, ad_campaign, camp_deals, imp_deals)
+            g_prio[m] = _tier(0, i, priority, ad_campaign, camp_deals, imp_deals, deals)
             g_key[m] = splitmix64(ad_key[i] ^ request_key)
             m += 1
         multislot_auction(

@@ -174,6 +174,9 @@ class AuctionAgent(Agent):
             ctx.multislot,
         )
 
+    def observes(self, state: _AuctionState) -> bool:
+        return state.shade
+
     def after(self, ctx: Context, state: _AuctionState) -> None:
         """Record each first-price bid submitted, for the win-rate curve."""
         if not state.shade or ctx.multislot:

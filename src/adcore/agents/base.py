@@ -77,6 +77,11 @@ class Agent(abc.ABC):
         path, untraced or traced; called under the engine's lock, so it may update
         learned state. Default: nothing (and the engine does not call it)."""
 
+    def observes(self, state: Any) -> bool:
+        """Whether :meth:`after` has work to do with ``state`` (asked once per catalog
+        snapshot; default: whenever the agent overrides :meth:`after`)."""
+        return type(self).after is not Agent.after
+
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
         """What the agent decided for the request in ``ctx``, for the trace."""
         return {}

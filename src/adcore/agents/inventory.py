@@ -82,6 +82,9 @@ class InventoryAgent(Agent):
             elif r > ctx.imp_soft[k]:
                 ctx.imp_soft[k] = r
 
+    def observes(self, state: _ReserveState) -> bool:
+        return state.mode != "off"
+
     def after(self, ctx: Context, state: _ReserveState) -> None:
         """Record the highest and second-highest bids of each single-slot auction."""
         if state.mode == "off" or ctx.multislot:

@@ -155,10 +155,19 @@ class _TunedPacing(PacingAgent):
     def __init__(self) -> None:
         self.gain: float | None = None
         self.min_multiplier: float | None = None
+        self._ki_per_gain = 0.0
+
+    def bind(self, snapshot: Any, previous: Any, services: Any) -> Any:
+        cfg = services.config
+        # The action sets the proportional gain; the integral gain keeps its configured
+        # ratio to it, so a gain of 0 turns pacing off.
+        self._ki_per_gain = cfg.pacing_ki / cfg.pacing_gain if cfg.pacing_gain > 0 else 0.0
+        return super().bind(snapshot, previous, services)
 
     def run(self, ctx: Context, state: Any) -> None:
         if self.gain is not None:
             state.gain = self.gain
+            state.ki = self.gain * self._ki_per_gain
         if self.min_multiplier is not None:
             state.floor = self.min_multiplier
         super().run(ctx, state)
