@@ -411,8 +411,8 @@ class NumpyInventory(InventoryAgent):
             raise ValueError("the NumPy pipeline does not learn reserve prices")
         return tables(snapshot)
 
-    def after(self, ctx: Context, state: Any) -> None:
-        """No reserve learning (checked in bind)."""
+    def observes(self, state: Any) -> bool:
+        return False  # no reserve learning (checked in bind)
 
     def run(self, ctx: Context, state: _Tables) -> None:
         t = state
@@ -656,8 +656,8 @@ class NumpyAuction(AuctionAgent):
             raise ValueError("the NumPy pipeline sells single slots without bid shading")
         return tables(snapshot)
 
-    def after(self, ctx: Context, state: Any) -> None:
-        """No bid shading (checked in bind)."""
+    def observes(self, state: Any) -> bool:
+        return False  # no bid shading (checked in bind)
 
     def run(self, ctx: Context, state: _Tables) -> None:
         if ctx.multislot or ctx.imp_pod[: ctx.n_imp].any():

@@ -46,7 +46,8 @@ def warm(plan: Sequence[Agent], catalog: Catalog, config: EngineConfig) -> None:
             if agent.optional:
                 agent.fallback(ctx, states[agent.name])
         for agent in plan:
-            agent.after(ctx, states[agent.name])
+            if agent.observes(states[agent.name]):
+                agent.after(ctx, states[agent.name])
         if fused is not None:  # the fast path's one call
             fill_features(ctx, request, DEMO_START, config.exchange_rates)
             for agent in plan[:2]:
