@@ -34,6 +34,7 @@ def test_public_names_match_the_committed_list() -> None:
         "adcore.auctions",
         "adcore.openrtb",
         "adcore.events",
+        "adcore.ledger",
         "adcore.agents",
         "adcore.sim",
     ]:

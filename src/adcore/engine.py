@@ -32,7 +32,7 @@ from .catalog import Catalog, CatalogSnapshot
 from .config import EngineConfig
 from .context import Context, new_context
 from .decision import AgentTrace, CandidateTrace, Decision, Reason, SlotDecision, Trace
-from .errors import InvalidCatalog, InvalidEvent, InvalidRequest
+from .errors import InvalidCatalog, InvalidConfig, InvalidEvent, InvalidRequest
 from .events import (
     Click,
     Complete,
@@ -154,6 +154,10 @@ class Engine:
     clock : callable, optional
         Returns the current time in seconds since the epoch (``time.time`` by default);
         :meth:`decide` and :meth:`feedback` can also be given the time explicitly.
+    ledger : Ledger, optional
+        Where budgets are held and charged: a new :class:`~adcore.ledger.InProcessLedger`
+        by default; a :class:`~adcore.ledger.RedisLedger` to share budgets with other
+        processes (call its ``close()`` when the process shuts down).
 
     Raises
     ------
@@ -178,6 +182,7 @@ class Engine:
         agents: Sequence[Agent] | None = None,
         bus: Bus | None = None,
         clock: Callable[[], float] | None = None,
+        ledger: InProcessLedger | None = None,
     ) -> None:
         if not isinstance(catalog, Catalog):
             raise InvalidCatalog(f"expected a Catalog, got {type(catalog).__name__}", None)
@@ -186,7 +191,12 @@ class Engine:
         self._plan = build_plan(self._agents)
         self._bus = bus if bus is not None else Bus()
         self._clock = clock or time.time
-        self._ledger = InProcessLedger()
+        if ledger is not None and not isinstance(ledger, InProcessLedger):
+            raise InvalidConfig(
+                f"ledger must be an InProcessLedger or RedisLedger, got {type(ledger).__name__}",
+                "ledger",
+            )
+        self._ledger = ledger if ledger is not None else InProcessLedger()
         self._lock = threading.RLock()
         self._local = threading.local()
         self._seq = count()
@@ -698,7 +708,10 @@ class Engine:
                     rec = None
                 else:
                     charged = self._ledger.settle(
-                        rec.campaign_id, rec.micros if rec.held else 0, rec.micros
+                        rec.campaign_id,
+                        rec.micros if rec.held else 0,
+                        rec.micros,
+                        event.impression_id,
                     )
                     rec.held = False
                     rec.charged = True

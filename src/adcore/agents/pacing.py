@@ -178,11 +178,14 @@ class _PacingState:
             self.last_update = day * _DAY
         planned = self.planned(now)
         dt_hours = max(0.0, now - self.last_update) / 3600.0
+        # Controllers pace the campaign's whole budget (for a fleet ledger, the fleet's
+        # spend); the per-request cap (pace) uses what this process may commit.
+        daily, spent_today, held = ledger.pacing_view()
         dual_update(
             self.mu,
             self.strategy,
-            ledger.daily,
-            ledger.spent_today,
+            daily,
+            spent_today,
             self.last_spent,
             self.planned_prev,
             planned,
@@ -194,9 +197,9 @@ class _PacingState:
             self.integral,
             self.prev_error,
             self.strategy,
-            ledger.daily,
-            ledger.spent_today,
-            ledger.held,
+            daily,
+            spent_today,
+            held,
             planned,
             dt_hours,
             self.gain,
@@ -208,9 +211,9 @@ class _PacingState:
             self.p,
             self.spend_per_request,
             self.strategy,
-            ledger.daily,
-            ledger.spent_today,
-            ledger.held,
+            daily,
+            spent_today,
+            held,
             self.last_spent,
             float(new),
             self.remaining(now, planned),

@@ -127,8 +127,13 @@ class InProcessLedger:
             r = self._retired[campaign_id]
             r[2] = max(0, r[2] - micros)
 
-    def settle(self, campaign_id: str, held: int, charge: int) -> int:
+    def settle(
+        self, campaign_id: str, held: int, charge: int, impression_id: str | None = None
+    ) -> int:
         """Release ``held`` and record ``charge`` as spend; returns what was charged.
+
+        ``impression_id`` is for fleet ledgers that deduplicate across processes (the
+        engine already charges an impression id once per process); ignored here.
 
         The charge is capped at what the budget can still cover after the release; the
         rest is added to :attr:`overdelivered_micros` (recorded, never silently lost).
@@ -146,6 +151,12 @@ class InProcessLedger:
             self.spent_total[i] += charged
             self.overdelivered_micros += charge - charged
             return charged
+
+    def pacing_view(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        """What the pacing controllers pace against: ``(daily, spent_today, held)``, per
+        campaign. Here the books themselves; a fleet ledger returns the campaign's whole
+        budget and the fleet's spend, while its arrays cap this process's commitments."""
+        return self.daily, self.spent_today, self.held
 
     def balance(self, campaign_id: str) -> Balance:
         """The campaign's current balance. Raises KeyError for an unknown campaign."""
