@@ -49,7 +49,7 @@ from adcore.agents import (
     SafetyAgent,
 )
 from adcore.agents.audience import _keywords, focus_state
-from adcore.agents.privacy import _gdpr_applies
+from adcore.agents.privacy import request_activities
 from adcore.catalog import Catalog, CatalogSnapshot
 from adcore.config import EngineConfig
 from adcore.context import MAX_TOKENS, Context
@@ -254,30 +254,24 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- agents
 class NumpyPrivacy(PrivacyAgent):
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Any) -> Any:
+        self._vendor_id = services.config.vendor_id
         return tables(snapshot)
 
     def run(self, ctx: Context, state: _Tables) -> None:
         request = ctx.request
-        reasons: list[str] = []
-        regs = request.regs
-        device = request.device
-        if regs is not None and regs.coppa:
-            reasons.append("coppa")
-        if device is not None and device.lmt:
-            reasons.append("lmt")
-        if device is not None and device.dnt:
-            reasons.append("dnt")
-        if regs is not None and regs.us_privacy:
-            usp = regs.us_privacy
-            if len(usp) == 4 and usp[2] in "Yy":
-                reasons.append("us_privacy_opt_out")
-        if _gdpr_applies(request):
-            reasons.append("gdpr_no_verified_consent")
-        ctx.consent_reasons = reasons
-        personalise = not reasons
+        # Consent strings are decoded by the same Python code (adcore.consent): there is
+        # no array work in it to write in NumPy.
+        allowed = request_activities(request, self._vendor_id)
+        ctx.activities = allowed
+        ctx.consent_reasons = [] if allowed.personalise else list(allowed.reasons)
+        personalise = allowed.serve and allowed.personalise
         ctx.personalise = personalise
         user = request.user
+        device = request.device
         snap = ctx.snapshot
+        if not allowed.serve:
+            _raise(ctx.reason[: ctx.n_imp], R.PRIVACY)
+            return
         if personalise and user is not None:
             uid = user.id or user.buyeruid or (device.ifa if device is not None else None)
             if uid:

@@ -32,6 +32,8 @@ def test_public_names_match_the_committed_list() -> None:
     for name in [
         "adcore",
         "adcore.auctions",
+        "adcore.consent",
+        "adcore.ivt",
         "adcore.openrtb",
         "adcore.events",
         "adcore.ledger",
@@ -109,9 +111,9 @@ def test_engine_warmup_compiles_everything_the_request_path_runs(
             t += 7.0
             for slot in engine.decide(variant, now=t).winners:
                 assert slot.impression_id is not None
-                engine.feedback(
-                    adcore.events.Impression(impression_id=slot.impression_id, timestamp=t)
-                )
+                iid = slot.impression_id
+                engine.feedback(adcore.events.Impression(impression_id=iid, timestamp=t))
+                engine.feedback(adcore.events.Click(impression_id=iid, timestamp=t + 3))
     engine.decide(sample_requests(1, seed=4)[0], now=t + 3 * 86400.0)  # a new day, new plans
     assert _signatures() == before
 

@@ -103,10 +103,25 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         placement needs before its bids are shaded.
     learner_slots : int
         Placements are hashed into this many slots of the reserve and shading tables.
+    vendor_id : int or None
+        The deployment's IAB Global Vendor List id, whose consent the privacy agent looks
+        for in TCF strings; None: no GDPR request is personalised.
     fraud_block_threshold : float
         Requests with a fraud score at or above it are not bid on.
     fraud_rate_limit, fraud_rate_window : int, float
         More than ``limit`` requests per device/IP in ``window`` seconds raise the score.
+    fraud_datacenter_score : float
+        The fraud score of a request from a data-center IP address (0 turns the check
+        off); below ``fraud_block_threshold`` it is recorded, at or above it the request
+        gets no bid.
+    datacenter_cidrs : tuple of str or None
+        The data-center ranges (CIDR blocks); None uses the built-in list of public
+        cloud blocks (:meth:`adcore.ivt.IpRanges.default`).
+    click_min_seconds, click_max_ctr, click_min_impressions, click_ctr_window : float
+        Click validation (:class:`adcore.ivt.ClickValidator`): a click without an
+        impression, sooner than ``click_min_seconds`` after it, or from a source whose
+        click-through over the window exceeds ``click_max_ctr`` (after
+        ``click_min_impressions``) is invalid: counted, published, never learned from.
     bot_patterns : tuple of str
         Case-insensitive user-agent substrings of known bots.
     counter_slots : int
@@ -158,10 +173,17 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     shading_decay: float = 0.9995
     shading_min_bids: float = 500.0
     learner_slots: int = 4096
+    vendor_id: int | None = None
     fraud_block_threshold: float = 0.9
     fraud_rate_limit: int = 600
     fraud_rate_window: float = 60.0
     bot_patterns: tuple[str, ...] = DEFAULT_BOT_PATTERNS
+    fraud_datacenter_score: float = 0.6
+    datacenter_cidrs: tuple[str, ...] | None = None
+    click_min_seconds: float = 1.0
+    click_max_ctr: float = 0.2
+    click_min_impressions: int = 50
+    click_ctr_window: float = 3600.0
     counter_slots: int = 1 << 16
     hold_ttl: float = 900.0
     dedup_retention: float = 86400.0
@@ -221,9 +243,15 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
             ("shading_decay", 0.0 < cfg.shading_decay <= 1.0),
             ("shading_min_bids", cfg.shading_min_bids >= 0),
             ("learner_slots", 1 <= cfg.learner_slots <= 1 << 20),
+            ("vendor_id", cfg.vendor_id is None or 1 <= cfg.vendor_id <= 65535),
             ("fraud_block_threshold", 0.0 < cfg.fraud_block_threshold <= 1.0),
             ("fraud_rate_limit", cfg.fraud_rate_limit >= 1),
             ("fraud_rate_window", cfg.fraud_rate_window > 0),
+            ("fraud_datacenter_score", 0.0 <= cfg.fraud_datacenter_score <= 1.0),
+            ("click_min_seconds", 0.0 <= cfg.click_min_seconds < math.inf),
+            ("click_max_ctr", 0.0 < cfg.click_max_ctr <= 1.0),
+            ("click_min_impressions", cfg.click_min_impressions >= 1),
+            ("click_ctr_window", 0.0 < cfg.click_ctr_window < math.inf),
             (
                 "counter_slots",
                 cfg.counter_slots >= 64 and cfg.counter_slots & (cfg.counter_slots - 1) == 0,
@@ -237,6 +265,16 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
             ),
             ("max_request_bytes", cfg.max_request_bytes >= 1),
         ]
+        if cfg.datacenter_cidrs is not None:
+            from .errors import InvalidInput
+            from .ivt import IpRanges
+
+            try:
+                IpRanges(cfg.datacenter_cidrs)
+            except InvalidInput as exc:
+                raise InvalidConfig(
+                    f"EngineConfig.datacenter_cidrs: {exc}", "datacenter_cidrs"
+                ) from None
         for field, ok in checks:
             if not ok:
                 raise InvalidConfig(

@@ -109,12 +109,13 @@ class Context:
         self.slot_weight = np.ones(max_imps, dtype=np.float64)
 
         # consent
+        self.activities: Any = None  # adcore.consent.Activities of the request
         self.personalise = False
         self.consent_reasons: list[str] = []
         self.user_key = np.uint64(0)
         # fraud
         self.fraud_score = 0.0
-        self.fraud_flags: tuple[bool, bool, bool, bool] = (False, False, False, False)
+        self.fraud_flags: tuple[bool, ...] = (False, False, False, False, False)
         # interest
         self.tokens = np.zeros(MAX_TOKENS, dtype=np.int32)
         self.n_tokens = 0
@@ -179,7 +180,7 @@ class Context:
         self.consent_reasons = []
         self.user_key = np.uint64(0)
         self.fraud_score = 0.0
-        self.fraud_flags = (False, False, False, False)
+        self.fraud_flags = (False, False, False, False, False)
         self.n_tokens = 0
         self.has_interest = 0
         self.focus = 0

@@ -26,6 +26,7 @@ import msgspec
 import numpy as np
 
 from . import openrtb
+from ._hashing import stable_key
 from .agents import Agent, Services, default_agents
 from .bus import Bus
 from .catalog import Catalog, CatalogSnapshot
@@ -46,6 +47,7 @@ from .events import (
 )
 from .features import fill_features
 from .fused import FusedPlan
+from .ivt import ClickValidator
 from .ledger import Balance, InProcessLedger
 from .plan import build_plan
 
@@ -82,6 +84,7 @@ class EngineStats(msgspec.Struct, frozen=True, kw_only=True):
     skipped_agents: dict[str, int]
     spend_micros: int
     overdelivered_micros: int
+    invalid_clicks: dict[str, int] = msgspec.field(default_factory=dict)
 
 
 class _Pending:
@@ -95,6 +98,8 @@ class _Pending:
         "held",
         "micros",
         "placement",
+        "shown_at",
+        "source",
         "user_key",
     )
 
@@ -108,6 +113,7 @@ class _Pending:
         decided_at: float,
         placement: int = 0,
         first_price: bool = False,
+        source: int = 0,
     ) -> None:
         self.ad_id = ad_id
         self.campaign_id = campaign_id
@@ -117,8 +123,21 @@ class _Pending:
         self.decided_at = decided_at
         self.placement = placement
         self.first_price = first_price
+        self.source = source
+        self.shown_at: float | None = None
         self.held = True
         self.charged = False
+
+
+def _source(request: openrtb.BidRequest) -> int:
+    """The traffic source of a request for click validation: its app or site."""
+    where = request.app if request.app is not None else request.site
+    name = (
+        (where.id or where.bundle if isinstance(where, openrtb.App) else where.id or where.domain)
+        if where is not None
+        else None
+    )
+    return stable_key(name) if name else 0
 
 
 class _Live:
@@ -222,6 +241,15 @@ class Engine:
             "lost": 0,
         }
         self._skipped: dict[str, int] = {a.name: 0 for a in self._plan if a.optional}
+        cfg = self._config
+        self._clicks = ClickValidator(
+            min_seconds=cfg.click_min_seconds,
+            ctr_window=cfg.click_ctr_window,
+            max_ctr=cfg.click_max_ctr,
+            min_impressions=cfg.click_min_impressions,
+            slots=cfg.counter_slots,
+        )
+        self._invalid_clicks: dict[str, int] = {}
         self._services = Services(self._config, self._ledger, self._bus)
         self._ledger.bind(catalog.snapshot)
         self._live = self._bind(catalog, None)
@@ -599,7 +627,15 @@ class Engine:
         self._remember(
             impression_id,
             _Pending(
-                ad_id, cid, creative_id, micros, user_key, now, ctx.imp_slot.item(k), first_price
+                ad_id,
+                cid,
+                creative_id,
+                micros,
+                user_key,
+                now,
+                ctx.imp_slot.item(k),
+                first_price,
+                _source(req),
             ),
             now,
         )
@@ -715,12 +751,19 @@ class Engine:
                     )
                     rec.held = False
                     rec.charged = True
+                    rec.shown_at = float(ts)
+                    self._clicks.record_impression(rec.source, float(ts))
                     self._n["impressions"] += 1
                     published.append(
                         SpendCharged(
                             campaign_id=rec.campaign_id, amount_micros=charged, timestamp=float(ts)
                         )
                     )
+            if rec is not None and kind == "click":
+                valid, why = self._clicks.check_click(rec.source, rec.shown_at, float(ts))
+                if not valid:  # never learned from (and clicks are never charged)
+                    self._invalid_clicks[why] = self._invalid_clicks.get(why, 0) + 1
+                    rec = None
             if rec is not None:
                 published.append(
                     Outcome(
@@ -780,6 +823,7 @@ class Engine:
                 skipped_agents=dict(self._skipped),
                 spend_micros=self._ledger.total_spent(),
                 overdelivered_micros=self._ledger.overdelivered_micros,
+                invalid_clicks=dict(self._invalid_clicks),
             )
 
     # ------------------------------------------------------------------ traces

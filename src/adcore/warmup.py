@@ -53,6 +53,12 @@ def warm(plan: Sequence[Agent], catalog: Catalog, config: EngineConfig) -> None:
             for agent in plan[:2]:
                 agent.run(ctx, states[agent.name])
             fused.run_rest(ctx)
+    # Feedback-side checks the engine runs outside agents: click validation.
+    from .ivt import ClickValidator
+
+    clicks = ClickValidator(slots=64)
+    clicks.record_impression(1, DEMO_START)
+    clicks.check_click(1, DEMO_START, DEMO_START + 5.0)
     ad = scratch.ads[0]
     capped = next(c for c in scratch.campaigns if c.frequency_cap is not None)
     for kind in ("impression", "complete", "click"):

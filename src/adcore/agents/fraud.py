@@ -2,11 +2,14 @@
 threshold.
 
 Signals: a user agent matching a known bot or crawler pattern
-(``EngineConfig.bot_patterns``), a missing user agent or IP address, and the device's
+(``EngineConfig.bot_patterns``), a missing user agent or IP address, the device's
 request rate over a fixed window (hashed counters in bounded memory, keyed by the
-advertising id, else the IP address). The score combines them
-(:func:`adcore._kernels.fraud.fraud_score`); at ``fraud_block_threshold`` or above the
-whole request is vetoed with ``FRAUD``.
+advertising id, else the IP address), and an IP address in a data-center range
+(:class:`adcore.ivt.IpRanges`, the built-in list of public cloud blocks by default,
+``EngineConfig.datacenter_cidrs`` to replace it; scored ``fraud_datacenter_score``).
+The score combines them (:func:`adcore._kernels.fraud.fraud_score`, then the largest
+signal); at ``fraud_block_threshold`` or above the whole request is vetoed with
+``FRAUD``. Clicks are validated at feedback by :class:`adcore.ivt.ClickValidator`.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from .._kernels.filters import veto_all
 from .._kernels.fraud import score_request
 from ..catalog import CatalogSnapshot
 from ..context import Context
+from ..ivt import IpRanges, try_parse_ip
 from .base import Agent, Services
 
 __all__ = ["FraudAgent"]
 
 _NO_KEY = np.uint64(0)
-_SIGNALS = ("bot_user_agent", "no_user_agent", "no_ip", "request_rate")
+_SIGNALS = ("bot_user_agent", "no_user_agent", "no_ip", "request_rate", "datacenter_ip")
 
 
 class _FraudState:
@@ -44,6 +48,9 @@ class _FraudState:
         self.window = window
         self.bot_cache: dict[str, bool] = {}
         self.count = np.zeros(1, dtype=np.int64)  # the last request's rate count
+        self.ranges: IpRanges | None = None
+        self.datacenter_score = 0.0
+        self.dc_cache: dict[str, bool] = {}
 
 
 class FraudAgent(Agent):
@@ -57,13 +64,29 @@ class FraudAgent(Agent):
         if isinstance(previous, _FraudState):
             return previous  # request-rate counters do not depend on the catalog
         cfg = services.config
-        return _FraudState(
+        state = _FraudState(
             cfg.counter_slots,
             cfg.bot_patterns,
             cfg.fraud_block_threshold,
             cfg.fraud_rate_limit,
             cfg.fraud_rate_window,
         )
+        if cfg.fraud_datacenter_score > 0:
+            cidrs = cfg.datacenter_cidrs
+            state.ranges = IpRanges.default() if cidrs is None else IpRanges(cidrs)
+            state.datacenter_score = cfg.fraud_datacenter_score
+        return state
+
+    def _in_datacenter(self, ip: str, state: _FraudState) -> bool:
+        hit = state.dc_cache.get(ip)
+        if hit is None:
+            address = try_parse_ip(ip)
+            ranges = state.ranges
+            hit = address is not None and ranges is not None and ranges.contains_parsed(address)
+            if len(state.dc_cache) > 100_000:
+                state.dc_cache.clear()
+            state.dc_cache[ip] = hit
+        return hit
 
     def _is_bot(self, ua: str, state: _FraudState) -> bool:
         hit = state.bot_cache.get(ua)
@@ -100,8 +123,11 @@ class FraudAgent(Agent):
                 state.count,
             )
             over = int(state.count[0]) > state.limit
+        datacenter = bool(ip) and state.ranges is not None and self._in_datacenter(ip, state)
+        if datacenter and state.datacenter_score > score:
+            score = state.datacenter_score
         ctx.fraud_score = score
-        ctx.fraud_flags = (bot, not ua, not ip, over)
+        ctx.fraud_flags = (bot, not ua, not ip, over, datacenter)
         if score >= state.threshold:
             veto_all(ctx.reason, ctx.n_imp, R.FRAUD)
 

@@ -1,68 +1,132 @@
-"""The privacy agent: may this request be personalised, and which personal signals
-survive.
+"""The privacy agent: what this request allows, and which personal signals survive.
 
-From the request's regulation signals it decides whether user-level data may be used:
-not under COPPA, not with limit-ad-tracking or do-not-track, not after a US Privacy
-opt-out of sale (``1-Y-``), and under GDPR (``regs.gdpr`` = 1) not without a consent
-string. Only when personalisation is allowed does it pass on the user's key (for
-frequency caps) and audience segments; otherwise campaigns that need personal data
-(segment targeting) are vetoed with ``PRIVACY``.
-
-Full decoding of TCF v2.2 consent strings and GPP is not done here: any GDPR request is
-treated as not consented (fail closed), whatever its consent string says.
+The request's privacy signals (GDPR with its IAB TCF v2.2 consent string, US Privacy,
+GPP with its US National section, COPPA, limit-ad-tracking, do-not-track) are decoded
+by :mod:`adcore.consent` and turned into the activities allowed for the deployment's
+vendor id (``EngineConfig.vendor_id``), in the manner of Prebid Server's activity
+controls: serve at all, personalise (user key for frequency caps, audience segments,
+the interest built from them), precise geolocation, measurement. Only when
+personalisation is allowed do the user's key and segments pass; otherwise campaigns that
+need personal data (segment targeting) are vetoed with ``PRIVACY``. When nothing may be
+served every ad is vetoed. A malformed consent string means no consent for what it
+governs (fail closed), with its reason code in the trace; decoding never raises here.
+Without ``vendor_id`` no GDPR request is personalised.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 from .._hashing import cached_key
-from .._kernels.filters import privacy_filter
+from .._kernels.filters import privacy_filter, veto_all
+from .._kernels.reasons import PRIVACY
+from ..catalog import CatalogSnapshot
+from ..consent import Activities, activities
 from ..context import Context
-from .base import Agent
+from .base import Agent, Services
 
 __all__ = ["PrivacyAgent"]
 
 
+def _gdpr_flag(regs: Any) -> int | None:
+    if regs.gdpr is not None:
+        return int(regs.gdpr)
+    ext = regs.ext
+    if isinstance(ext, dict) and ext.get("gdpr") is not None:
+        try:
+            return 1 if int(ext["gdpr"]) else 0
+        except (TypeError, ValueError):
+            return 1  # an unreadable flag: assume GDPR applies (fail closed)
+    return None
+
+
 def _gdpr_applies(request: Any) -> bool:
     regs = request.regs
-    if regs is None:
-        return False
-    if regs.gdpr is not None:
-        return bool(regs.gdpr)
-    ext = regs.ext or {}
-    return bool(ext.get("gdpr", 0)) if isinstance(ext, dict) else False
+    return regs is not None and bool(_gdpr_flag(regs))
+
+
+@functools.lru_cache(maxsize=4096)
+def _allowed(
+    gdpr: int | None,
+    tc_string: str | None,
+    us_privacy: str | None,
+    gpp: str | None,
+    gpp_sid: tuple[int, ...],
+    coppa: int | None,
+    lmt: int | None,
+    dnt: int | None,
+    vendor_id: int,
+) -> Activities:
+    return activities(
+        gdpr=gdpr,
+        tc_string=tc_string,
+        us_privacy=us_privacy,
+        gpp=gpp,
+        gpp_sid=gpp_sid,
+        coppa=coppa,
+        lmt=lmt,
+        dnt=dnt,
+        vendor_id=vendor_id,
+    )
+
+
+_EVERYTHING = Activities(serve=True, personalise=True, precise_geo=True, measure=True, reasons=())
+
+
+def request_activities(request: Any, vendor_id: int | None) -> Activities:
+    """The activities ``request`` allows for ``vendor_id`` (None: no GVL id, so no
+    personalisation under GDPR). Requests without any privacy signal allow everything
+    without decoding anything; the others are decided once per distinct combination of
+    signals (cached)."""
+    regs = request.regs
+    device = request.device
+    user = request.user
+    tc = user.consent if user is not None else None
+    if tc is None and user is not None and isinstance(user.ext, dict):
+        raw = user.ext.get("consent")
+        tc = raw if isinstance(raw, str) else None
+    lmt = device.lmt if device is not None else None
+    dnt = device.dnt if device is not None else None
+    if regs is None and not tc and not lmt and not dnt:
+        return _EVERYTHING
+    gdpr = _gdpr_flag(regs) if regs is not None else None
+    if regs is not None:
+        us_privacy, gpp, sid, coppa = regs.us_privacy, regs.gpp, tuple(regs.gpp_sid), regs.coppa
+    else:
+        us_privacy, gpp, sid, coppa = None, None, (), None
+    if not (gdpr or tc or us_privacy or gpp or coppa or lmt or dnt):
+        return _EVERYTHING
+    return _allowed(gdpr, tc, us_privacy, gpp, sid, coppa, lmt, dnt, vendor_id or 0)
+
+
+class _PrivacyState:
+    def __init__(self, vendor_id: int | None) -> None:
+        self.vendor_id = vendor_id
 
 
 class PrivacyAgent(Agent):
-    """Decides ``personalise`` and lets personal signals through only when allowed."""
+    """Decides what the request allows and lets personal signals through only then."""
 
     name: ClassVar[str] = "privacy"
     reads: ClassVar[frozenset[str]] = frozenset({"request"})
     writes: ClassVar[frozenset[str]] = frozenset({"consent", "reason"})
 
+    def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
+        return _PrivacyState(services.config.vendor_id)
+
     def run(self, ctx: Context, state: Any) -> None:
         request = ctx.request
-        regs = request.regs
-        device = request.device
-        reasons: list[str] | None = None
-        if regs is not None:
-            if regs.coppa:
-                reasons = ["coppa"]
-            usp = regs.us_privacy
-            if usp and len(usp) == 4 and usp[2] in "Yy":
-                reasons = [*(reasons or ()), "us_privacy_opt_out"]
-            if _gdpr_applies(request):
-                reasons = [*(reasons or ()), "gdpr_no_verified_consent"]
-        if device is not None and (device.lmt or device.dnt):
-            reasons = [
-                *(reasons or ()),
-                *(["lmt"] if device.lmt else []),
-                *(["dnt"] if device.dnt else []),
-            ]
+        allowed = request_activities(request, state.vendor_id if state is not None else None)
+        ctx.activities = allowed
         snap = ctx.snapshot
-        if reasons:
-            ctx.consent_reasons = reasons
+        if not allowed.serve:
+            ctx.consent_reasons = list(allowed.reasons)
+            ctx.personalise = False
+            veto_all(ctx.reason, ctx.n_imp, PRIVACY)
+            return
+        if not allowed.personalise:
+            ctx.consent_reasons = list(allowed.reasons)
             ctx.personalise = False
             if snap.any_personal:
                 privacy_filter(
@@ -76,6 +140,7 @@ class PrivacyAgent(Agent):
             return
         ctx.personalise = True
         user = request.user
+        device = request.device
         if user is not None:
             uid = user.id or user.buyeruid or (device.ifa if device is not None else None)
             if uid:
@@ -86,7 +151,11 @@ class PrivacyAgent(Agent):
                     ctx.req_segments[w] = value
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
+        allowed = ctx.activities
         return {
+            "serve": int(allowed.serve),
             "personalise": int(ctx.personalise),
+            "precise_geo": int(allowed.precise_geo),
+            "measure": int(allowed.measure),
             "why_not": ",".join(ctx.consent_reasons) or "-",
         }

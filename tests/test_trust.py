@@ -1,0 +1,94 @@
+"""Invalid traffic through the engine: data-center addresses raise the fraud score (and
+are vetoed at the block threshold), and invalid clicks are counted and never learned
+from."""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+import pytest
+
+from adcore import Engine, EngineConfig, InvalidConfig
+from adcore import openrtb as rtb
+from adcore.demo import DEMO_START, sample_catalog, sample_requests
+from adcore.events import Click, Impression, Outcome
+
+CATALOG = sample_catalog(n_ads=80, seed=2)
+CONFIG = EngineConfig(
+    latency_budget_us=math.inf, trace=True, warmup=False, datacenter_cidrs=("198.51.100.0/24",)
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _compiled() -> None:
+    Engine(CATALOG, msgspec.structs.replace(CONFIG, warmup=True))
+
+
+def _from(ip: str, i: int = 0) -> rtb.BidRequest:
+    request = sample_requests(1, seed=40 + i, bot_share=0.0, gdpr_share=0.0)[0]
+    assert request.device is not None
+    return msgspec.structs.replace(request, device=msgspec.structs.replace(request.device, ip=ip))
+
+
+def test_datacenter_addresses_raise_the_fraud_score() -> None:
+    engine = Engine(CATALOG, CONFIG)
+    inside = engine.decide(_from("198.51.100.77"), now=DEMO_START)
+    outside = engine.decide(_from("203.0.113.9"), now=DEMO_START + 1)
+    assert inside.trace is not None and outside.trace is not None
+    fraud_in, fraud_out = inside.trace.agents[1].notes, outside.trace.agents[1].notes
+    assert fraud_in["fraud_score"] == 0.6 and "datacenter_ip" in str(fraud_in["signals"])
+    assert fraud_out["fraud_score"] == 0.0 and fraud_out["signals"] == "-"
+    assert inside.winners  # 0.6 is below the block threshold: recorded, still served
+
+
+def test_datacenter_traffic_is_blocked_at_the_threshold() -> None:
+    cfg = msgspec.structs.replace(CONFIG, fraud_datacenter_score=0.95)
+    engine = Engine(CATALOG, cfg)
+    assert not engine.decide(_from("198.51.100.77"), now=DEMO_START).winners
+    assert engine.decide(_from("203.0.113.9"), now=DEMO_START + 1).winners
+    off = Engine(CATALOG, msgspec.structs.replace(CONFIG, fraud_datacenter_score=0.0))
+    assert off.decide(_from("198.51.100.77"), now=DEMO_START).winners
+
+
+def test_the_default_list_knows_public_clouds() -> None:
+    from adcore.ivt import IpRanges
+
+    ranges = IpRanges.default()
+    assert len(ranges) > 10
+    assert not ranges.contains("192.0.2.1")  # TEST-NET-1
+
+
+def test_bad_datacenter_ranges_are_a_config_error() -> None:
+    with pytest.raises(InvalidConfig) as err:
+        Engine(CATALOG, msgspec.structs.replace(CONFIG, datacenter_cidrs=("10.0.0.0/33",)))
+    assert err.value.field == "datacenter_cidrs"
+
+
+def test_invalid_clicks_are_counted_and_not_learned_from() -> None:
+    engine = Engine(CATALOG, CONFIG)
+    learned: list[Outcome] = []
+    engine.bus.subscribe(Outcome, learned.append)
+    slots = []
+    for i in range(6):
+        slots += engine.decide(_from("203.0.113.9", i), now=DEMO_START + 100 * i).winners
+    assert len(slots) >= 3
+    a, b, c = slots[:3]
+    t = DEMO_START + 1000
+    # No impression reported before the click.
+    engine.feedback(Click(impression_id=a.impression_id, timestamp=t))
+    # A click 0.2 s after the impression: faster than a person.
+    engine.feedback(Impression(impression_id=b.impression_id, timestamp=t))
+    engine.feedback(Click(impression_id=b.impression_id, timestamp=t + 0.2))
+    # A click 8 s after the impression: valid.
+    engine.feedback(Impression(impression_id=c.impression_id, timestamp=t))
+    engine.feedback(Click(impression_id=c.impression_id, timestamp=t + 8.0))
+    assert engine.stats().invalid_clicks == {
+        "click_without_impression": 1,
+        "click_too_fast": 1,
+    }
+    clicks = [o.impression_id for o in learned if o.kind == "click"]
+    assert clicks == [c.impression_id]
+    assert sum(o.kind == "impression" for o in learned) == 2
+    # Clicks never charge: spend is the two impressions' prices.
+    assert engine.stats().spend_micros == b.price_micros + c.price_micros
