@@ -28,13 +28,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
-from adcore._kernels.auction import FIRST_PRICE, SECOND_PRICE, run_auctions
+from adcore._kernels.auction import FIRST_PRICE, GSP, SECOND_PRICE, VCG, run_auctions
 from adcore._kernels.pod import pod_work_size
 
 try:
     from tests.reference import kernels as ref
+    from tests.reference import mechanisms as ref_mech
 except ImportError:  # pytest run without the project root on sys.path
     from reference import kernels as ref  # type: ignore[no-redef]
+    from reference import mechanisms as ref_mech  # type: ignore[no-redef]
 
 JIT_DISABLED = bool(numba.config.DISABLE_JIT)
 
@@ -146,26 +148,55 @@ INPUTS = (
 NO_DEALS = dict(camp_deals=np.zeros((4, 1), np.uint64), imp_deals=np.zeros((4, 1), np.uint64))
 
 
-def call_kernel(out: dict[str, Any], a: dict[str, Any]) -> None:
-    """Call ``run_auctions`` with ``a``'s single-slot inputs: no pods, no position
-    auction, no bid shading (those are tested in test_mechanism_properties and through
-    the engine), scratch arrays sized for ``a``."""
+def call_kernel(
+    out: dict[str, Any],
+    a: dict[str, Any],
+    *,
+    multislot: int = 0,
+    pod: tuple[float, int] | None = None,
+    durations: np.ndarray | None = None,
+    forced: float = 0.0,
+    caps: np.ndarray | None = None,
+) -> None:
+    """Call ``run_auctions`` with ``a``'s inputs: single slots by default; a position
+    auction (``multislot``), or the first impression as a pod of ``pod = (poddur,
+    maxseq)`` with ad ``i``'s creative lasting ``durations[i]``; a forced floor and bid
+    caps. No bid shading (tested through the engine). Pod outputs land in ``out``."""
     m, n = a["reason"].shape
     nc = len(a["mult"])
     cands = max(n, m + 1, 2)
+    slots = 4
+    out.setdefault("pod_ad", np.full((m, slots), -1, np.int64))
+    out.setdefault("pod_bid", np.zeros((m, slots)))
+    out.setdefault("pod_price", np.zeros((m, slots)))
+    out.setdefault("pod_micros", np.zeros((m, slots), np.int64))
+    out.setdefault("pod_n", np.zeros(m, np.int64))
+    imp_pod = np.zeros(m, np.uint8)
+    poddur = np.zeros(m)
+    maxseq = np.zeros(m, np.int64)
+    creative = np.full((m, n), -1, np.int32)
+    var_duration = np.zeros(max(n, 1))
+    if pod is not None:
+        imp_pod[0], poddur[0], maxseq[0] = 1, pod[0], pod[1]
+        creative[0, :] = np.arange(n, dtype=np.int32)
+        if durations is not None:
+            var_duration[:n] = durations
+    group_words = (nc + 63) // 64 + 2
     run_auctions(
         *(out[name] for name in OUTPUTS),
-        np.full((m, 1), -1, np.int64),  # pod_ad
-        np.zeros((m, 1)),  # pod_bid
-        np.zeros((m, 1)),  # pod_price
-        np.zeros((m, 1), np.int64),  # pod_micros
-        np.zeros(m, np.int64),  # pod_n
+        out["pod_ad"],
+        out["pod_bid"],
+        out["pod_price"],
+        out["pod_micros"],
+        out["pod_n"],
         a["reason"],
         a["bid"],
         a["mult"],
         a["ad_campaign"],
         a["floor"],
         a["avail"],
+        np.full(nc, np.inf) if caps is None else caps,
+        np.full(1, forced),
         a["ad_key"],
         a["priority"],
         a["camp_deals"][:nc],
@@ -175,13 +206,13 @@ def call_kernel(out: dict[str, Any], a: dict[str, Any]) -> None:
         a["draws"],
         a["cand"],
         np.ones(m),  # slot_weight
-        np.zeros(m, np.uint8),  # imp_pod
-        np.zeros(m),  # imp_poddur
-        np.zeros(m, np.int64),  # imp_maxseq
+        imp_pod,
+        poddur,
+        maxseq,
         np.zeros(m),  # imp_cpmps
         np.zeros(m, np.uint8),  # imp_dedupe
-        np.full((m, n), -1, np.int32),  # creative
-        np.zeros(1),  # var_duration
+        creative,
+        var_duration,
         np.zeros((n, 1), np.uint64),  # ad_domains
         np.zeros((n, 1), np.uint64),  # ad_categories
         False,  # shade
@@ -198,16 +229,16 @@ def call_kernel(out: dict[str, Any], a: dict[str, Any]) -> None:
         np.zeros(cands, np.int64),  # g_prio
         np.zeros(cands, np.uint64),  # g_key
         np.zeros(cands),  # g_dur
-        np.zeros((cands, 1), np.uint64),  # g_groups
+        np.zeros((cands, group_words), np.uint64),  # g_groups
         np.zeros(cands, np.int64),  # g_sel
         np.zeros(cands, np.int64),  # g_sel2
         np.zeros(cands),  # g_price
-        np.zeros(max(pod_work_size(cands, 1), cands), np.int64),  # g_work
+        np.zeros(max(pod_work_size(cands, slots), cands), np.int64),  # g_work
         a["n_imp"],
         a["n_cand"],
         a["request_key"],
         a["explore"],
-        0,  # one auction per impression
+        multislot,
     )
 
 
@@ -579,3 +610,90 @@ def test_budget_cap_is_avail_over_1000() -> None:
     out = run(a)
     assert out["win_ad"][0] == 1
     assert out["effective"][0] == 36 / 1000.0
+
+
+@cases(800)
+@given(requests(), st.sampled_from([GSP, VCG]))
+def test_position_auction_path_matches_the_mechanism_reference(
+    a: dict[str, Any], mechanism: int
+) -> None:
+    """With ``multislot`` the request's impressions are positions: the candidates are
+    the ads eligible for every impression, at their highest floor, ranked by tier (no
+    deals here, so twice the priority), and priced by the position-auction reference."""
+    a = with_candidates({**a, "imp_deals": np.zeros_like(a["imp_deals"])})
+    m = a["n_imp"]
+    out: dict[str, Any] = {
+        name: np.zeros(a["reason"].shape[0], np.int32 if name == "win_ad" else np.float64)
+        for name in OUTPUTS
+    }
+    out["win_micros"] = np.zeros(a["reason"].shape[0], np.int64)
+    out["effective"], out["won"] = np.zeros(len(a["bid"])), np.zeros(len(a["bid"]), np.uint8)
+    avail = a["avail"].copy()
+    call_kernel(out, {**a, "avail": avail}, multislot=mechanism)
+    if m == 0:
+        return
+    idx, eff, floor, prio = [], [], [], []
+    for i in [int(x) for x in a["cand"][: a["n_cand"]]]:
+        if all(a["reason"][k, i] == 0 for k in range(m)):
+            idx.append(i)
+            eff.append(effective_bid(a, i, [int(x) for x in a["avail"]]))
+            floor.append(max(float(a["floor"][k, i]) for k in range(m)))
+            prio.append(2 * int(a["priority"][i]))
+    keys = [tie_key(a, i) for i in idx]
+    want = ref_mech.multislot_auction(eff, floor, prio, keys, [1.0] * m, len(idx), m, mechanism)
+    got = [int(w) for w in out["win_ad"][:m]]
+    assert got == [idx[w] if w >= 0 else -1 for w in want["win"]]
+    for k in range(m):
+        if got[k] >= 0:
+            assert out["win_price"][k] == pytest.approx(want["price"][k], rel=1e-12)
+            assert float(floor[idx.index(got[k])]) <= out["win_price"][k] <= out["win_bid"][k]
+
+
+@cases(600)
+@given(
+    requests(max_ads=7),
+    st.sampled_from([15.0, 30.0, 45.0, 60.0]),
+    st.integers(1, 4),
+    st.lists(st.sampled_from([0.0, 10.0, 15.0, 30.0]), min_size=7, max_size=7),
+    st.sampled_from([0.0, 0.0, 1.0, 2.5]),
+)
+def test_pod_path_fills_the_best_pod(
+    a: dict[str, Any], poddur: float, maxseq: int, durations: list[float], forced: float
+) -> None:
+    """The first impression as a pod: its total bid equals the brute-force best pod of
+    the eligible candidates (one ad per campaign), within duration and count, and every
+    price clears the (forced) floor and stays under the bid."""
+    a = with_candidates({**a, "n_imp": max(a["n_imp"], 1)})
+    n = len(a["bid"])
+    out: dict[str, Any] = {
+        name: np.zeros(a["reason"].shape[0], np.int32 if name == "win_ad" else np.float64)
+        for name in OUTPUTS
+    }
+    out["win_micros"] = np.zeros(a["reason"].shape[0], np.int64)
+    out["effective"], out["won"] = np.zeros(n), np.zeros(n, np.uint8)
+    dur = np.array(durations[:n])
+    floors0 = a["floor"][0].copy()
+    call_kernel(out, {**a, "avail": a["avail"].copy()}, pod=(poddur, maxseq), durations=dur,
+                forced=forced)  # fmt: skip
+    left = [int(x) for x in a["avail"]]
+    cands = []
+    for i in [int(x) for x in a["cand"][: a["n_cand"]]]:
+        e = effective_bid(a, i, left)
+        f = max(float(floors0[i]), forced)
+        if a["reason"][0, i] == 0 and e > 0.0 and e >= f and dur[i] <= poddur:
+            cands.append((i, e, f))
+    count = int(out["pod_n"][0])
+    chosen = [int(x) for x in out["pod_ad"][0, :count]]
+    assert len(chosen) <= maxseq and sum(dur[i] for i in chosen) <= poddur + 1e-9
+    assert len({int(a["ad_campaign"][i]) for i in chosen}) == len(chosen)
+    groups = np.zeros((len(cands), 1), np.uint64)
+    for j, (i, _, _) in enumerate(cands):
+        groups[j, 0] = np.uint64(1) << np.uint64(int(a["ad_campaign"][i]))
+    best = ref_mech.brute_force_pod(
+        [e for _, e, _ in cands], [float(dur[i]) for i, _, _ in cands], groups, len(cands),
+        poddur, maxseq, True,
+    )  # fmt: skip
+    by_ad = {i: (e, f) for i, e, f in cands}
+    assert sum(by_ad[i][0] for i in chosen) == pytest.approx(best, abs=1e-9)
+    for t, i in enumerate(chosen):
+        assert by_ad[i][1] - 1e-12 <= out["pod_price"][0, t] <= by_ad[i][0] + 1e-12

@@ -785,13 +785,41 @@ class Engine:
                 self._bus.publish(message)
 
     def control(self, message: Control) -> None:
-        """Send a human override (e.g. :class:`~adcore.events.PauseCampaign`). It takes
-        effect from the next request and is kept in :attr:`audit_log`."""
+        """Send a human override: pause or resume a campaign, block or unblock an
+        advertiser domain or IAB category everywhere, force a floor, cap a campaign's
+        bid (:mod:`adcore.events`). It takes effect from the next request, beats every
+        agent (vetoes carry the ``OVERRIDE`` reason; floors and caps bind the auction),
+        shows in traces, and is kept in :attr:`audit_log` with who sent it, when and
+        why.
+
+        Raises
+        ------
+        InvalidEvent
+            Not a control message, or a field of the wrong type or out of range (named);
+            nothing changes.
+        """
         if not isinstance(message, Control):
             raise InvalidEvent(f"expected a control message, got {type(message).__name__}", None)
         for field in ("by", "reason"):
             if not isinstance(getattr(message, field), str) or not getattr(message, field):
                 raise InvalidEvent(f"a control message needs a non-empty {field!r}", field)
+        ts = message.timestamp
+        if isinstance(ts, bool) or not isinstance(ts, (int, float)) or not math.isfinite(ts):
+            raise InvalidEvent("timestamp must be a finite number", "timestamp")
+        for field in ("campaign_id", "domain", "category"):
+            value = getattr(message, field, "")
+            if not isinstance(value, str) or (hasattr(message, field) and not value):
+                raise InvalidEvent(f"{field} must be a non-empty string", field)
+        amounts = (("floor", False), ("max_bid", True))
+        for field, optional in amounts:
+            if not hasattr(message, field):
+                continue
+            value = getattr(message, field)
+            if value is None and optional:
+                continue
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not ok or not (0.0 <= value < math.inf):
+                raise InvalidEvent(f"{field} must be a finite number >= 0", field)
         with self._lock:
             self._bus.publish(message)
 

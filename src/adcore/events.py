@@ -25,6 +25,9 @@ from __future__ import annotations
 import msgspec
 
 __all__ = [
+    "BlockCategory",
+    "BlockDomain",
+    "CapBid",
     "Click",
     "Complete",
     "Control",
@@ -32,12 +35,15 @@ __all__ = [
     "Conversion",
     "Event",
     "FeedbackEvent",
+    "ForceFloor",
     "Impression",
     "Outcome",
     "PauseCampaign",
     "ResumeCampaign",
     "Skip",
     "SpendCharged",
+    "UnblockCategory",
+    "UnblockDomain",
 ]
 
 
@@ -169,5 +175,53 @@ class ResumeCampaign(Control, frozen=True, kw_only=True, gc=False):
     campaign_id: str
 
 
-ControlMessage = PauseCampaign | ResumeCampaign
+class BlockDomain(Control, frozen=True, kw_only=True, gc=False):
+    """Serve no ad of advertiser ``domain`` anywhere, from the next request on."""
+
+    domain: str
+
+
+class UnblockDomain(Control, frozen=True, kw_only=True, gc=False):
+    """Undo a :class:`BlockDomain`."""
+
+    domain: str
+
+
+class BlockCategory(Control, frozen=True, kw_only=True, gc=False):
+    """Serve no ad of IAB ``category`` (or its sub-categories) anywhere."""
+
+    category: str
+
+
+class UnblockCategory(Control, frozen=True, kw_only=True, gc=False):
+    """Undo a :class:`BlockCategory`."""
+
+    category: str
+
+
+class ForceFloor(Control, frozen=True, kw_only=True, gc=False):
+    """Every impression's floor is at least ``floor`` (CPM, in the catalog's currency,
+    private deals included); 0 removes the forced floor."""
+
+    floor: float
+
+
+class CapBid(Control, frozen=True, kw_only=True, gc=False):
+    """Campaign ``campaign_id`` bids at most ``max_bid`` (CPM, after pacing); None
+    removes the cap."""
+
+    campaign_id: str
+    max_bid: float | None = None
+
+
+ControlMessage = (
+    PauseCampaign
+    | ResumeCampaign
+    | BlockDomain
+    | UnblockDomain
+    | BlockCategory
+    | UnblockCategory
+    | ForceFloor
+    | CapBid
+)
 """Any control message."""

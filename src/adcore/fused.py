@@ -158,6 +158,7 @@ class FusedPlan:
             static = ctx.fused_static = [self, self._static(ctx), None]
         self.audience.prepare(ctx)  # type: ignore[attr-defined]
         InventoryAgent.prepare(ctx, self.states["inventory"])
+        SafetyAgent.prepare(ctx, self.states["safety"])
         PacingAgent.prepare(ctx, self.pacing)
         args = (
             *static[1],

@@ -24,13 +24,16 @@ def _no_winner(k, win_ad, win_bid, win_price, win_micros, win_propensity, win_se
 
 
 @helper
-def _effective(i, bid, mult, ad_campaign, avail):
-    """``bid * mult[campaign]`` capped at what the campaign may still commit (CPM)."""
+def _effective(i, bid, mult, ad_campaign, avail, camp_cap):
+    """``bid * mult[campaign]`` capped at what the campaign may still commit and at
+    its bid cap (CPM)."""
     c = ad_campaign[i]
     e = bid[i] * mult[c]
     cap = avail[c] / 1000.0
     if e > cap:
         e = cap
+    if e > camp_cap[c]:
+        e = camp_cap[c]
     return e
 
 
@@ -86,6 +89,7 @@ def _single_slot(
     ad_campaign,
     floor,
     avail,
+    camp_cap,
     ad_key,
     priority,
     camp_deals,
@@ -125,6 +129,8 @@ def _single_slot(
         cap = avail[c] / 1000.0
         if e > cap:
             e = cap
+        if e > camp_cap[c]:
+            e = camp_cap[c]
         effective[i] = e
         if e <= 0.0 or e < floor[k, i]:
             continue
@@ -249,6 +255,8 @@ def run_auctions(
     ad_campaign,
     floor,
     avail,
+    camp_cap,
+    forced_floor,
     ad_key,
     priority,
     camp_deals,
@@ -293,6 +301,11 @@ def run_auctions(
     multislot,
 ):
     """Resolve the first ``n_imp`` impressions of a request.
+
+    **Overrides.** ``camp_cap`` caps each campaign's effective bid (``inf`` for none) and
+    ``forced_floor[0]``, when positive, raises every candidate's floor to it first
+    (human overrides, :class:`~adcore.events.CapBid` and
+    :class:`~adcore.events.ForceFloor`).
 
     **Effective bids.** A candidate is an ad in ``cand[:n_cand]`` (ascending) eligible for
     the impression (``reason[k, i] == 0``) that has not won an earlier impression of the
@@ -342,6 +355,13 @@ def run_auctions(
         effective[i] = 0.0
     for k in range(n_imp):
         pod_n[k] = 0
+    forced = forced_floor[0]
+    if forced > 0.0:  # a human override: every floor at least this
+        for k in range(n_imp):
+            for j in range(n_cand):
+                i = cand[j]
+                if floor[k, i] < forced:
+                    floor[k, i] = forced
     if multislot == GSP or multislot == VCG:
         deals = _offers_deals(0, imp_deals)
         m = 0
@@ -357,7 +377,7 @@ def run_auctions(
                     f = floor[k, i]
             if not ok:
                 continue
-            e = _effective(i, bid, mult, ad_campaign, avail)
+            e = _effective(i, bid, mult, ad_campaign, avail, camp_cap)
             effective[i] = e
             g_idx[m] = i
             g_eff[m] = e
@@ -400,6 +420,7 @@ def run_auctions(
                 ad_campaign,
                 floor,
                 avail,
+                camp_cap,
                 ad_key,
                 priority,
                 camp_deals,
@@ -426,7 +447,7 @@ def run_auctions(
             i = cand[j]
             if reason[k, i] != 0 or won[i]:
                 continue
-            e = _effective(i, bid, mult, ad_campaign, avail)
+            e = _effective(i, bid, mult, ad_campaign, avail, camp_cap)
             effective[i] = e
             v = creative[k, i]
             d = var_duration[v] if v >= 0 else 0.0

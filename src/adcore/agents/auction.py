@@ -27,6 +27,7 @@ single slots records each winner's propensity. See
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -36,7 +37,7 @@ from .._kernels.reserve import price_grid
 from .._kernels.shading import price_bucket, shading_record, shading_record_win
 from ..catalog import CatalogSnapshot
 from ..context import Context
-from ..events import Outcome
+from ..events import CapBid, ForceFloor, Outcome
 from .base import Agent, Services
 
 __all__ = ["AuctionAgent"]
@@ -46,13 +47,27 @@ GRID_BUCKETS = 48
 
 
 class _AuctionState:
-    """Bid-shading statistics per placement slot (kept across catalog swaps)."""
+    """Bid-shading statistics per placement slot (kept across catalog swaps) and the
+    floor and bid-cap overrides."""
 
     tries: np.ndarray
     wins: np.ndarray
+    forced_floor: np.ndarray
 
-    def __init__(self, services: Services, previous: _AuctionState | None) -> None:
+    def __init__(
+        self, snapshot: CatalogSnapshot, services: Services, previous: _AuctionState | None
+    ) -> None:
         cfg = services.config
+        self.snapshot = snapshot
+        self.caps: dict[str, float] = dict(previous.caps) if previous is not None else {}
+        self.forced_floor = (
+            previous.forced_floor if previous is not None else np.zeros(1, dtype=np.float64)
+        )
+        self.camp_cap = np.full(snapshot.n_campaigns, np.inf)
+        for cid, cap in self.caps.items():
+            c = snapshot.campaign_index.get(cid)
+            if c is not None:
+                self.camp_cap[c] = cap
         slots = cfg.learner_slots
         self.shade = bool(cfg.bid_shading)
         self.decay = cfg.shading_decay
@@ -84,10 +99,12 @@ class AuctionAgent(Agent):
         {"features", "reason", "bid", "multiplier", "floor", "creative", "candidates"}
     )
     writes: ClassVar[frozenset[str]] = frozenset({"winners"})
-    learns_from: ClassVar[tuple[type, ...]] = (Outcome,)
+    learns_from: ClassVar[tuple[type, ...]] = (Outcome, ForceFloor, CapBid)
 
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
-        return _AuctionState(services, previous if isinstance(previous, _AuctionState) else None)
+        return _AuctionState(
+            snapshot, services, previous if isinstance(previous, _AuctionState) else None
+        )
 
     @staticmethod
     def arrays(ctx: Context, state: _AuctionState) -> tuple[Any, ...]:
@@ -115,6 +132,8 @@ class AuctionAgent(Agent):
             snap.ad_campaign,
             ctx.floor,
             ctx.avail,
+            state.camp_cap,
+            state.forced_floor,
             snap.ad_key,
             snap.ad_priority,
             snap.camp_deals,
@@ -189,7 +208,21 @@ class AuctionAgent(Agent):
                 )
 
     def learn(self, message: Any, state: _AuctionState) -> None:
-        """A first-price impression was won: count the win at its price."""
+        """Overrides (a forced floor, a bid cap); and a first-price impression won:
+        count the win at its price."""
+        if isinstance(message, ForceFloor):
+            state.forced_floor[0] = max(0.0, float(message.floor))
+            return
+        if isinstance(message, CapBid):
+            cap = math.inf if message.max_bid is None else float(message.max_bid)
+            if message.max_bid is None:
+                state.caps.pop(message.campaign_id, None)
+            else:
+                state.caps[message.campaign_id] = cap
+            c = state.snapshot.campaign_index.get(message.campaign_id)
+            if c is not None:
+                state.camp_cap[c] = cap
+            return
         if (
             state.shade
             and isinstance(message, Outcome)
@@ -207,4 +240,6 @@ class AuctionAgent(Agent):
             "impressions": n,
             "auction": _MECHANISMS.get(mech, "second_price"),
             "pods": int(ctx.imp_pod[:n].sum()),
+            "forced_floor": float(state.forced_floor[0]),
+            "capped_campaigns": len(state.caps),
         }

@@ -9,9 +9,14 @@ overrides.
   when impressions are reported): ``FREQUENCY_CAP``. Needs a user key, so it applies
   only where the privacy agent allowed personalisation.
 - Human overrides received as control messages on the bus
-  (:class:`~adcore.events.PauseCampaign`, :class:`~adcore.events.ResumeCampaign`): a
-  paused campaign is vetoed with ``OVERRIDE``, the highest-precedence reason, from the
-  next request on.
+  (:class:`~adcore.events.PauseCampaign` / :class:`~adcore.events.ResumeCampaign`,
+  :class:`~adcore.events.BlockDomain` / :class:`~adcore.events.UnblockDomain`,
+  :class:`~adcore.events.BlockCategory` / :class:`~adcore.events.UnblockCategory`): a
+  paused campaign, and every ad of a blocked advertiser domain or IAB category (a
+  blocked category also blocks its sub-categories), is vetoed with ``OVERRIDE``, the
+  highest-precedence reason, from the next request on. (Floors and bid caps forced by
+  :class:`~adcore.events.ForceFloor` and :class:`~adcore.events.CapBid` are applied by
+  the auction agent.)
 """
 
 from __future__ import annotations
@@ -24,9 +29,18 @@ from numpy.typing import NDArray
 
 from .._kernels.counters import count_campaign
 from .._kernels.filters import safety_pass
-from ..catalog import CatalogSnapshot
+from .._kernels.reasons import OVERRIDE
+from ..catalog import CatalogSnapshot, category_closure
 from ..context import Context
-from ..events import Outcome, PauseCampaign, ResumeCampaign
+from ..events import (
+    BlockCategory,
+    BlockDomain,
+    Outcome,
+    PauseCampaign,
+    ResumeCampaign,
+    UnblockCategory,
+    UnblockDomain,
+)
 from .base import Agent, Services
 
 __all__ = ["SafetyAgent"]
@@ -41,9 +55,13 @@ class _SafetyState:
         slots: int,
         paused_ids: set[str],
         counters: tuple[Any, Any, Any] | None,
+        blocked: tuple[set[str], set[str]] = (set(), set()),
     ) -> None:
         self.snapshot = snapshot
         self.paused_ids = set(paused_ids)
+        self.blocked_domains, self.blocked_categories = set(blocked[0]), set(blocked[1])
+        self.blocked_ads: NDArray[np.intp] = np.zeros(0, dtype=np.intp)
+        self.refresh_blocks()
         self.paused = np.zeros(snapshot.n_campaigns, dtype=np.uint8)
         for cid in self.paused_ids:
             i = snapshot.campaign_index.get(cid)
@@ -60,6 +78,22 @@ class _SafetyState:
         self.counts: NDArray[np.int64] = counters[2]
         self.lock = threading.Lock()
 
+    def refresh_blocks(self) -> None:
+        """The ads of blocked domains and categories (recomputed when they change)."""
+        domains, categories = self.blocked_domains, self.blocked_categories
+        if not domains and not categories:
+            self.blocked_ads = np.zeros(0, dtype=np.intp)
+            return
+        self.blocked_ads = np.array(
+            [
+                i
+                for i, ad in enumerate(self.snapshot.ads)
+                if domains.intersection(ad.adomain)
+                or categories.intersection(category_closure(ad.categories))
+            ],
+            dtype=np.intp,
+        )
+
 
 class SafetyAgent(Agent):
     """Block lists, exclusions, frequency caps and overrides."""
@@ -67,7 +101,15 @@ class SafetyAgent(Agent):
     name: ClassVar[str] = "safety"
     reads: ClassVar[frozenset[str]] = frozenset({"request", "features", "consent"})
     writes: ClassVar[frozenset[str]] = frozenset({"reason"})
-    learns_from: ClassVar[tuple[type, ...]] = (PauseCampaign, ResumeCampaign, Outcome)
+    learns_from: ClassVar[tuple[type, ...]] = (
+        PauseCampaign,
+        ResumeCampaign,
+        BlockDomain,
+        UnblockDomain,
+        BlockCategory,
+        UnblockCategory,
+        Outcome,
+    )
 
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
         if isinstance(previous, _SafetyState):
@@ -79,10 +121,20 @@ class SafetyAgent(Agent):
                 services.config.counter_slots,
                 previous.paused_ids,
                 (previous.keys, previous.starts, previous.counts) if same else None,
+                (previous.blocked_domains, previous.blocked_categories),
             )
         return _SafetyState(snapshot, services.config.counter_slots, set(), None)
 
+    @staticmethod
+    def prepare(ctx: Context, state: _SafetyState) -> None:
+        """Veto the ads of blocked domains and categories (human overrides)."""
+        ads = state.blocked_ads
+        if ads.size:
+            n = ctx.n_imp
+            ctx.reason[:n, ads] = np.maximum(ctx.reason[:n, ads], OVERRIDE)
+
     def run(self, ctx: Context, state: _SafetyState) -> None:
+        self.prepare(ctx, state)
         snap = ctx.snapshot
         safety_pass(
             ctx.reason,
@@ -138,9 +190,23 @@ class SafetyAgent(Agent):
             i = state.snapshot.campaign_index.get(message.campaign_id)
             if i is not None:
                 state.paused[i] = 0
+        elif isinstance(message, (BlockDomain, UnblockDomain)):
+            if isinstance(message, BlockDomain):
+                state.blocked_domains.add(message.domain)
+            else:
+                state.blocked_domains.discard(message.domain)
+            state.refresh_blocks()
+        elif isinstance(message, (BlockCategory, UnblockCategory)):
+            if isinstance(message, BlockCategory):
+                state.blocked_categories.add(message.category)
+            else:
+                state.blocked_categories.discard(message.category)
+            state.refresh_blocks()
 
     def notes(self, ctx: Context, state: _SafetyState) -> dict[str, float | int | str]:
         return {
             "paused_campaigns": int(state.paused.sum()),
             "capped_campaigns": int(ctx.freq_blocked.sum()),
+            "blocked_domains": len(state.blocked_domains),
+            "blocked_categories": len(state.blocked_categories),
         }
