@@ -28,6 +28,8 @@ METRICS: dict[str, tuple[str, bool]] = {
     "bot_spend_share": ("spend on bots", False),
     "latency_p50_us": ("decision latency p50 (us)", False),
     "latency_p99_us": ("decision latency p99 (us)", False),
+    "consent_violations": ("consent violations", False),
+    "gdpr_personalised_share": ("GDPR requests personalised", True),
 }
 """Metric key -> (label, whether higher is better)."""
 
@@ -114,6 +116,7 @@ class ArmRun:
         total_value = float(value.sum())
         early = int(np.sum(exhausted_hour < 0.9 * 24))
         first = float(np.nanmin(exhausted_hour)) if np.any(~np.isnan(exhausted_hour)) else 24.0
+        gdpr = counts.get("gdpr_requests", 0)
         metrics = {
             "ctr": counts["clicks"] / shown if shown else 0.0,
             "completion_rate": counts["completes"] / av if av else 0.0,
@@ -131,6 +134,8 @@ class ArmRun:
             else 0.0,
             "latency_p50_us": float(np.percentile(latency_us, 50)),
             "latency_p99_us": float(np.percentile(latency_us, 99)),
+            "consent_violations": float(counts.get("consent_violations", 0)),
+            "gdpr_personalised_share": counts.get("gdpr_personalised", 0) / gdpr if gdpr else 0.0,
         }
         return cls(
             arm=arm,

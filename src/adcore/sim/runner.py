@@ -11,13 +11,15 @@ from typing import TextIO
 import msgspec
 import numpy as np
 
+from .. import openrtb as rtb
 from ..agents import Agent, default_agents
+from ..agents.privacy import request_activities
 from ..config import EngineConfig
 from ..decision import Decision, SlotDecision
 from ..engine import Engine
 from ..events import Click, Complete, Conversion, Impression, Skip
 from .baseline import baseline_agents, baseline_config
-from .market import SLOT_DISPLAY, Behaviour, Market, SlotOutcome
+from .market import SIM_VENDOR_ID, SLOT_DISPLAY, Behaviour, Market, SlotOutcome
 from .results import ArmRun, SimResults
 from .scenario import Scenario, load_scenario
 
@@ -41,9 +43,19 @@ ARMS: dict[str, Arm] = {
 
 
 def _engine_config(scenario: Scenario) -> EngineConfig:
-    # No latency budget: a simulated day must not depend on how busy the machine is.
+    # No latency budget: a simulated day must not depend on how busy the machine is. The
+    # vendor id is the one the market's consenting listeners give consent to. Traffic
+    # from data centres known to send non-human traffic is general invalid traffic, to be
+    # filtered, not merely scored (MRC, "Invalid Traffic Detection and Filtration
+    # Guidelines Addendum", 2015): no simulated listener listens from a data centre, and
+    # every simulated bot runs in one.
     return EngineConfig(
-        latency_budget_us=float("inf"), pacing_curve=scenario.diurnal, hold_ttl=60.0, seed=0
+        latency_budget_us=float("inf"),
+        pacing_curve=scenario.diurnal,
+        hold_ttl=60.0,
+        seed=0,
+        vendor_id=SIM_VENDOR_ID,
+        fraud_datacenter_score=1.0,
     )
 
 
@@ -97,8 +109,19 @@ def play_request(
     (``fatigue`` counts earlier exposures per listener and campaign, and is updated) and
     report it as feedback events one second later. Returns the decision, what was shown,
     and how long ``Engine.decide`` took (microseconds)."""
+    return _play(engine, market, i, market.request(i), fatigue, trace=trace)
+
+
+def _play(
+    engine: Engine,
+    market: Market,
+    i: int,
+    request: rtb.BidRequest,
+    fatigue: dict[tuple[int, int], int],
+    *,
+    trace: bool,
+) -> tuple[Decision, list[Shown], float]:
     now = float(market.time[i])
-    request = market.request(i)
     t0 = time.perf_counter_ns()
     decision = engine.decide(request, now=now, trace=trace)
     decide_us = (time.perf_counter_ns() - t0) / 1000.0
@@ -166,9 +189,9 @@ def run_arm(
     feedback, and measure."""
     arm = ARMS[arm] if isinstance(arm, str) else arm
     sc = market.scenario
-    engine = Engine(
-        market.catalog, arm.configure(config or _engine_config(sc)), agents=arm.agents()
-    )
+    engine_config = arm.configure(config or _engine_config(sc))
+    engine = Engine(market.catalog, engine_config, agents=arm.agents())
+    vendor_id = engine_config.vendor_id
     n_camp = len(market.catalog.campaigns)
     n = market.n_requests
     hourly_spend = np.zeros((24, n_camp))
@@ -187,6 +210,9 @@ def run_arm(
             "av_shown",
             "lost_outside",
             "bot_shown",
+            "gdpr_requests",
+            "gdpr_personalised",
+            "consent_violations",
         ),
         0,
     )
@@ -207,7 +233,16 @@ def run_arm(
             hourly_spend[hour_mark] = ledger.spent_total[_order(engine, campaign_ids)]
             hour_mark += 1
         traced = trace_every > 0 and i % trace_every == 0
-        decision, shown, latency[i] = play_request(engine, market, i, fatigue, trace=traced)
+        request = market.request(i)
+        decision, shown, latency[i] = _play(engine, market, i, request, fatigue, trace=traced)
+        if request.regs is not None and request.regs.gdpr == 1:
+            # What the privacy agent allowed, against what the listener really chose.
+            personalised = request_activities(request, vendor_id).personalise
+            counts["gdpr_requests"] += 1
+            counts["gdpr_personalised"] += personalised
+            listener = int(market.listener[i])
+            consented = bool(market.listener_eu[listener] and market.listener_consent[listener])
+            counts["consent_violations"] += personalised and not consented
         if traced and decision.trace is not None:
             for a in decision.trace.agents:
                 agent_us.setdefault(a.agent, []).append(a.elapsed_us)
