@@ -311,6 +311,9 @@ class NumpyFraud(FraudAgent):
                 score = 0.2
             if state.limit > 0 and count > state.limit:
                 score = max(score, min(1.0, (count - state.limit) / state.limit))
+        datacenter = bool(ip) and state.ranges is not None and self._in_datacenter(ip, state)
+        if datacenter and state.datacenter_score > score:
+            score = state.datacenter_score
         ctx.fraud_score = score
         signals = []
         if bot:
@@ -321,9 +324,13 @@ class NumpyFraud(FraudAgent):
             signals.append("no_ip")
         if count > state.limit:
             signals.append("request_rate")
+        if datacenter:
+            signals.append("datacenter_ip")
         ctx.fraud_signals = signals
         if score >= state.threshold:
             _raise(ctx.reason[: ctx.n_imp], R.FRAUD)
+        elif score >= state.discount:
+            ctx.bid_factor[0] = 1.0 - score
 
 
 class NumpyAudience(AudienceAgent):
@@ -662,7 +669,7 @@ class NumpyAuction(AuctionAgent):
         won = ctx.won.view(bool)
         won.fill(False)
         avail = ctx.avail
-        bid_x_mult = ctx.bid * ctx.mult[camp]
+        bid_x_mult = ctx.bid * ctx.mult[camp] * ctx.bid_factor[0]
         for k in range(ctx.n_imp):
             eligible = (ctx.reason[k] == 0) & ~won
             e = np.minimum(bid_x_mult, avail[camp] / 1000.0)

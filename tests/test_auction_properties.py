@@ -197,6 +197,7 @@ def call_kernel(
         a["avail"],
         np.full(nc, np.inf) if caps is None else caps,
         np.full(1, forced),
+        np.ones(1),  # no fraud discount
         a["ad_key"],
         a["priority"],
         a["camp_deals"][:nc],

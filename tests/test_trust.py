@@ -92,3 +92,49 @@ def test_invalid_clicks_are_counted_and_not_learned_from() -> None:
     assert sum(o.kind == "impression" for o in learned) == 2
     # Clicks never charge: spend is the two impressions' prices.
     assert engine.stats().spend_micros == b.price_micros + c.price_micros
+
+
+def test_suspicious_requests_bid_less() -> None:
+    """A score between the discount and block thresholds multiplies every bid by
+    ``1 - score``: the same request from a data-center address (score 0.8) wins with a
+    fifth of the bid it makes from elsewhere."""
+    cfg = msgspec.structs.replace(CONFIG, fraud_datacenter_score=0.8)
+    engine = Engine(CATALOG, cfg)
+    request = _from("203.0.113.9")
+    request = msgspec.structs.replace(
+        request, imp=tuple(msgspec.structs.replace(i, bidfloor=0.0) for i in request.imp)
+    )
+    clean = engine.decide(request, now=DEMO_START).winners
+    suspicious = Engine(CATALOG, cfg).decide(
+        msgspec.structs.replace(request, device=msgspec.structs.replace(
+            request.device, ip="198.51.100.5")),  # type: ignore[arg-type]
+        now=DEMO_START,
+    ).winners  # fmt: skip
+    assert clean and suspicious
+    assert suspicious[0].bid == pytest.approx(0.2 * clean[0].bid, rel=1e-9)
+
+
+def test_title_keywords_keep_campaigns_away() -> None:
+    from adcore import Ad, Campaign, Catalog
+
+    campaigns = [
+        Campaign(id="air", advertiser="Air", daily_budget=10**9, bid=5.0,
+                 excluded_keywords=("Crash", "disaster")),
+        Campaign(id="tea", advertiser="Tea", daily_budget=10**9, bid=1.0),
+    ]  # fmt: skip
+    ads = [
+        Ad(id=f"a-{c.id}", campaign=c.id, format="display", sizes=((300, 250),), embedding=(0.1,))
+        for c in campaigns
+    ]
+    engine = Engine(Catalog(campaigns, ads), msgspec.structs.replace(CONFIG, trace=True))
+    imp = rtb.Imp(id="1", banner=rtb.Banner(w=300, h=250))
+
+    def winner(title: str) -> str | None:
+        site = rtb.Site(id="news", content=rtb.Content(title=title))
+        d = engine.decide(rtb.BidRequest(id=title, imp=(imp,), site=site), now=DEMO_START)
+        return d.slots[0].campaign_id
+
+    assert winner("Markets rally on Tuesday") == "air"
+    assert winner("Plane CRASH near the coast") == "tea"
+    assert winner("A disaster, averted") == "tea"
+    assert winner("Crashing waves") == "air"  # whole words only

@@ -171,6 +171,9 @@ class Campaign(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     frequency_cap : FrequencyCap or None
     excluded_categories : tuple of str
         Content categories the campaign must never appear next to.
+    excluded_keywords : tuple of str
+        Words (case-insensitive) that keep the campaign away from content whose title
+        contains them (``site.content.title`` / ``app.content.title``).
     priority : int
         Higher priority campaigns win over lower ones whatever the bids (like
         direct-sold line items over programmatic).
@@ -193,6 +196,7 @@ class Campaign(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     targeting: Targeting = msgspec.field(default_factory=Targeting)
     frequency_cap: FrequencyCap | None = None
     excluded_categories: tuple[str, ...] = ()
+    excluded_keywords: tuple[str, ...] = ()
     priority: int = 0
     deals: tuple[str, ...] = ()
     pacing: Pacing = Pacing.PID
@@ -466,6 +470,12 @@ class CatalogSnapshot:
         self.camp_end = _readonly(
             np.array([np.inf if c.end is None else c.end for c in campaigns], dtype=np.float64)
         )
+        # Title keywords each campaign is kept away from (lower case), and who has any.
+        self.excluded_keywords: dict[str, tuple[int, ...]] = {}
+        for c_i, c in enumerate(campaigns):
+            for word in c.excluded_keywords:
+                key = word.lower()
+                self.excluded_keywords[key] = (*self.excluded_keywords.get(key, ()), c_i)
         self.camp_pacing = _readonly(
             np.array([_PACING_CODE[Pacing(c.pacing)] for c in campaigns], dtype=np.int8)
         )

@@ -108,6 +108,9 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         for in TCF strings; None: no GDPR request is personalised.
     fraud_block_threshold : float
         Requests with a fraud score at or above it are not bid on.
+    fraud_discount_threshold : float
+        Requests with a score from it up to the block threshold are bid on at
+        ``1 - score`` of every bid (a value above the block threshold: never).
     fraud_rate_limit, fraud_rate_window : int, float
         More than ``limit`` requests per device/IP in ``window`` seconds raise the score.
     fraud_datacenter_score : float
@@ -175,6 +178,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     learner_slots: int = 4096
     vendor_id: int | None = None
     fraud_block_threshold: float = 0.9
+    fraud_discount_threshold: float = 0.7
     fraud_rate_limit: int = 600
     fraud_rate_window: float = 60.0
     bot_patterns: tuple[str, ...] = DEFAULT_BOT_PATTERNS
@@ -248,6 +252,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
             ("fraud_rate_limit", cfg.fraud_rate_limit >= 1),
             ("fraud_rate_window", cfg.fraud_rate_window > 0),
             ("fraud_datacenter_score", 0.0 <= cfg.fraud_datacenter_score <= 1.0),
+            ("fraud_discount_threshold", 0.0 < cfg.fraud_discount_threshold <= 1.0),
             ("click_min_seconds", 0.0 <= cfg.click_min_seconds < math.inf),
             ("click_max_ctr", 0.0 < cfg.click_max_ctr <= 1.0),
             ("click_min_impressions", cfg.click_min_impressions >= 1),

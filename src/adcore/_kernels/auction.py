@@ -24,11 +24,11 @@ def _no_winner(k, win_ad, win_bid, win_price, win_micros, win_propensity, win_se
 
 
 @helper
-def _effective(i, bid, mult, ad_campaign, avail, camp_cap):
-    """``bid * mult[campaign]`` capped at what the campaign may still commit and at
-    its bid cap (CPM)."""
+def _effective(i, bid, mult, ad_campaign, avail, camp_cap, factor):
+    """``bid * mult[campaign] * factor`` capped at what the campaign may still commit
+    and at its bid cap (CPM)."""
     c = ad_campaign[i]
-    e = bid[i] * mult[c]
+    e = bid[i] * mult[c] * factor
     cap = avail[c] / 1000.0
     if e > cap:
         e = cap
@@ -90,6 +90,7 @@ def _single_slot(
     floor,
     avail,
     camp_cap,
+    factor,
     ad_key,
     priority,
     camp_deals,
@@ -125,7 +126,7 @@ def _single_slot(
         # Written out rather than called (_effective, _tier): helpers taking arrays
         # cost a call each when LLVM does not inline them, and this loop is the hot one.
         c = ad_campaign[i]
-        e = bid[i] * mult[c]
+        e = bid[i] * mult[c] * factor
         cap = avail[c] / 1000.0
         if e > cap:
             e = cap
@@ -257,6 +258,7 @@ def run_auctions(
     avail,
     camp_cap,
     forced_floor,
+    bid_factor,
     ad_key,
     priority,
     camp_deals,
@@ -301,6 +303,9 @@ def run_auctions(
     multislot,
 ):
     """Resolve the first ``n_imp`` impressions of a request.
+
+    **Discount.** Every bid is multiplied by ``bid_factor[0]`` (the fraud agent's
+    discount of a suspicious request, 1 otherwise).
 
     **Overrides.** ``camp_cap`` caps each campaign's effective bid (``inf`` for none) and
     ``forced_floor[0]``, when positive, raises every candidate's floor to it first
@@ -355,6 +360,7 @@ def run_auctions(
         effective[i] = 0.0
     for k in range(n_imp):
         pod_n[k] = 0
+    factor = bid_factor[0]
     forced = forced_floor[0]
     if forced > 0.0:  # a human override: every floor at least this
         for k in range(n_imp):
@@ -377,7 +383,7 @@ def run_auctions(
                     f = floor[k, i]
             if not ok:
                 continue
-            e = _effective(i, bid, mult, ad_campaign, avail, camp_cap)
+            e = _effective(i, bid, mult, ad_campaign, avail, camp_cap, factor)
             effective[i] = e
             g_idx[m] = i
             g_eff[m] = e
@@ -421,6 +427,7 @@ def run_auctions(
                 floor,
                 avail,
                 camp_cap,
+                factor,
                 ad_key,
                 priority,
                 camp_deals,
@@ -447,7 +454,7 @@ def run_auctions(
             i = cand[j]
             if reason[k, i] != 0 or won[i]:
                 continue
-            e = _effective(i, bid, mult, ad_campaign, avail, camp_cap)
+            e = _effective(i, bid, mult, ad_campaign, avail, camp_cap, factor)
             effective[i] = e
             v = creative[k, i]
             d = var_duration[v] if v >= 0 else 0.0

@@ -134,6 +134,7 @@ class AuctionAgent(Agent):
             ctx.avail,
             state.camp_cap,
             state.forced_floor,
+            ctx.bid_factor,
             snap.ad_key,
             snap.ad_priority,
             snap.camp_deals,

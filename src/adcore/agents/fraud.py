@@ -9,7 +9,9 @@ advertising id, else the IP address), and an IP address in a data-center range
 ``EngineConfig.datacenter_cidrs`` to replace it; scored ``fraud_datacenter_score``).
 The score combines them (:func:`adcore._kernels.fraud.fraud_score`, then the largest
 signal); at ``fraud_block_threshold`` or above the whole request is vetoed with
-``FRAUD``. Clicks are validated at feedback by :class:`adcore.ivt.ClickValidator`.
+``FRAUD``; from ``fraud_discount_threshold`` up to it every bid is discounted by the
+score (multiplied by ``1 - score``). Clicks are validated at feedback by
+:class:`adcore.ivt.ClickValidator`.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class _FraudState:
         self.bot_cache: dict[str, bool] = {}
         self.count = np.zeros(1, dtype=np.int64)  # the last request's rate count
         self.ranges: IpRanges | None = None
+        self.discount = 1.0
         self.datacenter_score = 0.0
         self.dc_cache: dict[str, bool] = {}
 
@@ -71,6 +74,7 @@ class FraudAgent(Agent):
             cfg.fraud_rate_limit,
             cfg.fraud_rate_window,
         )
+        state.discount = cfg.fraud_discount_threshold
         if cfg.fraud_datacenter_score > 0:
             cidrs = cfg.datacenter_cidrs
             state.ranges = IpRanges.default() if cidrs is None else IpRanges(cidrs)
@@ -130,6 +134,8 @@ class FraudAgent(Agent):
         ctx.fraud_flags = (bot, not ua, not ip, over, datacenter)
         if score >= state.threshold:
             veto_all(ctx.reason, ctx.n_imp, R.FRAUD)
+        elif score >= state.discount:
+            ctx.bid_factor[0] = 1.0 - score  # suspicious: bid less
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
         return {

@@ -3,8 +3,8 @@ overrides.
 
 - ``bcat`` (a blocked category also blocks its sub-categories) and ``badv`` from the
   request: ``BLOCKED_CATEGORY``, ``BLOCKED_ADVERTISER``.
-- A campaign's ``excluded_categories`` against the page or stream's content:
-  ``EXCLUDED_CONTENT``.
+- A campaign's ``excluded_categories`` against the page or stream's content, and its
+  ``excluded_keywords`` against the words of the content's title: ``EXCLUDED_CONTENT``.
 - Frequency caps per user and campaign (hashed counters in bounded memory, counted
   when impressions are reported): ``FREQUENCY_CAP``. Needs a user key, so it applies
   only where the privacy agent allowed personalisation.
@@ -21,6 +21,7 @@ overrides.
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any, ClassVar
 
@@ -29,7 +30,7 @@ from numpy.typing import NDArray
 
 from .._kernels.counters import count_campaign
 from .._kernels.filters import safety_pass
-from .._kernels.reasons import OVERRIDE
+from .._kernels.reasons import EXCLUDED_CONTENT, OVERRIDE
 from ..catalog import CatalogSnapshot, category_closure
 from ..context import Context
 from ..events import (
@@ -95,6 +96,25 @@ class _SafetyState:
         )
 
 
+_WORD = re.compile(r"\w+")
+
+
+def _excluded_by_title(title: str, snap: CatalogSnapshot) -> tuple[int, ...]:
+    """The campaigns (positions) excluding a word of ``title``, cached per snapshot."""
+    cache: dict[str, tuple[int, ...]] = snap.__dict__.setdefault("_title_cache", {})
+    hit = cache.get(title)
+    if hit is None:
+        words = set(_WORD.findall(title.lower()))
+        found: set[int] = set()
+        for word in words.intersection(snap.excluded_keywords):
+            found.update(snap.excluded_keywords[word])
+        hit = tuple(sorted(found))
+        if len(cache) > 50_000:
+            cache.clear()
+        cache[title] = hit
+    return hit
+
+
 class SafetyAgent(Agent):
     """Block lists, exclusions, frequency caps and overrides."""
 
@@ -127,11 +147,24 @@ class SafetyAgent(Agent):
 
     @staticmethod
     def prepare(ctx: Context, state: _SafetyState) -> None:
-        """Veto the ads of blocked domains and categories (human overrides)."""
+        """Veto the ads of blocked domains and categories (human overrides), and of
+        campaigns excluding a word of the content's title."""
+        n = ctx.n_imp
         ads = state.blocked_ads
         if ads.size:
-            n = ctx.n_imp
             ctx.reason[:n, ads] = np.maximum(ctx.reason[:n, ads], OVERRIDE)
+        snap = ctx.snapshot
+        if snap.excluded_keywords:
+            request = ctx.request
+            where = request.site if request.site is not None else request.app
+            content = where.content if where is not None else None
+            title = content.title if content is not None else None
+            if title:
+                ptr = snap.camp_ad_ptr
+                for c in _excluded_by_title(title, snap):
+                    lo, hi = ptr[c], ptr[c + 1]
+                    rows = ctx.reason[:n, lo:hi]
+                    np.maximum(rows, EXCLUDED_CONTENT, out=rows)
 
     def run(self, ctx: Context, state: _SafetyState) -> None:
         self.prepare(ctx, state)
