@@ -292,17 +292,18 @@ class NumpyFraud(FraudAgent):
         ident = (device.ifa or ip) if device is not None else None
         bot = bool(ua) and self._is_bot(ua, state)  # type: ignore[arg-type]
         count = 0
-        if ident:
-            with state.lock:
-                count = counter_add(
-                    state.keys,
-                    state.starts,
-                    state.counts,
-                    stable_key(ident),
-                    ctx.now,
-                    state.window,
-                    1,
-                )
+        keys = [ident] if ident else []
+        if device is not None and device.ifa and ip:
+            keys.append(ip)  # rates per device and per IP address: the busier counts
+        with state.lock:
+            for k in keys:
+                count = max(
+                    count,
+                    counter_add(
+                        state.keys, state.starts, state.counts, stable_key(k), ctx.now,
+                        state.window, 1,
+                    ),
+                )  # fmt: skip
         if bot:
             score = 1.0
         else:

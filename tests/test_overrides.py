@@ -47,6 +47,7 @@ def _compiled() -> None:
     st.dictionaries(st.sampled_from(CAMPAIGNS), st.sampled_from([0.5, 1.0, 3.0]), max_size=3),
     st.integers(0, 1000),
     st.booleans(),
+    st.lists(st.sampled_from(CATEGORIES), max_size=3),
 )
 def test_overrides_always_win(
     domains: list[str],
@@ -56,6 +57,7 @@ def test_overrides_always_win(
     caps: dict[str, float],
     seed: int,
     traced: bool,
+    bcat: list[str],
 ) -> None:
     engine = Engine(CATALOG, CONFIG)
     for d in domains:
@@ -68,7 +70,9 @@ def test_overrides_always_win(
     for cid, cap in caps.items():
         engine.control(CapBid(campaign_id=cid, max_bid=cap, **WHO))
     for i, request in enumerate(sample_requests(30, seed=seed)):
+        request = msgspec.structs.replace(request, bcat=tuple(bcat))  # and the request's
         for s in engine.decide(request, now=DEMO_START + i, trace=traced).winners:
+            assert not set(category_closure(s.categories)) & set(bcat)
             assert not set(s.adomain) & set(domains)
             assert not set(category_closure(s.categories)) & set(categories)
             assert s.campaign_id not in paused

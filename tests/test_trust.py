@@ -138,3 +138,45 @@ def test_title_keywords_keep_campaigns_away() -> None:
     assert winner("Plane CRASH near the coast") == "tea"
     assert winner("A disaster, averted") == "tea"
     assert winner("Crashing waves") == "air"  # whole words only
+
+
+def test_request_rates_count_per_device_and_per_ip() -> None:
+    """Many devices behind one address: each device is under the limit, the address is
+    not, so the request-rate signal fires (and one busy device fires it alone)."""
+    cfg = msgspec.structs.replace(CONFIG, fraud_rate_limit=20, fraud_rate_window=60.0)
+    engine = Engine(CATALOG, cfg)
+    base = _from("203.0.113.50")
+    assert base.device is not None
+    signals = []
+    for i in range(30):
+        device = msgspec.structs.replace(base.device, ifa=f"device-{i}")
+        d = engine.decide(msgspec.structs.replace(base, device=device), now=DEMO_START + i)
+        assert d.trace is not None
+        signals.append(str(d.trace.agents[1].notes["signals"]))
+    assert "request_rate" not in signals[0]
+    assert "request_rate" in signals[-1]
+
+
+def test_bapp_blocks_ads_of_the_app() -> None:
+    from adcore import Ad, Campaign, Catalog, Reason
+
+    campaigns = [
+        Campaign(id="game", advertiser="Game", daily_budget=10**9, bid=5.0),
+        Campaign(id="tea", advertiser="Tea", daily_budget=10**9, bid=1.0),
+    ]
+    ads = [
+        Ad(id="a-game", campaign="game", format="display", sizes=((300, 250),),
+           embedding=(0.1,), bundle="com.example.game"),
+        Ad(id="a-tea", campaign="tea", format="display", sizes=((300, 250),), embedding=(0.1,)),
+    ]  # fmt: skip
+    engine = Engine(Catalog(campaigns, ads), CONFIG)
+    imp = rtb.Imp(id="1", banner=rtb.Banner(w=300, h=250))
+    free = engine.decide(rtb.BidRequest(id="r1", imp=(imp,)), now=DEMO_START)
+    assert free.slots[0].ad_id == "a-game"
+    blocked = engine.decide(
+        rtb.BidRequest(id="r2", imp=(imp,), bapp=("com.example.game",)), now=DEMO_START
+    )
+    assert blocked.slots[0].ad_id == "a-tea"
+    assert blocked.trace is not None
+    safety = next(a for a in blocked.trace.agents if a.agent == "safety")
+    assert safety.filtered.get(Reason.BLOCKED_ADVERTISER.name.lower()) == 1

@@ -233,6 +233,8 @@ class Ad(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
         Width and height the ad can render at (display).
     variants : tuple of Creative
         Cuts of the ad; empty means one creative with the ad's own id, duration and mimes.
+    bundle : str or None
+        The app the ad advertises (its store bundle id), for the request's ``bapp``.
     base_rate : float
         Prior probability of the action the ad is bought for (click or completion),
         refined by the relevance agent from the embedding and from feedback.
@@ -249,6 +251,7 @@ class Ad(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     sizes: tuple[tuple[int, int], ...] = ()
     variants: tuple[Creative, ...] = ()
     base_rate: float = 0.01
+    bundle: str | None = None
 
 
 UNKNOWN_MIME = 1 << 63
@@ -470,6 +473,11 @@ class CatalogSnapshot:
         self.camp_end = _readonly(
             np.array([np.inf if c.end is None else c.end for c in campaigns], dtype=np.float64)
         )
+        # Ads by advertised app bundle (for the request's bapp).
+        self.ad_bundles: dict[str, tuple[int, ...]] = {}
+        for a_i, a in enumerate(ads):
+            if a.bundle:
+                self.ad_bundles[a.bundle] = (*self.ad_bundles.get(a.bundle, ()), a_i)
         # Title keywords each campaign is kept away from (lower case), and who has any.
         self.excluded_keywords: dict[str, tuple[int, ...]] = {}
         for c_i, c in enumerate(campaigns):

@@ -3,8 +3,8 @@ threshold.
 
 Signals: a user agent matching a known bot or crawler pattern
 (``EngineConfig.bot_patterns``), a missing user agent or IP address, the device's
-request rate over a fixed window (hashed counters in bounded memory, keyed by the
-advertising id, else the IP address), and an IP address in a data-center range
+request rates per device (advertising id) and per IP address over fixed windows
+(hashed counters in bounded memory), and an IP address in a data-center range
 (:class:`adcore.ivt.IpRanges`, the built-in list of public cloud blocks by default,
 ``EngineConfig.datacenter_cidrs`` to replace it; scored ``fraud_datacenter_score``).
 The score combines them (:func:`adcore._kernels.fraud.fraud_score`, then the largest
@@ -107,17 +107,20 @@ class FraudAgent(Agent):
         if device is not None:
             ua = device.ua
             ip = device.ip or device.ipv6
-            ident = device.ifa or ip
+            ifa = device.ifa
         else:
-            ua = ip = ident = None
+            ua = ip = ifa = None
         bot = self._is_bot(ua, state) if ua else False
-        key = cached_key(ident) if ident else _NO_KEY
+        # Request rates per device (advertising id) and per IP address, each over its
+        # own sliding window in the same bounded table; the busier one counts.
+        first = cached_key(ifa) if ifa else (cached_key(ip) if ip else _NO_KEY)
+        second = cached_key(ip) if (ifa and ip) else _NO_KEY
         with state.lock:
             score = score_request(
                 state.keys,
                 state.starts,
                 state.counts,
-                key,
+                first,
                 ctx.now,
                 state.window,
                 bot,
@@ -127,6 +130,23 @@ class FraudAgent(Agent):
                 state.count,
             )
             over = int(state.count[0]) > state.limit
+            if second != _NO_KEY:
+                by_ip = score_request(
+                    state.keys,
+                    state.starts,
+                    state.counts,
+                    second,
+                    ctx.now,
+                    state.window,
+                    False,
+                    False,
+                    False,
+                    state.limit,
+                    state.count,
+                )
+                over = over or int(state.count[0]) > state.limit
+                if by_ip > score:
+                    score = by_ip
         datacenter = bool(ip) and state.ranges is not None and self._in_datacenter(ip, state)
         if datacenter and state.datacenter_score > score:
             score = state.datacenter_score

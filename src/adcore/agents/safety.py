@@ -1,8 +1,9 @@
 """The brand-safety agent: block lists, content exclusions, frequency caps and human
 overrides.
 
-- ``bcat`` (a blocked category also blocks its sub-categories) and ``badv`` from the
-  request: ``BLOCKED_CATEGORY``, ``BLOCKED_ADVERTISER``.
+- ``bcat`` (a blocked category also blocks its sub-categories), ``badv`` and ``bapp``
+  (ads advertising a blocked app, by ``Ad.bundle``) from the request:
+  ``BLOCKED_CATEGORY``, ``BLOCKED_ADVERTISER``.
 - A campaign's ``excluded_categories`` against the page or stream's content, and its
   ``excluded_keywords`` against the words of the content's title: ``EXCLUDED_CONTENT``.
 - Frequency caps per user and campaign (hashed counters in bounded memory, counted
@@ -30,7 +31,7 @@ from numpy.typing import NDArray
 
 from .._kernels.counters import count_campaign
 from .._kernels.filters import safety_pass
-from .._kernels.reasons import EXCLUDED_CONTENT, OVERRIDE
+from .._kernels.reasons import BLOCKED_ADVERTISER, EXCLUDED_CONTENT, OVERRIDE
 from ..catalog import CatalogSnapshot, category_closure
 from ..context import Context
 from ..events import (
@@ -154,6 +155,11 @@ class SafetyAgent(Agent):
         if ads.size:
             ctx.reason[:n, ads] = np.maximum(ctx.reason[:n, ads], OVERRIDE)
         snap = ctx.snapshot
+        if snap.ad_bundles and ctx.request.bapp:
+            for bundle in ctx.request.bapp:
+                for i in snap.ad_bundles.get(bundle, ()):
+                    rows = ctx.reason[:n, i]
+                    np.maximum(rows, BLOCKED_ADVERTISER, out=rows)
         if snap.excluded_keywords:
             request = ctx.request
             where = request.site if request.site is not None else request.app
