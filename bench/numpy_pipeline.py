@@ -49,6 +49,7 @@ from adcore.agents import (
     SafetyAgent,
 )
 from adcore.agents.audience import _keywords, focus_state
+from adcore.agents.fraud import _impossible_ip
 from adcore.agents.privacy import request_activities
 from adcore.catalog import Catalog, CatalogSnapshot
 from adcore.config import EngineConfig
@@ -315,6 +316,9 @@ class NumpyFraud(FraudAgent):
         datacenter = bool(ip) and state.ranges is not None and self._in_datacenter(ip, state)
         if datacenter and state.datacenter_score > score:
             score = state.datacenter_score
+        impossible = bool(ip) and _impossible_ip(ip)  # type: ignore[arg-type]
+        if impossible and state.impossible_score > score:
+            score = state.impossible_score
         ctx.fraud_score = score
         signals = []
         if bot:
@@ -327,6 +331,8 @@ class NumpyFraud(FraudAgent):
             signals.append("request_rate")
         if datacenter:
             signals.append("datacenter_ip")
+        if impossible:
+            signals.append("impossible_ip")
         ctx.fraud_signals = signals
         if score >= state.threshold:
             _raise(ctx.reason[: ctx.n_imp], R.FRAUD)

@@ -180,3 +180,13 @@ def test_bapp_blocks_ads_of_the_app() -> None:
     assert blocked.trace is not None
     safety = next(a for a in blocked.trace.agents if a.agent == "safety")
     assert safety.filtered.get(Reason.BLOCKED_ADVERTISER.name.lower()) == 1
+
+
+@pytest.mark.parametrize("ip", ["not-an-ip", "127.0.0.1", "0.0.0.0", "169.254.3.4", "224.0.0.9"])
+def test_impossible_addresses_are_invalid_traffic(ip: str) -> None:
+    engine = Engine(CATALOG, CONFIG)
+    d = engine.decide(_from(ip), now=DEMO_START)
+    assert d.trace is not None
+    notes = d.trace.agents[1].notes
+    assert "impossible_ip" in str(notes["signals"]) and notes["fraud_score"] == 0.9
+    assert not d.winners  # at the default block threshold

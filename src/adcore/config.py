@@ -117,6 +117,9 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         The fraud score of a request from a data-center IP address (0 turns the check
         off); below ``fraud_block_threshold`` it is recorded, at or above it the request
         gets no bid.
+    fraud_impossible_ip_score : float
+        The fraud score of a request whose IP address no device can send from
+        (malformed, loopback, unspecified, link-local, multicast).
     datacenter_cidrs : tuple of str or None
         The data-center ranges (CIDR blocks); None uses the built-in list of public
         cloud blocks (:meth:`adcore.ivt.IpRanges.default`).
@@ -183,6 +186,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     fraud_rate_window: float = 60.0
     bot_patterns: tuple[str, ...] = DEFAULT_BOT_PATTERNS
     fraud_datacenter_score: float = 0.6
+    fraud_impossible_ip_score: float = 0.9
     datacenter_cidrs: tuple[str, ...] | None = None
     click_min_seconds: float = 1.0
     click_max_ctr: float = 0.2
@@ -253,6 +257,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
             ("fraud_rate_window", cfg.fraud_rate_window > 0),
             ("fraud_datacenter_score", 0.0 <= cfg.fraud_datacenter_score <= 1.0),
             ("fraud_discount_threshold", 0.0 < cfg.fraud_discount_threshold <= 1.0),
+            ("fraud_impossible_ip_score", 0.0 <= cfg.fraud_impossible_ip_score <= 1.0),
             ("click_min_seconds", 0.0 <= cfg.click_min_seconds < math.inf),
             ("click_max_ctr", 0.0 < cfg.click_max_ctr <= 1.0),
             ("click_min_impressions", cfg.click_min_impressions >= 1),

@@ -116,7 +116,7 @@ class Context:
         # fraud
         self.fraud_score = 0.0
         self.bid_factor = np.ones(1, dtype=np.float64)  # the fraud discount of bids
-        self.fraud_flags: tuple[bool, ...] = (False, False, False, False, False)
+        self.fraud_flags: tuple[bool, ...] = (False, False, False, False, False, False)
         # interest
         self.tokens = np.zeros(MAX_TOKENS, dtype=np.int32)
         self.n_tokens = 0
@@ -182,7 +182,7 @@ class Context:
         self.user_key = np.uint64(0)
         self.fraud_score = 0.0
         self.bid_factor[0] = 1.0
-        self.fraud_flags = (False, False, False, False, False)
+        self.fraud_flags = (False, False, False, False, False, False)
         self.n_tokens = 0
         self.has_interest = 0
         self.focus = 0

@@ -6,7 +6,9 @@ Signals: a user agent matching a known bot or crawler pattern
 request rates per device (advertising id) and per IP address over fixed windows
 (hashed counters in bounded memory), and an IP address in a data-center range
 (:class:`adcore.ivt.IpRanges`, the built-in list of public cloud blocks by default,
-``EngineConfig.datacenter_cidrs`` to replace it; scored ``fraud_datacenter_score``).
+``EngineConfig.datacenter_cidrs`` to replace it; scored ``fraud_datacenter_score``),
+and an address no device can send from (malformed, loopback, unspecified, link-local,
+multicast; scored ``fraud_impossible_ip_score``).
 The score combines them (:func:`adcore._kernels.fraud.fraud_score`, then the largest
 signal); at ``fraud_block_threshold`` or above the whole request is vetoed with
 ``FRAUD``; from ``fraud_discount_threshold`` up to it every bid is discounted by the
@@ -16,6 +18,8 @@ score (multiplied by ``1 - score``). Clicks are validated at feedback by
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import threading
 from typing import Any, ClassVar
 
@@ -33,7 +37,30 @@ from .base import Agent, Services
 __all__ = ["FraudAgent"]
 
 _NO_KEY = np.uint64(0)
-_SIGNALS = ("bot_user_agent", "no_user_agent", "no_ip", "request_rate", "datacenter_ip")
+_SIGNALS = (
+    "bot_user_agent",
+    "no_user_agent",
+    "no_ip",
+    "request_rate",
+    "datacenter_ip",
+    "impossible_ip",
+)
+
+
+@functools.lru_cache(maxsize=65536)
+def _impossible_ip(ip: str) -> bool:
+    """An address no user's device can send from: malformed, loopback, unspecified,
+    link-local or multicast."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return True
+    return bool(
+        address.is_loopback
+        or address.is_unspecified
+        or address.is_link_local
+        or address.is_multicast
+    )
 
 
 class _FraudState:
@@ -52,6 +79,7 @@ class _FraudState:
         self.count = np.zeros(1, dtype=np.int64)  # the last request's rate count
         self.ranges: IpRanges | None = None
         self.discount = 1.0
+        self.impossible_score = 0.0
         self.datacenter_score = 0.0
         self.dc_cache: dict[str, bool] = {}
 
@@ -75,6 +103,7 @@ class FraudAgent(Agent):
             cfg.fraud_rate_window,
         )
         state.discount = cfg.fraud_discount_threshold
+        state.impossible_score = cfg.fraud_impossible_ip_score
         if cfg.fraud_datacenter_score > 0:
             cidrs = cfg.datacenter_cidrs
             state.ranges = IpRanges.default() if cidrs is None else IpRanges(cidrs)
@@ -150,8 +179,11 @@ class FraudAgent(Agent):
         datacenter = bool(ip) and state.ranges is not None and self._in_datacenter(ip, state)
         if datacenter and state.datacenter_score > score:
             score = state.datacenter_score
+        impossible = bool(ip) and _impossible_ip(ip)
+        if impossible and state.impossible_score > score:
+            score = state.impossible_score
         ctx.fraud_score = score
-        ctx.fraud_flags = (bot, not ua, not ip, over, datacenter)
+        ctx.fraud_flags = (bot, not ua, not ip, over, datacenter, impossible)
         if score >= state.threshold:
             veto_all(ctx.reason, ctx.n_imp, R.FRAUD)
         elif score >= state.discount:
