@@ -60,24 +60,28 @@ class InProcessLedger:
         and holds; campaigns no longer in the catalog keep theirs on the side, so
         impressions reported for them later are still charged."""
         with self._lock:
-            old = {
-                cid: [int(self.spent_today[i]), int(self.spent_total[i]), int(self.held[i])]
-                for cid, i in self._index.items()
-            }
-            old.update(self._retired)
-            nc = snapshot.n_campaigns
-            spent_today = np.zeros(nc, dtype=np.int64)
-            spent_total = np.zeros(nc, dtype=np.int64)
-            held = np.zeros(nc, dtype=np.int64)
-            for i, cid in enumerate(snapshot.campaign_ids):
-                if cid in old:
-                    spent_today[i], spent_total[i], held[i] = old.pop(cid)
-            self._retired = old
-            self.daily = np.array(snapshot.camp_daily, dtype=np.int64)
-            self.total = np.array(snapshot.camp_total, dtype=np.int64)
-            self.spent_today, self.spent_total, self.held = spent_today, spent_total, held
-            self._ids = snapshot.campaign_ids
-            self._index = dict(snapshot.campaign_index)
+            self._align(snapshot)
+
+    def _align(self, snapshot: CatalogSnapshot) -> None:
+        """The work of :meth:`bind`, with the lock held."""
+        old = {
+            cid: [int(self.spent_today[i]), int(self.spent_total[i]), int(self.held[i])]
+            for cid, i in self._index.items()
+        }
+        old.update(self._retired)
+        nc = snapshot.n_campaigns
+        spent_today = np.zeros(nc, dtype=np.int64)
+        spent_total = np.zeros(nc, dtype=np.int64)
+        held = np.zeros(nc, dtype=np.int64)
+        for i, cid in enumerate(snapshot.campaign_ids):
+            if cid in old:
+                spent_today[i], spent_total[i], held[i] = old.pop(cid)
+        self._retired = old
+        self.daily = np.array(snapshot.camp_daily, dtype=np.int64)
+        self.total = np.array(snapshot.camp_total, dtype=np.int64)
+        self.spent_today, self.spent_total, self.held = spent_today, spent_total, held
+        self._ids = snapshot.campaign_ids
+        self._index = dict(snapshot.campaign_index)
 
     def roll(self, now: float) -> None:
         """Start a new day's spend when ``now`` is in a later UTC day than the last call."""

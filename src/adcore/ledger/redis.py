@@ -402,30 +402,15 @@ class RedisLedger(InProcessLedger):
         """Align the books with a catalog snapshot, then take leases for its campaigns
         (one round trip; if Redis is unreachable the background thread keeps trying)."""
         with self._lock:
-            old = {
-                cid: [int(self.spent_today[i]), int(self.spent_total[i]), int(self.held[i])]
-                for cid, i in self._index.items()
-            }
-            old.update(self._retired)
+            self._align(snapshot)  # spend and holds carried over by campaign id
+            self._budget_daily, self._budget_total = self.daily, self.total
             nc = snapshot.n_campaigns
-            spent_today = np.zeros(nc, dtype=np.int64)
-            spent_total = np.zeros(nc, dtype=np.int64)
-            held = np.zeros(nc, dtype=np.int64)
-            for i, cid in enumerate(snapshot.campaign_ids):
-                if cid in old:
-                    spent_today[i], spent_total[i], held[i] = old.pop(cid)
-            self._retired = old
-            self._budget_daily = np.array(snapshot.camp_daily, dtype=np.int64)
-            self._budget_total = np.array(snapshot.camp_total, dtype=np.int64)
-            self.spent_today, self.spent_total, self.held = spent_today, spent_total, held
-            self._ids = snapshot.campaign_ids
-            self._index = dict(snapshot.campaign_index)
             now = time.monotonic()
             self._open = np.array(
                 [self._deadline.get(c, 0.0) > now for c in self._ids], dtype=np.bool_
             )
             self._left = np.zeros(nc, dtype=np.int64)
-            fleet = getattr(self, "_fleet_spent", {})
+            fleet = self._fleet_spent
             self._fleet_spent_today = np.array([fleet.get(c, 0) for c in self._ids], dtype=np.int64)
             self.daily = np.zeros(nc, dtype=np.int64)
             self.total = np.zeros(nc, dtype=np.int64)
