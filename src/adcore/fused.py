@@ -68,7 +68,6 @@ class FusedPlan:
         s = ctx.snapshot
         safety = self.states["safety"]
         relevance = self.states["relevance"]
-        ledger = self.pacing.ledger
         return (
             ctx.reason,
             s.camp_ad_ptr,
@@ -133,20 +132,7 @@ class FusedPlan:
             s.camp_amount,
             s.camp_max_bid,
             s.camp_conversion_rate,
-            (
-                ctx.avail,
-                ctx.mult,
-                ledger.daily,
-                ledger.total,
-                ledger.spent_today,
-                ledger.spent_total,
-                ledger.held,
-                self.pacing.strategy,
-                self.pacing.mu,
-                self.pacing.u,
-                self.pacing.p,
-                self.pacing.camp_key,
-            ),
+            PacingAgent.arrays(ctx, self.pacing),
             AuctionAgent.arrays(ctx, self.states["auction"]),
         )
 

@@ -248,10 +248,12 @@ class PacingAgent(Agent):
                     return
         next(state.requests)
 
-    def run(self, ctx: Context, state: _PacingState) -> None:
-        self.prepare(ctx, state)
+    @staticmethod
+    def arrays(ctx: Context, state: _PacingState) -> tuple[Any, ...]:
+        """:func:`~adcore._kernels.pacing.pace`'s arguments but the request key: the
+        same objects from request to request (the fused plan caches them)."""
         ledger = state.ledger
-        pace(
+        return (
             ctx.avail,
             ctx.mult,
             ledger.daily,
@@ -264,8 +266,11 @@ class PacingAgent(Agent):
             state.u,
             state.p,
             state.camp_key,
-            ctx.request_key,
         )
+
+    def run(self, ctx: Context, state: _PacingState) -> None:
+        self.prepare(ctx, state)
+        pace(*self.arrays(ctx, state), ctx.request_key)
 
     def notes(self, ctx: Context, state: _PacingState) -> dict[str, float | int | str]:
         return {

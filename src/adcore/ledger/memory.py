@@ -94,6 +94,10 @@ class InProcessLedger:
                         v[0] = 0
                 if self._day is None or day > self._day:
                     self._day = day
+                self._day_changed()
+
+    def _day_changed(self) -> None:
+        """Called by :meth:`roll`, lock held, when the day may have changed."""
 
     def _available(self, i: int) -> int:
         held = self.held.item(i)

@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 
 from ..catalog import CatalogSnapshot
 from ..errors import InvalidConfig
-from .memory import SECONDS_PER_DAY, InProcessLedger
+from .memory import InProcessLedger
 
 __all__ = ["FleetBalance", "RedisLedger"]
 
@@ -417,19 +417,11 @@ class RedisLedger(InProcessLedger):
             self._refresh_all()
         self.sync()
 
-    def roll(self, now: float) -> None:
-        """Start a new day's local spend when ``now`` is in a later UTC day; Redis rolls
-        its master records when the first charge or refill of the new day arrives."""
-        day = int(now // SECONDS_PER_DAY)
-        if day != self._day:
-            with self._lock:
-                if self._day is not None and day > self._day:
-                    self.spent_today.fill(0)
-                    for v in self._retired.values():
-                        v[0] = 0
-                if self._day is None or day > self._day:
-                    self._day = day
-                self._refresh_all()
+    def _day_changed(self) -> None:
+        """A new day's local spend (``roll``): recompute what each lease allows. Redis
+        rolls its master records when the first charge or refill of the new day
+        arrives."""
+        self._refresh_all()
 
     def settle(
         self, campaign_id: str, held: int, charge: int, impression_id: str | None = None
