@@ -15,16 +15,23 @@ from hypothesis import strategies as st
 from adcore import Engine, EngineConfig
 from adcore import openrtb as rtb
 from adcore.agents.privacy import request_activities
+from adcore.consent import activities
 from adcore.demo import DEMO_START, sample_catalog, sample_requests
 
 try:
-    from tests.reference.tcf_encoder import encode_tc
+    from tests.reference import tcf_encoder as enc
 except ImportError:  # pytest run without the project root on sys.path
-    from reference.tcf_encoder import encode_tc  # type: ignore[no-redef]
+    from reference import tcf_encoder as enc  # type: ignore[no-redef]
+
+encode_tc = enc.encode_tc
 
 VENDOR = 77
 CONFIG = EngineConfig(latency_budget_us=math.inf, vendor_id=VENDOR, warmup=False, trace=True)
 CATALOG = sample_catalog(n_ads=120, seed=5)
+
+# A GPP string whose Iowa section (id 18) opts out of sale and targeted advertising: the
+# IAB reference implementation's test string.
+IOWA_OPT_OUT = enc.encode_gpp([(18, "BVVkklWA.YA")])
 
 # Privacy situations where the request must not be personalised, as changes to a request.
 NO_CONSENT = {
@@ -34,6 +41,9 @@ NO_CONSENT = {
     "gdpr_no_purpose_4": dict(gdpr=1, consent="purposes:1,2,3,7"),
     "usp_opt_out": dict(us_privacy="1YYN"),
     "usp_malformed": dict(us_privacy="2ZZZ9"),
+    "usp_lower_case": dict(us_privacy="1yyn"),
+    "gpp_iowa_opt_out": dict(gpp=IOWA_OPT_OUT, gpp_sid=(18,)),
+    "gpp_iowa_opt_out_no_sid": dict(gpp=IOWA_OPT_OUT),
     "coppa": dict(coppa=1),
     "lmt": dict(lmt=1),
     "dnt": dict(dnt=1),
@@ -60,6 +70,8 @@ def _with(request: rtb.BidRequest, change: dict[str, object]) -> rtb.BidRequest:
         gdpr=change.get("gdpr", regs.gdpr),  # type: ignore[arg-type]
         us_privacy=change.get("us_privacy", regs.us_privacy),  # type: ignore[arg-type]
         coppa=change.get("coppa", regs.coppa),  # type: ignore[arg-type]
+        gpp=change.get("gpp", regs.gpp),  # type: ignore[arg-type]
+        gpp_sid=change.get("gpp_sid", regs.gpp_sid),  # type: ignore[arg-type]
     )
     device = msgspec.structs.replace(
         request.device or rtb.Device(),
@@ -144,3 +156,32 @@ def test_malformed_consent_fails_closed_without_raising() -> None:
         notes = decision.trace.agents[0].notes
         assert notes["personalise"] == 0
         assert "tc" in str(notes["why_not"])  # tcf_malformed, or gdpr_no_tc_string for ""
+
+
+def test_empty_consent_strings_are_not_specified() -> None:
+    """An empty string in ``regs.us_privacy``, ``regs.gpp`` or ``user.consent`` is the
+    same as none: nothing to decode, nothing withheld for it."""
+    for i, request in enumerate(sample_requests(30, seed=11)):
+        empty = _with(request, dict(gdpr=0, consent="", us_privacy="", gpp="", gpp_sid=()))
+        absent = _with(request, dict(gdpr=0, consent=None, us_privacy=None, gpp=None, gpp_sid=()))
+        assert request_activities(empty, VENDOR) == request_activities(absent, VENDOR), i
+        assert request_activities(empty, VENDOR).personalise
+
+
+def test_long_consent_strings_are_decided_like_short_ones() -> None:
+    """Signals too long for the decision cache are decided afresh, with the same result."""
+    long_gpp = enc.encode_gpp([(18, "BVVkklWA.YA" + "A" * 9000)])
+    request = _with(sample_requests(1, seed=2)[0], dict(gdpr=0, gpp=long_gpp, gpp_sid=(18,)))
+    got = request_activities(request, VENDOR)
+    assert got == activities(
+        gdpr=0,
+        tc_string=None,
+        us_privacy=None,
+        gpp=long_gpp,
+        gpp_sid=(18,),
+        coppa=request.regs.coppa if request.regs else None,
+        lmt=None,
+        dnt=None,
+        vendor_id=VENDOR,
+    )
+    assert not got.personalise and "gpp_sale_opt_out" in got.reasons

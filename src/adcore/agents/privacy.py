@@ -1,16 +1,17 @@
 """The privacy agent: what this request allows, and which personal signals survive.
 
 The request's privacy signals (GDPR with its IAB TCF v2.2 consent string, US Privacy,
-GPP with its US National section, COPPA, limit-ad-tracking, do-not-track) are decoded
-by :mod:`adcore.consent` and turned into the activities allowed for the deployment's
-vendor id (``EngineConfig.vendor_id``), in the manner of Prebid Server's activity
-controls: serve at all, personalise (user key for frequency caps, audience segments,
-the interest built from them), precise geolocation, measurement. Only when
+GPP with its US National and US state sections, COPPA, limit-ad-tracking, do-not-track)
+are decoded by :mod:`adcore.consent` and turned into the activities allowed for the
+deployment's vendor id (``EngineConfig.vendor_id``), in the manner of Prebid Server's
+activity controls: serve at all, personalise (user key for frequency caps, audience
+segments, the interest built from them), precise geolocation, measurement. Only when
 personalisation is allowed do the user's key and segments pass; otherwise campaigns that
 need personal data (segment targeting) are vetoed with ``PRIVACY``. When nothing may be
 served every ad is vetoed. A malformed consent string means no consent for what it
 governs (fail closed), with its reason code in the trace; decoding never raises here.
-Without ``vendor_id`` no GDPR request is personalised.
+Without ``vendor_id`` no GDPR request is personalised. An empty consent string is no
+consent string ("not specified"), wherever it is.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ def _gdpr_flag(regs: Any) -> int | None:
     if isinstance(ext, dict) and ext.get("gdpr") is not None:
         try:
             return 1 if int(ext["gdpr"]) else 0
-        except (TypeError, ValueError):
-            return 1  # an unreadable flag: assume GDPR applies (fail closed)
+        except (TypeError, ValueError, OverflowError):
+            return 1  # an unreadable flag (text, infinity, NaN): assume GDPR applies (fail closed)
     return None
 
 
@@ -72,18 +73,22 @@ def _allowed(
 
 
 _EVERYTHING = Activities(serve=True, personalise=True, precise_geo=True, measure=True, reasons=())
+# Signals longer than this (characters of the three strings plus GPP section ids) are
+# decided afresh on each request, in time linear in their length, so that the cache above
+# holds short keys only (real consent strings are well below it).
+_CACHED_SIGNALS = 8192
 
 
 def request_activities(request: Any, vendor_id: int | None) -> Activities:
     """The activities ``request`` allows for ``vendor_id`` (None: no GVL id, so no
     personalisation under GDPR). Requests without any privacy signal allow everything
     without decoding anything; the others are decided once per distinct combination of
-    signals (cached)."""
+    signals (cached, unless the strings are unusually long)."""
     regs = request.regs
     device = request.device
     user = request.user
     tc = user.consent if user is not None else None
-    if tc is None and user is not None and isinstance(user.ext, dict):
+    if not tc and user is not None and isinstance(user.ext, dict):
         raw = user.ext.get("consent")
         tc = raw if isinstance(raw, str) else None
     lmt = device.lmt if device is not None else None
@@ -97,6 +102,18 @@ def request_activities(request: Any, vendor_id: int | None) -> Activities:
         us_privacy, gpp, sid, coppa = None, None, (), None
     if not (gdpr or tc or us_privacy or gpp or coppa or lmt or dnt):
         return _EVERYTHING
+    if len(tc or "") + len(us_privacy or "") + len(gpp or "") + len(sid) > _CACHED_SIGNALS:
+        return activities(
+            gdpr=gdpr,
+            tc_string=tc,
+            us_privacy=us_privacy,
+            gpp=gpp,
+            gpp_sid=sid,
+            coppa=coppa,
+            lmt=lmt,
+            dnt=dnt,
+            vendor_id=vendor_id or 0,
+        )
     return _allowed(gdpr, tc, us_privacy, gpp, sid, coppa, lmt, dnt, vendor_id or 0)
 
 
