@@ -177,6 +177,7 @@ class _Tables:
         self.n_ads = n
         self.camp_idx = snap.ad_campaign.astype(np.intp)
         self.format_bit = np.left_shift(1, snap.ad_format.astype(np.int64))
+        self.format_idx = snap.ad_format.astype(np.intp)  # column of per-format limits
         self.is_display = snap.ad_format == 0
         self.is_media = ~self.is_display
         self.any_display = bool(self.is_display.any())
@@ -442,15 +443,18 @@ class NumpyInventory(InventoryAgent):
                 code[(code == R.OK) & t.is_display & ~fits] = R.SIZE
             # The first creative variant that fits both the duration window and a MIME
             # type; walk the slots backwards so the earliest fitting one is kept.
-            lo, hi = ctx.imp_mindur[k], ctx.imp_maxdur[k]
-            mimes = ctx.imp_mimes[k]
+            # Each ad is held to the limits of its own format's media object.
+            lo = ctx.imp_mindur[k][t.format_idx]
+            hi = ctx.imp_maxdur[k][t.format_idx]
+            mimes = ctx.imp_mimes[k][t.format_idx]
+            any_mime = mimes == 0
             chosen = np.full(t.n_ads, -1, dtype=np.intp)
             any_duration = np.zeros(t.n_ads, dtype=bool)
             for s in range(t.var_idx.shape[0] - 1, -1, -1):
                 d = t.var_dur[s]
                 dur_ok = t.var_display[s] | ((d >= lo) & (d <= hi))
                 any_duration |= dur_ok
-                fit = dur_ok if mimes == 0 else dur_ok & ((t.var_mimes[s] & mimes) != 0)
+                fit = dur_ok & (any_mime | ((t.var_mimes[s] & mimes) != 0))
                 np.copyto(chosen, t.var_idx[s], where=fit)
             ok = code == R.OK
             missing = ok & (chosen < 0)
@@ -636,16 +640,17 @@ class NumpyCreative(CreativeAgent):
         t = state
         keys = t.var_dur if focus == _FOCUS_HIGH else t.var_negdur  # the smallest key wins
         for k in range(ctx.n_imp):
-            lo, hi = ctx.imp_mindur[k], ctx.imp_maxdur[k]
-            mimes = ctx.imp_mimes[k]
+            lo = ctx.imp_mindur[k][t.format_idx]
+            hi = ctx.imp_maxdur[k][t.format_idx]
+            mimes = ctx.imp_mimes[k][t.format_idx]
+            any_mime = mimes == 0
             eligible = t.is_media & (ctx.reason[k] == 0)
             best = np.full(t.n_ads, -1, dtype=np.intp)
             best_key = np.full(t.n_ads, np.inf)
             for s in range(t.var_idx.shape[0]):  # variant slots, not ads
                 d = t.var_dur[s]
                 fit = eligible & (d >= lo) & (d <= hi)
-                if mimes != 0:
-                    fit &= (t.var_mimes[s] & mimes) != 0
+                fit &= any_mime | ((t.var_mimes[s] & mimes) != 0)
                 better = fit & (keys[s] < best_key)  # strict: ties keep the earlier one
                 np.copyto(best_key, keys[s], where=better)
                 np.copyto(best, t.var_idx[s], where=better)

@@ -64,7 +64,7 @@ from adcore._kernels.scoring import (
     learned_logit_update,
     prior_probability,
 )
-from adcore.context import MAX_SIZES, MAX_TOKENS
+from adcore.context import MAX_SIZES, MAX_TOKENS, N_FORMATS
 
 try:
     from tests.reference import kernels as ref
@@ -261,6 +261,12 @@ def impressions(draw: st.DrawFn, max_imps: int, words: int) -> dict[str, Any]:
     def column(strategy: st.SearchStrategy[Any], dtype: Any) -> np.ndarray:
         return np.array(draw(st.lists(strategy, min_size=max_imps, max_size=max_imps)), dtype=dtype)
 
+    def per_format(strategy: st.SearchStrategy[Any], dtype: Any) -> np.ndarray:
+        """One column per ad format (display, video, audio), each media object's own."""
+        size = max_imps * N_FORMATS
+        values = draw(st.lists(strategy, min_size=size, max_size=size))
+        return np.array(values, dtype=dtype).reshape(max_imps, N_FORMATS)
+
     imp_sizes = np.zeros((max_imps, MAX_SIZES, 2), dtype=np.int32)
     imp_nsizes = np.zeros(max_imps, dtype=np.int32)
     for k in range(max_imps):
@@ -280,9 +286,9 @@ def impressions(draw: st.DrawFn, max_imps: int, words: int) -> dict[str, Any]:
         imp_deal_floor[:, b] = column(st.sampled_from([0.0, 0.25, 1.0, 3.0, 7.5]), np.float64)
     return dict(
         imp_formats=column(st.integers(0, 7), np.int64),
-        imp_mimes=column(mime_masks, np.uint64),
-        imp_mindur=column(st.sampled_from([0.0, 5.0, 15.0, 30.0]), np.float64),
-        imp_maxdur=column(st.sampled_from([0.0, 15.0, 30.0, math.inf]), np.float64),
+        imp_mimes=per_format(mime_masks, np.uint64),
+        imp_mindur=per_format(st.sampled_from([0.0, 5.0, 15.0, 30.0]), np.float64),
+        imp_maxdur=per_format(st.sampled_from([0.0, 15.0, 30.0, math.inf]), np.float64),
         imp_sizes=imp_sizes,
         imp_nsizes=imp_nsizes,
         imp_floor=column(st.sampled_from([0.0, 0.5, 1.0, 2.5]), np.float64),

@@ -12,11 +12,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ._checks import finite
 from ._hashing import cached_key, stable_key
 from .catalog import UNKNOWN_MIME, CatalogSnapshot, category_closure
 from .context import MAX_SIZES, Context
 from .errors import InvalidRequest
-from .openrtb import BidRequest, Imp
+from .openrtb import Audio, BidRequest, Imp, Video
 
 __all__ = ["AUCTIONS", "content_categories", "fill_features"]
 
@@ -85,6 +86,7 @@ def _convert(amount: float, currency: str, target: str, rates: Mapping[str, floa
     return None if rate is None else amount * rate
 
 
+_DISPLAY, _VIDEO, _AUDIO = 0, 1, 2  # ad format codes: the columns of per-format limits
 _UNKNOWN_MIME: np.uint64 = np.uint64(UNKNOWN_MIME)
 _NO_MIME: np.uint64 = np.uint64(0)
 
@@ -99,6 +101,14 @@ def _mime_mask(snap: CatalogSnapshot, mimes: tuple[str, ...]) -> np.uint64:
     return _UNKNOWN_MIME if mimes else _NO_MIME
 
 
+def _fill_media(ctx: Context, k: int, f: int, media: Video | Audio, snap: CatalogSnapshot) -> None:
+    """Column ``f`` (the ads' format code) of impression ``k``'s MIME and duration limits,
+    from its video or audio object; a ``maxduration`` of 0 or none means no limit."""
+    ctx.imp_mimes[k, f] = _mime_mask(snap, tuple(media.mimes))
+    ctx.imp_mindur[k, f] = float(media.minduration or 0)
+    ctx.imp_maxdur[k, f] = float(media.maxduration) if media.maxduration else math.inf
+
+
 def _fill_imp(
     ctx: Context,
     k: int,
@@ -107,39 +117,45 @@ def _fill_imp(
     rates: Mapping[str, float],
     currency_ok: bool,
 ) -> None:
+    # Each media object's limits go to its own format's column, read only for ads of
+    # that format: banner MIME types and sizes for display ads, video's MIME types and
+    # durations for video ads, audio's for audio ads. The columns of formats the
+    # impression does not offer are left as they are: no ad of those formats is eligible,
+    # so nothing reads them.
     formats = 0
-    mimes: tuple[str, ...] = ()
-    mindur = 0.0
-    maxdur = math.inf
     nsizes = 0
     if imp.banner is not None:
-        formats |= 1
+        formats |= 1 << _DISPLAY
         b = imp.banner
-        mimes = mimes + tuple(b.mimes)
+        ctx.imp_mimes[k, _DISPLAY] = _mime_mask(snap, tuple(b.mimes))
         if b.w is not None and b.h is not None:
             ctx.imp_sizes[k, 0, 0] = b.w
             ctx.imp_sizes[k, 0, 1] = b.h
             nsizes = 1
-        for size in b.format:
-            if nsizes < MAX_SIZES and size.w is not None and size.h is not None:
+        for size in b.format:  # the first MAX_SIZES sizes count; the rest are ignored
+            if nsizes == MAX_SIZES:
+                break
+            if size.w is not None and size.h is not None:
                 ctx.imp_sizes[k, nsizes, 0] = size.w
                 ctx.imp_sizes[k, nsizes, 1] = size.h
                 nsizes += 1
-    media = imp.audio if imp.audio is not None else imp.video
     if imp.video is not None:
-        formats |= 2
+        formats |= 1 << _VIDEO
+        _fill_media(ctx, k, _VIDEO, imp.video, snap)
     if imp.audio is not None:
-        formats |= 4
-    if media is not None:
-        mimes = mimes + tuple(media.mimes)
-        mindur = float(media.minduration or 0)
-        if media.maxduration is not None and media.maxduration > 0:
-            maxdur = float(media.maxduration)
-    mask = _mime_mask(snap, mimes)
+        formats |= 1 << _AUDIO
+        _fill_media(ctx, k, _AUDIO, imp.audio, snap)
+    # One pod per impression: the audio object's when it has a poddur, else the video
+    # object's. A pod impression sells that pod only: ads of the pod's format alone are
+    # eligible, so display ads (and the other media format) never fill its slots.
+    pod_media: Video | Audio | None = None
+    if imp.audio is not None and imp.audio.poddur:
+        pod_media = imp.audio
+        formats = 1 << _AUDIO
+    elif imp.video is not None and imp.video.poddur:
+        pod_media = imp.video
+        formats = 1 << _VIDEO
     ctx.imp_formats[k] = formats
-    ctx.imp_mimes[k] = mask
-    ctx.imp_mindur[k] = mindur
-    ctx.imp_maxdur[k] = maxdur
     ctx.imp_nsizes[k] = nsizes
     floor = _convert(imp.bidfloor, imp.bidfloorcur, snap.currency, rates)
     ctx.imp_currency_ok[k] = 1 if (currency_ok and floor is not None) else 0
@@ -170,7 +186,7 @@ def _fill_imp(
     soft = 0.0
     if mine and mine.get("soft_floor") is not None:
         raw = mine["soft_floor"]
-        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 <= raw < math.inf:
+        if not finite(raw) or raw < 0:
             raise InvalidRequest(
                 f"{where}.adcore.soft_floor must be a finite number >= 0; got {raw!r}",
                 f"{where}.adcore.soft_floor",
@@ -182,6 +198,7 @@ def _fill_imp(
         key = cached_key(f"{ctx.placement}|{imp.tagid or ''}|{k}")
         ctx.imp_slot[k] = int(key) % ctx.placement_slots
     pod = 0
+    media = pod_media
     if media is not None and media.poddur:
         pod = 1
         ctx.imp_poddur[k] = float(media.poddur)

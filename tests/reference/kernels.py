@@ -283,7 +283,8 @@ def inventory_fit(
 
     The checks in order, the first that fails giving the code: the floor's currency, the
     format, the display size (when the impression lists sizes), then a variant that fits
-    both the duration window (audio and video) and the MIME types (0 = any): DURATION
+    both the duration window (audio and video) and the MIME types (0 = any), both read
+    from the column of the ad's own format (``imp_mimes[k][format]`` etc.): DURATION
     when no variant fits the window, MIME when some do but none has an accepted type;
     last, deals: the floor is the lowest floor of the impression's deals the campaign
     holds, else the impression's; without a held deal a private auction gives DEAL.
@@ -314,18 +315,11 @@ def inventory_fit(
                 if not (ad_sizes & imp_size_set):
                     code = SIZE
             if code == OK:
+                lo, hi = float(imp_mindur[k][fmt]), float(imp_maxdur[k][fmt])
+                wanted = int(imp_mimes[k][fmt])
                 variants = range(int(var_ptr[i]), int(var_ptr[i + 1]))
-                in_window = [
-                    v
-                    for v in variants
-                    if fmt == 0
-                    or float(imp_mindur[k]) <= float(var_duration[v]) <= float(imp_maxdur[k])
-                ]
-                accepted = [
-                    v
-                    for v in in_window
-                    if int(imp_mimes[k]) == 0 or int(var_mimes[v]) & int(imp_mimes[k])
-                ]
+                in_window = [v for v in variants if fmt == 0 or lo <= float(var_duration[v]) <= hi]
+                accepted = [v for v in in_window if wanted == 0 or int(var_mimes[v]) & wanted]
                 if accepted:
                     out_creative[k][i] = accepted[0]
                 else:
@@ -497,13 +491,16 @@ def choose_variants(
         return out
     for k in range(n_imp):
         for i in listed(cand, n_cand, len(ad_format)):
-            if int(reason[k][i]) != 0 or int(ad_format[i]) == 0:
+            fmt = int(ad_format[i])
+            if int(reason[k][i]) != 0 or fmt == 0:
                 continue
+            lo, hi = float(imp_mindur[k][fmt]), float(imp_maxdur[k][fmt])
+            wanted = int(imp_mimes[k][fmt])
             fits = [
                 v
                 for v in range(int(var_ptr[i]), int(var_ptr[i + 1]))
-                if float(imp_mindur[k]) <= float(var_duration[v]) <= float(imp_maxdur[k])
-                and (int(imp_mimes[k]) == 0 or int(var_mimes[v]) & int(imp_mimes[k]))
+                if lo <= float(var_duration[v]) <= hi
+                and (wanted == 0 or int(var_mimes[v]) & wanted)
             ]
             if not fits:
                 continue

@@ -27,20 +27,27 @@ def choose_variants(
     """Among an eligible audio/video ad's variants that fit the impression, pick the
     shortest under high focus and the longest in the background; otherwise keep the
     default (the first fitting variant). Ties keep the earlier variant. Only the
-    candidates ``cand[:n_cand]`` are looked at."""
+    candidates ``cand[:n_cand]`` are looked at. An ad is held to the limits of its own
+    format's media object: column ``ad_format[i]`` of ``imp_mimes``, ``imp_mindur`` and
+    ``imp_maxdur`` (shape ``(max_imps, 3)``, as in
+    :func:`adcore._kernels.filters.inventory_fit`)."""
     if focus != FOCUS_HIGH and focus != FOCUS_BACKGROUND:
         return
     for k in range(n_imp):
         for j in range(n_cand):
             i = cand[j]
-            if reason[k, i] != 0 or ad_format[i] == 0:
+            fmt = ad_format[i]
+            if reason[k, i] != 0 or fmt == 0:
                 continue
+            lo = imp_mindur[k, fmt]
+            hi = imp_maxdur[k, fmt]
+            mimes = imp_mimes[k, fmt]
             best = -1
             for v in range(var_ptr[i], var_ptr[i + 1]):
                 d = var_duration[v]
-                if d < imp_mindur[k] or d > imp_maxdur[k]:
+                if d < lo or d > hi:
                     continue
-                if imp_mimes[k] != 0 and (var_mimes[v] & imp_mimes[k]) == 0:
+                if mimes != 0 and (var_mimes[v] & mimes) == 0:
                     continue
                 if best < 0:
                     best = v

@@ -201,14 +201,22 @@ def inventory_fit(
     """Match every ad against every impression: format, size (display), duration and
     MIME type (a creative variant must fit both), currency, and private-auction deals.
 
+    Each media object keeps its own limits, and an ad is held to those of its own
+    format's object only: ``imp_mimes``, ``imp_mindur`` and ``imp_maxdur`` have shape
+    ``(max_imps, 3)``, one column per ad format code (0 display, 1 video, 2 audio), and
+    ad ``i`` reads column ``ad_format[i]``. Sizes (``imp_sizes[k, :imp_nsizes[k]]``, the
+    banner's; none listed means any) and the MIME types of column 0 apply to display
+    ads; durations never do (column 0's are not read).
+
     Writes the first fitting variant into ``creative`` (the default choice) and the
     candidate's floor into ``floor``: the impression's floor, or the lowest floor among
     the impression's deals the ad's campaign holds. Ads without a deal are not eligible
     for a private auction (DEAL).
 
-    ``imp_formats`` has bit 0 for display, 1 for video, 2 for audio; ``imp_mimes`` is a
-    MIME bitset, 0 meaning "any"; ``imp_deals[k]`` is the bitset of the deals (by deal
-    vocabulary bit) impression ``k`` offers, and ``imp_deal_floor[k, bit]`` their floors.
+    ``imp_formats`` has bit 0 for display, 1 for video, 2 for audio (a pod impression
+    sets only its pod's bit); a MIME bitset of 0 means "any"; ``imp_deals[k]`` is the
+    bitset of the deals (by deal vocabulary bit) impression ``k`` offers, and
+    ``imp_deal_floor[k, bit]`` their floors.
 
     Finally lists in ``cand`` (ascending) the ads still eligible for at least one
     impression, and returns how many: later stages look only at them.
@@ -217,13 +225,14 @@ def inventory_fit(
         for i in range(ad_format.shape[0]):
             creative[k, i] = -1
             floor[k, i] = imp_floor[k]
+            fmt = ad_format[i]
             if not imp_currency_ok[k]:
                 code = R.CURRENCY
-            elif not (imp_formats[k] >> ad_format[i]) & 1:
+            elif not (imp_formats[k] >> fmt) & 1:
                 code = R.FORMAT
             else:
                 code = R.OK
-                if ad_format[i] == 0 and imp_nsizes[k] > 0:
+                if fmt == 0 and imp_nsizes[k] > 0:
                     fits = False
                     for s in range(size_ptr[i], size_ptr[i + 1]):
                         for t in range(imp_nsizes[k]):
@@ -240,12 +249,15 @@ def inventory_fit(
                 if code == R.OK:
                     any_duration = False
                     chosen = -1
+                    lo = imp_mindur[k, fmt]
+                    hi = imp_maxdur[k, fmt]
+                    mimes = imp_mimes[k, fmt]
                     for v in range(var_ptr[i], var_ptr[i + 1]):
                         d = var_duration[v]
-                        dur_ok = ad_format[i] == 0 or (d >= imp_mindur[k] and d <= imp_maxdur[k])
+                        dur_ok = fmt == 0 or (d >= lo and d <= hi)
                         if dur_ok:
                             any_duration = True
-                            if imp_mimes[k] == 0 or (var_mimes[v] & imp_mimes[k]) != 0:
+                            if mimes == 0 or (var_mimes[v] & mimes) != 0:
                                 chosen = v
                                 break
                     if chosen < 0:

@@ -5,6 +5,14 @@ creative variant must fit both), the floor's currency, and private-marketplace d
 Writes the default creative variant (the first that fits) and each candidate's floor:
 the impression's ``bidfloor``, or the floor of a deal the campaign holds.
 
+Each media object of an impression keeps its own limits, applied to ads of its format
+only: the banner's sizes and MIME types to display ads, the video object's durations and
+MIME types to video ads, the audio object's to audio ads. An impression sells at most
+one pod: the audio object's when it has a ``poddur``, else the video object's; only ads
+of the pod's format are then eligible (display ads never fill pod slots). The video and
+audio ``protocols`` lists are not matched: a catalog's ads do not say which protocol
+(VAST, DAAST version) their markup is served with; the host that serves it does.
+
 With ``EngineConfig.reserve`` ``"soft"`` or ``"hard"``, the agent also sets a dynamic
 reserve price per placement (site or app, tag id and position), learned from the bids the
 auctions see by empirical revenue maximisation over a price grid
