@@ -18,12 +18,23 @@ Benchmarks (``pytest bench/bench_auction.py -s``):
   call (log-normal bids, a fifth of them 0, floors uniform on [0, 2)), adcore against
   NumPy (``argmax`` / masked ``max``), as auctions per second on one core.
 - A pod: ``POD_N`` candidates, at most ``MAXSEQ`` ads in ``PODDUR`` seconds, 15 s and
-  30 s spots, advertiser and category separation on: ``fill_pod`` (the exact best pod)
-  plus ``pod_prices`` (VCG second prices, one more search per winner) from
-  ``adcore._kernels.pod``, over ``N_PODS`` different pods. No NumPy competitor of equal
-  quality exists (a brute force over the ~250,000 subsets of up to four of 50 candidates
-  is far slower); a NumPy greedy fill (sort by value, take what fits) is timed for
-  context, with the share of the optimal value it reaches.
+  30 s spots, advertiser and category separation on: ``pod_auction`` (the exact best
+  pod and its VCG second prices, one more search per winner, as the engine runs it)
+  from ``adcore._kernels.pod``, over ``N_PODS`` different pods. No NumPy competitor of
+  equal quality exists (a brute force over the ~250,000 subsets of up to four of 50
+  candidates is far slower); a NumPy greedy fill (sort by value, take what fits) is
+  timed for context, with the share of the optimal value it reaches.
+- Worst-case pods, whole ``Engine.decide`` calls: the requests that took seconds with
+  the unbounded pod search (the 100-byte 120 s audio pod on the 200- and 1,000-ad demo
+  catalogs, a 240 s video pod and a banner of two sizes with a 45 s audio pod at 1,000
+  ads), ``max_imps`` 240 s pods in one request, and 240 s pods on a subset-sum catalog
+  (bids proportional to durations: the hardest case found for the search), with the
+  default ``pod_node_budget`` against the exact search (budget 2**31 - 1) in the same
+  run: microseconds, the ratio, the nodes explored against the documented bound, the
+  method, the gap and the share of the exact pod's value.
+- The cost of one search node and of one whole pod impression (sorting, the fill and
+  every price search, all running out of budget) on subset-sum pods of 1,000
+  candidates, and the documented bound of one request's pod work they give.
 
 Before timing, each NumPy competitor is checked to compute the same thing: same winners
 and prices (to 1e-5 relative for scoring, where the two float32 dot products round
@@ -39,19 +50,33 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import math
 import statistics
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import msgspec
 import numpy as np
 import numpy_auction as npa
 import pytest
+from conftest import record_median
 
+from adcore import Ad, BidStrategy, Campaign, Catalog, Engine, EngineConfig, Format
 from adcore._kernels.batch import batch_auctions, score_auction
 from adcore._kernels.mechanisms import FIRST_PRICE, SECOND_PRICE
-from adcore._kernels.pod import fill_pod, pod_prices, pod_work_size
+from adcore._kernels.pod import (
+    POD_STATS,
+    STAT_FILL_GAP,
+    STAT_NODES,
+    UNLIMITED,
+    fill_pod,
+    pod_auction,
+    pod_prices,
+    pod_work_size,
+)
+from adcore.demo import DEMO_START, sample_catalog
 
 DIM = 32
 SIZES = (100, 1_000, 10_000)
@@ -204,17 +229,16 @@ def pod_call(side: str) -> Callable[[], Any]:
     sel = np.empty(MAXSEQ, np.int64)
     sel2 = np.empty(MAXSEQ, np.int64)
     price = np.empty(MAXSEQ)
-    work = np.empty(pod_work_size(POD_N, MAXSEQ), np.int64)
+    stats = np.empty(POD_STATS)
+    work = np.empty(pod_work_size(POD_N, MAXSEQ, 1), np.int64)
     if side == "adcore":
 
         def run() -> Any:
             c = next(cases)
             v, d, g, k = c["value"], c["duration"], c["groups"], c["tiekey"]
-            m = fill_pod(sel, v, d, g, k, POD_N, PODDUR, MAXSEQ, True, -1, work)
-            pod_prices(
-                price,
+            return pod_auction(
                 sel,
-                m,
+                price,
                 v,
                 d,
                 g,
@@ -225,10 +249,11 @@ def pod_call(side: str) -> Callable[[], Any]:
                 MAXSEQ,
                 True,
                 SECOND_PRICE,
+                UNLIMITED,
+                stats,
                 sel2,
                 work,
             )
-            return m
 
     else:
 
@@ -396,11 +421,12 @@ def pod_check() -> str:
     sel = np.empty(MAXSEQ, np.int64)
     sel2 = np.empty(MAXSEQ, np.int64)
     price = np.empty(MAXSEQ)
-    work = np.empty(pod_work_size(POD_N, MAXSEQ), np.int64)
+    stats = np.empty(POD_STATS)
+    work = np.empty(pod_work_size(POD_N, MAXSEQ, 1), np.int64)
     shares, sizes = [], []
     for c in pods():
         v, d, g, k = c["value"], c["duration"], c["groups"], c["tiekey"]
-        m = fill_pod(sel, v, d, g, k, POD_N, PODDUR, MAXSEQ, True, -1, work)
+        m = fill_pod(sel, v, d, g, k, POD_N, PODDUR, MAXSEQ, True, -1, UNLIMITED, stats, work)
         chosen = sel[:m].tolist()
         assert 0 < m <= MAXSEQ and d[chosen].sum() <= PODDUR
         for a, b in itertools.combinations(chosen, 2):
@@ -419,6 +445,8 @@ def pod_check() -> str:
             MAXSEQ,
             True,
             SECOND_PRICE,
+            UNLIMITED,
+            stats,
             sel2,
             work,
         )
@@ -453,7 +481,253 @@ def test_pod_summary(pod_check: str, capsys: pytest.CaptureFixture[str]) -> None
         capsys,
         f"pod, {POD_N} candidates, maxseq {MAXSEQ}, poddur {PODDUR:.0f} s, 15/30 s spots, "
         "separation on, thread CPU per pod:",
-        f"  adcore fill_pod + pod_prices (exact pod, VCG prices) {t['adcore'] * 1e6:8.2f} us",
+        f"  adcore pod_auction (exact pod, VCG prices) {t['adcore'] * 1e6:8.2f} us",
         f"  NumPy greedy fill only (context: not optimal, no prices) "
         f"{t['numpy-greedy'] * 1e6:8.2f} us",
     )
+
+
+# --------------------------------------------------------------------------- worst-case pods
+POD_BUDGET = EngineConfig().pod_node_budget
+EXACT_BUDGET = (1 << 31) - 1  # the largest budget the engine accepts: the exact search
+MAX_IMPS = EngineConfig().max_imps
+MAX_POD = EngineConfig().max_pod
+WORST_REPS = 15
+SLOW_SECONDS = 1.0  # an exact decision slower than this is timed once
+NODE_CANDIDATES = 1_000
+
+
+def subset_sum_catalog(n_ads: int = 1_000, n_campaigns: int = 100, seed: int = 0) -> Catalog:
+    """The hardest catalog found for the pod search: audio ads whose fixed CPM bids are
+    proportional to their durations (5 to 60 s, a few percent apart within a campaign),
+    so filling a pod is a subset sum that no value bound cuts well."""
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(5.0, 60.0, n_campaigns)
+    campaigns = [
+        Campaign(
+            id=f"c{c}",
+            advertiser=f"a{c}",
+            daily_budget=10**12,
+            strategy=BidStrategy.FIXED_CPM,
+            bid=float(base[c] * 0.2),
+            max_bid=1000.0,
+        )
+        for c in range(n_campaigns)
+    ]
+    ads = [
+        Ad(
+            id=f"ad{i}",
+            campaign=f"c{i % n_campaigns}",
+            format=Format.AUDIO,
+            embedding=(1.0, 0.0),
+            adomain=(f"d{i % n_campaigns}.example",),
+            categories=(f"IAB{1 + i % 20}",),
+            mimes=("audio/mpeg",),
+            duration=float(base[i % n_campaigns] * rng.uniform(0.97, 1.03)),
+            base_rate=0.5,
+        )
+        for i in range(n_ads)
+    ]
+    return Catalog(campaigns, ads, dimension=2)
+
+
+@functools.cache
+def worst_catalog(kind: str, n_ads: int) -> Catalog:
+    return sample_catalog(n_ads=n_ads) if kind == "demo" else subset_sum_catalog(n_ads)
+
+
+def request(imps: list[dict[str, Any]], **device: Any) -> bytes:
+    body: dict[str, Any] = {"id": "r", "imp": [dict(imp, id=str(k)) for k, imp in enumerate(imps)]}
+    if device:
+        body["device"] = device
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+AUDIO_120 = {"audio": {"maxduration": 29, "poddur": 120}}
+VIDEO_240 = {"video": {"mimes": ["video/mp4"], "poddur": 240}}
+BANNER_AUDIO_45 = {
+    "banner": {"format": [{"w": 300, "h": 250}, {"w": 728, "h": 90}]},
+    "audio": {"poddur": 45},
+}
+HARD_240 = {"audio": {"mimes": ["audio/mpeg"], "poddur": 240}}
+US_PHONE = {"devicetype": 4, "geo": {"country": "USA"}}
+
+# (label, catalog kind, ads, request, whether the exact search is timed too)
+WORST_CASES = [
+    ("audio 120 s pod (the 100-byte request), 200 ads", "demo", 200,
+     request([AUDIO_120], devicetype=4), True),
+    ("audio 120 s pod (the 100-byte request), 1,000 ads", "demo", 1_000,
+     request([AUDIO_120], devicetype=4), True),
+    ("video 240 s pod, 1,000 ads", "demo", 1_000, request([VIDEO_240], **US_PHONE), True),
+    ("banner (2 sizes) + audio 45 s pod, 1,000 ads", "demo", 1_000,
+     request([BANNER_AUDIO_45], devicetype=4), True),
+    (f"{MAX_IMPS} video 240 s pods, 1,000 ads", "demo", 1_000,
+     request([VIDEO_240] * MAX_IMPS, **US_PHONE), True),
+    ("audio 240 s pod, 1,000 subset-sum ads", "hard", 1_000, request([HARD_240]), True),
+    (f"{MAX_IMPS} audio 240 s pods, 1,000 subset-sum ads", "hard", 1_000,
+     request([HARD_240] * MAX_IMPS), False),
+]  # fmt: skip
+
+
+def pod_outcome(engine: Engine, raw: bytes, now: float) -> tuple[float, int, int, str, float]:
+    """A traced decision: (value of the winners, nodes of all pod searches, winners,
+    methods, largest gap)."""
+    d = engine.decide(raw, now=now, trace=True)
+    assert d.trace is not None
+    pods = [p for p in d.trace.pods if p is not None]
+    methods = "/".join(sorted({f"{p.method} fill, {p.prices} prices" for p in pods})) or "-"
+    gap = max((p.gap for p in pods), default=0.0)
+    return sum(s.bid for s in d.winners), sum(p.nodes for p in pods), len(d.winners), methods, gap
+
+
+def time_decide(engine: Engine, raw: bytes, now: float) -> float:
+    t0 = time.thread_time_ns()
+    engine.decide(raw, now=now)
+    return (time.thread_time_ns() - t0) / 1e3
+
+
+def test_pod_worst_cases(capsys: pytest.CaptureFixture[str]) -> None:
+    """Whole decisions of the pod requests that took seconds with the unbounded search,
+    and of the most pod work one request can ask for, with the default node budget
+    against the exact search (budget 2**31 - 1, the old behaviour, with this version's
+    bounds) in the same run; thread CPU time, microseconds."""
+    lines = [
+        f"worst-case pods: one decision, thread CPU, median of {WORST_REPS} (exact: one "
+        f"run when slower than {SLOW_SECONDS:.0f} s); pod_node_budget {POD_BUDGET} vs exact",
+        f"  {'request':<50} {'budgeted':>11} {'exact':>12} {'ratio':>9}  nodes "
+        "(documented bound)  search  gap  value vs exact",
+    ]
+    config = EngineConfig(latency_budget_us=math.inf)
+    exact_config = msgspec.structs.replace(config, pod_node_budget=EXACT_BUDGET)
+    for label, kind, n_ads, raw, with_exact in WORST_CASES:
+        catalog = worst_catalog(kind, n_ads)
+        ours = Engine(catalog, config)
+        theirs = Engine(catalog, exact_config) if with_exact else None
+        now = DEMO_START
+        value, nodes, k, methods, gap = pod_outcome(ours, raw, now)
+        n_pods = len(json.loads(raw)["imp"])
+        bound = n_pods * (MAX_POD + 1) * POD_BUDGET
+        assert nodes <= bound
+        exact_value = pod_outcome(theirs, raw, now)[0] if theirs is not None else math.nan
+        ours_t: list[float] = []
+        theirs_t: list[float] = []
+        for _ in range(WORST_REPS):
+            now += 1_000.0  # past the hold time: budgets return between decisions
+            ours_t.append(time_decide(ours, raw, now))
+            if theirs is not None and (not theirs_t or theirs_t[-1] < SLOW_SECONDS * 1e6):
+                theirs_t.append(time_decide(theirs, raw, now))
+        a = statistics.median(ours_t)
+        group = f"pod worst case: {label}"
+        record_median(group, "adcore", a / 1e6)
+        if theirs_t:
+            b = statistics.median(theirs_t)
+            record_median(group, "exact-search", b / 1e6)
+            exact_col, ratio_col = f"{b:10.1f}us", f"{b / a:8.1f}x"
+            share = f"{value / exact_value:.2%}" if exact_value > 0 else "-"
+        else:
+            exact_col, ratio_col, share = f"{'not run':>12}", f"{'':>9}", "-"
+        lines.append(
+            f"  {label:<50} {a:9.1f}us {exact_col} {ratio_col}  {nodes:5d} ({bound:5d})  "
+            f"{methods}  {gap:.3g}  {share}"
+        )
+    say(capsys, *lines)
+
+
+def hard_pod(n: int, words: int, seed: int, shortest: float, longest: float) -> dict[str, Any]:
+    """``n`` candidates of a subset sum (values proportional to durations drawn from
+    ``[shortest, longest]`` seconds), one campaign bit of ``64 * (words - 2)``, one
+    domain and one category bit each."""
+    rng = np.random.default_rng(seed)
+    duration = rng.uniform(shortest, longest, n)
+    groups = np.zeros((n, words), np.uint64)
+    one = np.uint64(1)
+    for i in range(n):
+        c = int(rng.integers(0, 64 * (words - 2)))
+        groups[i, c >> 6] |= one << np.uint64(c & 63)
+        groups[i, words - 2] |= one << np.uint64(int(rng.integers(0, 64)))
+        groups[i, words - 1] |= one << np.uint64(int(rng.integers(0, 20)))
+    return {
+        "value": duration * rng.uniform(0.99, 1.01, n),
+        "duration": duration,
+        "groups": groups,
+        "tiekey": rng.permutation(n).astype(np.uint64),
+        "floor": np.zeros(n),
+    }
+
+
+def pod_cpu_us(
+    c: dict[str, Any], maxseq: int, budget: int, *, fill_only: bool
+) -> tuple[float, Any]:
+    """Median thread CPU of ``fill_pod`` (``fill_only``) or ``pod_auction`` (the fill and
+    every VCG price search) on ``c`` for a 240 s pod; and the stats and pod size."""
+    n = c["value"].shape[0]
+    sel = np.empty(n, np.int64)
+    sel2 = np.empty(n, np.int64)
+    price = np.empty(n)
+    stats = np.empty(POD_STATS)
+    work = np.empty(pod_work_size(n, maxseq, c["groups"].shape[1]), np.int64)
+    v, d, g, k = c["value"], c["duration"], c["groups"], c["tiekey"]
+
+    def run() -> int:
+        if fill_only:
+            return int(fill_pod(sel, v, d, g, k, n, 240.0, maxseq, True, -1, budget, stats, work))
+        return int(
+            pod_auction(
+                sel, price, v, d, g, k, c["floor"], n, 240.0, maxseq, True, SECOND_PRICE,
+                budget, stats, sel2, work,
+            )
+        )  # fmt: skip
+
+    m = run()
+    times = []
+    for _ in range(9):
+        t0 = time.thread_time_ns()
+        run()
+        times.append((time.thread_time_ns() - t0) / 1e3)
+    return statistics.median(times), (stats.copy(), m)
+
+
+def test_pod_node_cost(capsys: pytest.CaptureFixture[str]) -> None:
+    """The cost of one search node, ``(t(2B) - t(B)) / B`` for fills of subset-sum pods
+    of ``NODE_CANDIDATES`` candidates that run out of both budgets (node scans then as
+    long as they get); the whole work of one pod impression (sorting, the fill and
+    every winner's price search, all running out) at the default budget; and from it
+    the documented bound of one request's pod work under the default configuration."""
+    lines = [
+        f"pod search cost, {NODE_CANDIDATES} subset-sum candidates, 240 s pod, thread CPU "
+        "(median of 9, max over instances):"
+    ]
+    worst_node = 0.0
+    for words, maxseq in ((5, MAX_POD), (33, MAX_POD), (5, 32)):
+        costs = []
+        for seed in range(3):
+            c = hard_pod(NODE_CANDIDATES, words, seed, 5.0, 60.0)
+            t1, (s1, _) = pod_cpu_us(c, maxseq, 1_000, fill_only=True)
+            t2, (s2, _) = pod_cpu_us(c, maxseq, 2_000, fill_only=True)
+            assert s1[STAT_NODES] == 1_000 and s2[STAT_NODES] == 2_000
+            costs.append((t2 - t1) / 1_000)
+        lines.append(f"  W = {words:2d} words, maxseq {maxseq:2d}: {max(costs):.3f} us per node")
+        if words == 5 and maxseq == MAX_POD:
+            worst_node = max(costs)
+    worst_imp = 0.0
+    for shortest, longest in ((5.0, 60.0), (20.0, 40.0), (25.0, 35.0)):
+        for seed in range(3):
+            c = hard_pod(NODE_CANDIDATES, 5, seed, shortest, longest)
+            t, (stats, m) = pod_cpu_us(c, MAX_POD, POD_BUDGET, fill_only=False)
+            assert stats[STAT_NODES] <= (m + 1) * POD_BUDGET
+            worst_imp = max(worst_imp, t)
+            if seed == 0:
+                lines.append(
+                    f"  one pod impression, durations {shortest:.0f}-{longest:.0f} s, budget "
+                    f"{POD_BUDGET}: {t:7.1f} us, {int(stats[STAT_NODES])} nodes, {m} winners, "
+                    f"fill gap {stats[STAT_FILL_GAP]:.3g}"
+                )
+    nodes = MAX_IMPS * (MAX_POD + 1) * POD_BUDGET
+    lines.append(
+        f"  documented bound, default config: {MAX_IMPS} pod impressions x {MAX_POD + 1} "
+        f"searches x {POD_BUDGET} nodes = {nodes} nodes ({nodes * worst_node:.0f} us at "
+        f"{worst_node:.3f} us a node); measured worst pod impression {worst_imp:.0f} us, "
+        f"x {MAX_IMPS} = {MAX_IMPS * worst_imp:.0f} us (latency budget "
+        f"{EngineConfig().latency_budget_us:.0f} us)"
+    )
+    say(capsys, *lines)

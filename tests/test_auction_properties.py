@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from adcore._kernels.auction import FIRST_PRICE, GSP, SECOND_PRICE, VCG, run_auctions
-from adcore._kernels.pod import pod_work_size
+from adcore._kernels.pod import POD_STATS, UNLIMITED, pod_work_size
 
 try:
     from tests.reference import kernels as ref
@@ -157,6 +157,7 @@ def call_kernel(
     durations: np.ndarray | None = None,
     forced: float = 0.0,
     caps: np.ndarray | None = None,
+    pod_budget: int = UNLIMITED,
 ) -> None:
     """Call ``run_auctions`` with ``a``'s inputs: single slots by default; a position
     auction (``multislot``), or the first impression as a pod of ``pod = (poddur,
@@ -171,6 +172,9 @@ def call_kernel(
     out.setdefault("pod_price", np.zeros((m, slots)))
     out.setdefault("pod_micros", np.zeros((m, slots), np.int64))
     out.setdefault("pod_n", np.zeros(m, np.int64))
+    out.setdefault("pod_nodes", np.zeros(m, np.int64))
+    out.setdefault("pod_gap", np.zeros(m))
+    out.setdefault("pod_budgeted", np.zeros(m, np.uint8))
     imp_pod = np.zeros(m, np.uint8)
     poddur = np.zeros(m)
     maxseq = np.zeros(m, np.int64)
@@ -189,6 +193,9 @@ def call_kernel(
         out["pod_price"],
         out["pod_micros"],
         out["pod_n"],
+        out["pod_nodes"],
+        out["pod_gap"],
+        out["pod_budgeted"],
         a["reason"],
         a["bid"],
         a["mult"],
@@ -212,6 +219,7 @@ def call_kernel(
         maxseq,
         np.zeros(m),  # imp_cpmps
         np.zeros(m, np.uint8),  # imp_dedupe
+        pod_budget,  # nodes per pod search (by default unlimited: exact pods)
         creative,
         var_duration,
         np.zeros((n, 1), np.uint64),  # ad_domains
@@ -234,7 +242,8 @@ def call_kernel(
         np.zeros(cands, np.int64),  # g_sel
         np.zeros(cands, np.int64),  # g_sel2
         np.zeros(cands),  # g_price
-        np.zeros(max(pod_work_size(cands, slots), cands), np.int64),  # g_work
+        np.zeros(max(pod_work_size(cands, slots, group_words), cands), np.int64),  # g_work
+        np.zeros(POD_STATS),  # g_stats
         a["n_imp"],
         a["n_cand"],
         a["request_key"],
@@ -698,3 +707,63 @@ def test_pod_path_fills_the_best_pod(
     assert sum(by_ad[i][0] for i in chosen) == pytest.approx(best, abs=1e-9)
     for t, i in enumerate(chosen):
         assert by_ad[i][1] - 1e-12 <= out["pod_price"][0, t] <= by_ad[i][0] + 1e-12
+
+
+@cases(600)
+@given(
+    requests(max_ads=7),
+    st.sampled_from([15.0, 30.0, 45.0, 60.0]),
+    st.integers(1, 4),
+    st.lists(st.sampled_from([0.0, 10.0, 15.0, 30.0]), min_size=7, max_size=7),
+    st.sampled_from([1, 2, 3, UNLIMITED]),
+)
+def test_pod_path_reports_its_search(
+    a: dict[str, Any], poddur: float, maxseq: int, durations: list[float], budget: int
+) -> None:
+    """With a node budget, the pod impression's nodes stay within ``(count + 1) *
+    budget`` (a search per winner with second price), its flags say which searches ran
+    out, and its value plus the reported gap reaches the brute-force optimum (exactly
+    it when the fill did not run out); the other impressions report nothing."""
+    a = with_candidates({**a, "n_imp": max(a["n_imp"], 1)})
+    n = len(a["bid"])
+    m = a["reason"].shape[0]
+    out: dict[str, Any] = {
+        name: np.zeros(m, np.int32 if name == "win_ad" else np.float64) for name in OUTPUTS
+    }
+    out["win_micros"] = np.zeros(m, np.int64)
+    out["effective"], out["won"] = np.zeros(n), np.zeros(n, np.uint8)
+    out["pod_nodes"] = np.full(m, 99, np.int64)
+    out["pod_gap"] = np.full(m, 99.0)
+    out["pod_budgeted"] = np.full(m, 99, np.uint8)
+    dur = np.array(durations[:n])
+    floors0 = a["floor"][0].copy()
+    call_kernel(out, {**a, "avail": a["avail"].copy()}, pod=(poddur, maxseq), durations=dur,
+                pod_budget=budget)  # fmt: skip
+    left = [int(x) for x in a["avail"]]
+    cands = []
+    for i in [int(x) for x in a["cand"][: a["n_cand"]]]:
+        e = effective_bid(a, i, left)
+        if a["reason"][0, i] == 0 and e > 0.0 and e >= float(floors0[i]) and dur[i] <= poddur:
+            cands.append((i, e))
+    count = int(out["pod_n"][0])
+    nodes, gap, flags = int(out["pod_nodes"][0]), float(out["pod_gap"][0]), out["pod_budgeted"][0]
+    searches = count + 1 if a["imp_mech"][0] == 2 else 1
+    assert (nodes == 0) == (not cands)
+    assert nodes <= searches * budget and gap >= 0.0 and flags in (0, 1, 2, 3)
+    if budget == UNLIMITED:
+        assert flags == 0
+    if a["imp_mech"][0] != 2:
+        assert flags & 2 == 0
+    groups = np.zeros((len(cands), 1), np.uint64)
+    for j, (i, _) in enumerate(cands):
+        groups[j, 0] = np.uint64(1) << np.uint64(int(a["ad_campaign"][i]))
+    best = ref_mech.brute_force_pod(
+        [e for _, e in cands], [float(dur[i]) for i, _ in cands], groups, len(cands), poddur,
+        maxseq, True,
+    )  # fmt: skip
+    got = sum(dict(cands)[int(i)] for i in out["pod_ad"][0, :count])
+    assert got + gap >= best - 1e-9 * max(1.0, best)
+    if not flags & 1:
+        assert gap == 0.0 and got == pytest.approx(best, abs=1e-9)
+    for k in range(1, a["n_imp"]):
+        assert (out["pod_nodes"][k], out["pod_gap"][k], out["pod_budgeted"][k]) == (0, 0.0, 0)

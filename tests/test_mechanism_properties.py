@@ -36,7 +36,21 @@ from adcore._kernels.mechanisms import (
     VCG,
     multislot_auction,
 )
-from adcore._kernels.pod import DURATION_SLACK, fill_pod, pod_prices, pod_work_size
+from adcore._kernels.pod import (
+    DURATION_SLACK,
+    NODE_SCAN,
+    POD_STATS,
+    STAT_FILL_BUDGETED,
+    STAT_FILL_GAP,
+    STAT_NODES,
+    STAT_PRICE_BUDGETED,
+    STAT_PRICE_GAP,
+    UNLIMITED,
+    fill_pod,
+    pod_auction,
+    pod_prices,
+    pod_work_size,
+)
 
 try:
     from tests.reference import mechanisms as ref
@@ -159,14 +173,20 @@ def _warm() -> None:
     key, prio = np.zeros(1, np.uint64), np.zeros(1, np.int64)
     assert multislot_auction(win, price, one, one * 0.0, prio, key, one, 1, 1, VCG, top) == 1
     sel, sel2 = np.zeros(1, np.int64), np.zeros(1, np.int64)
-    work = np.zeros(pod_work_size(1, 1), np.int64)
+    work = np.zeros(pod_work_size(1, 1, 1), np.int64)
     groups = np.zeros((1, 1), np.uint64)
-    m = fill_pod(sel, one, one, groups, key, 1, 1.0, 1, True, -1, work)
+    stats = np.zeros(POD_STATS)
+    m = fill_pod(sel, one, one, groups, key, 1, 1.0, 1, True, -1, UNLIMITED, stats, work)
     assert m == 1
     zero = one * 0.0
     pod_prices(
-        price, sel, m, one, one, groups, key, zero, 1, 1.0, 1, True, SECOND_PRICE, sel2, work
-    )
+        price, sel, m, one, one, groups, key, zero, 1, 1.0, 1, True, SECOND_PRICE, UNLIMITED,
+        stats, sel2, work,
+    )  # fmt: skip
+    assert pod_auction(
+        sel, price, one, one, groups, key, zero, 1, 1.0, 1, True, SECOND_PRICE, 1, stats, sel2,
+        work,
+    ) == 1  # fmt: skip
 
 
 def test_mechanism_codes_match_the_single_slot_auction() -> None:
@@ -397,9 +417,9 @@ FLOOR_SHARES = st.sampled_from([0.0, 0.0, 0.5, 1.0])  # of the candidate's value
 
 
 @st.composite
-def pods(draw: st.DrawFn, max_n: int = 10, max_seq: int = 5) -> dict[str, Any]:
+def pods(draw: st.DrawFn, max_n: int = 10, max_seq: int = 5, min_n: int = 0) -> dict[str, Any]:
     """One pod impression's candidates. Past ``n``: candidates that would win if read."""
-    n = draw(st.integers(0, max_n))
+    n = draw(st.integers(min_n, max_n))
     pad = draw(st.integers(0, 2))
     words = draw(st.integers(1, 2))
     value = draw_column(draw, VALUES, n)
@@ -424,46 +444,69 @@ POD_INPUTS = ("value", "duration", "groups", "tiekey", "n", "poddur", "maxseq", 
 
 def scratch(a: dict[str, Any]) -> np.ndarray:
     """``pod_work_size`` entries of garbage, then a guard."""
-    return np.full(pod_work_size(a["n"], a["maxseq"]) + GUARD, -5, dtype=np.int64)
+    size = pod_work_size(a["n"], a["maxseq"], a["groups"].shape[1])
+    return np.full(size + GUARD, -5, dtype=np.int64)
 
 
 def check_guard(work: np.ndarray) -> None:
     assert work[-GUARD:].tolist() == [-5] * GUARD, "wrote past pod_work_size"
 
 
-def run_fill(a: dict[str, Any]) -> list[int]:
-    """Run ``fill_pod`` on copies of ``a``'s arrays; return the pod."""
+def run_fill_stats(a: dict[str, Any], budget: int = UNLIMITED) -> tuple[list[int], np.ndarray]:
+    """Run ``fill_pod`` with ``budget`` on copies of ``a``'s arrays; return the pod and
+    the stats."""
     size = min(a["maxseq"], a["n"])
     sel = np.full(size + GUARD, 77, dtype=np.int64)
+    stats = np.full(POD_STATS + GUARD, np.nan)
     work = scratch(a)
     args = {name: (v.copy() if isinstance(v, np.ndarray) else v) for name, v in a.items()}
-    m = fill_pod(sel, *(args[name] for name in POD_INPUTS), a["excluded"], work)
+    m = fill_pod(sel, *(args[name] for name in POD_INPUTS), a["excluded"], budget, stats, work)
     unchanged(a, args, "fill_pod")
     assert 0 <= m <= size
     assert sel[m:].tolist() == [77] * (size + GUARD - m)
+    assert np.isnan(stats[POD_STATS:]).all()
     check_guard(work)
-    return sel[:m].tolist()
+    return sel[:m].tolist(), stats[:POD_STATS]
 
 
-def run_prices(a: dict[str, Any], sel: list[int], mechanism: int) -> list[float]:
-    """Run ``pod_prices`` for the pod ``sel``; return the prices."""
+def run_fill(a: dict[str, Any]) -> list[int]:
+    """Run ``fill_pod`` (exact) on copies of ``a``'s arrays; return the pod."""
+    sel, stats = run_fill_stats(a)
+    assert stats[STAT_FILL_BUDGETED] == 0.0 and stats[STAT_FILL_GAP] == 0.0
+    return sel
+
+
+def run_prices_stats(
+    a: dict[str, Any], sel: list[int], mechanism: int, budget: int = UNLIMITED
+) -> tuple[list[float], np.ndarray]:
+    """Run ``pod_prices`` with ``budget`` for the pod ``sel``; return the prices and the
+    stats."""
     m = len(sel)
     size = min(a["maxseq"], a["n"])
     price = np.full(m + GUARD, np.nan)
     sel2 = np.full(size + GUARD, 77, dtype=np.int64)
+    stats = np.full(POD_STATS + GUARD, np.nan)
     work = scratch(a)
     pod = np.array(sel + [-1] * GUARD, dtype=np.int64)
     args = {name: (v.copy() if isinstance(v, np.ndarray) else v) for name, v in a.items()}
     pod_prices(
         price, pod, m, *(args[name] for name in POD_INPUTS[:4]), args["floor"],
-        *(args[name] for name in POD_INPUTS[4:]), mechanism, sel2, work,
+        *(args[name] for name in POD_INPUTS[4:]), mechanism, budget, stats, sel2, work,
     )  # fmt: skip
     unchanged(a, args, "pod_prices")
     assert pod[:m].tolist() == sel
     assert np.isnan(price[m:]).all()
     assert sel2[size:].tolist() == [77] * GUARD
+    assert np.isnan(stats[POD_STATS:]).all()
     check_guard(work)
-    return price[:m].tolist()
+    return price[:m].tolist(), stats[:POD_STATS]
+
+
+def run_prices(a: dict[str, Any], sel: list[int], mechanism: int) -> list[float]:
+    """Run ``pod_prices`` (exact searches) for the pod ``sel``; return the prices."""
+    price, stats = run_prices_stats(a, sel, mechanism)
+    assert stats[STAT_PRICE_BUDGETED] == 0.0 and stats[STAT_PRICE_GAP] == 0.0
+    return price
 
 
 def without(a: dict[str, Any], gone: int) -> dict[str, Any]:
@@ -546,3 +589,235 @@ def test_pod_prices(a: dict[str, Any], mechanism: int) -> None:
             assert math.isclose(price[j], expected, rel_tol=1e-9, abs_tol=1e-9 * total)
     # Winners' utilities add up to at most the pod's value.
     assert sum(float(value[i]) - p for i, p in zip(sel, price, strict=True)) <= total
+
+
+# --------------------------------------------------------------------------- pod budgets
+
+BUDGETS = st.sampled_from([1, 1, 2, 3, 5, 8, 13, 40])
+"""Node budgets, mostly too small for the searches of ``pods()`` to end."""
+
+
+def pod_value(a: dict[str, Any], sel: list[int]) -> float:
+    """The pod's value, summed in pod (canonical) order as the kernel sums it."""
+    return ref.pod_value(a["value"], sel)
+
+
+def assert_feasible(a: dict[str, Any], sel: list[int]) -> None:
+    """A pod: durations within the cap (summed in pod order), at most ``maxseq`` distinct
+    candidates, none excluded, separated, in canonical order."""
+    value, duration, groups = a["value"], a["duration"], a["groups"]
+    seconds = 0.0
+    for i in sel:
+        seconds += float(duration[i])
+    assert seconds <= a["poddur"] + DURATION_SLACK
+    assert len(sel) <= a["maxseq"]
+    assert len(set(sel)) == len(sel)
+    assert all(0 <= i < a["n"] and i != a["excluded"] for i in sel)
+    if a["separate"]:
+        for i, j in itertools.combinations(sel, 2):
+            assert not (groups[i] & groups[j]).any(), (i, j)
+    keys = [(-float(value[i]), int(a["tiekey"][i])) for i in sel]
+    assert keys == sorted(keys)
+
+
+def greedy_values(a: dict[str, Any]) -> list[float]:
+    """The values of the two greedy pods (by value, by value per second)."""
+    args = (*(a[name] for name in POD_INPUTS), a["excluded"])
+    return [pod_value(a, ref.greedy_pod(*args, by_density)) for by_density in (False, True)]
+
+
+@cases(2000)
+@given(pods(max_n=12), BUDGETS)
+def test_budgeted_fill_pod(a: dict[str, Any], budget: int) -> None:
+    """Whatever the budget: a feasible pod, worth at least both greedy pods, within the
+    reported gap of the optimum (brute force), after at most ``budget`` nodes. A search
+    that ends within its budget is the exact one (the reference enumeration's pod)."""
+    check_budgeted_fill(a, budget)
+
+
+WIDE = dict(min_n=NODE_SCAN + 1, max_n=2 * NODE_SCAN + 8)
+"""More candidates than one node scans, so the scans stop early and resume."""
+
+
+@cases(200)
+@given(pods(**WIDE, max_seq=2))
+def test_wide_fill_pod(a: dict[str, Any]) -> None:
+    """With more candidates than a node examines (the bounds' scans cut short, the search
+    moving its window on), the exact search is still the reference enumeration's pod
+    and as valuable as the brute force."""
+    sel = run_fill(a)
+    assert sel == ref.fill_pod(*(a[name] for name in POD_INPUTS), a["excluded"])
+    best = brute_force(a)
+    assert math.isclose(pod_value(a, sel), best, rel_tol=1e-9, abs_tol=0.0)
+
+
+@cases(30)
+@given(pods(min_n=NODE_SCAN + 1, max_n=NODE_SCAN + 6, max_seq=3))
+def test_wide_fill_pod_of_three(a: dict[str, Any]) -> None:
+    assert run_fill(a) == ref.fill_pod(*(a[name] for name in POD_INPUTS), a["excluded"])
+
+
+@cases(200)
+@given(pods(**WIDE, max_seq=2), st.sampled_from([1, 2, 3, 5, 8, 40, 200]))
+def test_wide_budgeted_fill_pod(a: dict[str, Any], budget: int) -> None:
+    check_budgeted_fill(a, budget)
+
+
+def check_budgeted_fill(a: dict[str, Any], budget: int) -> None:
+    """The properties of :func:`test_budgeted_fill_pod` for ``a`` and ``budget``."""
+    sel, stats = run_fill_stats(a, budget)
+    nodes, budgeted, gap = stats[STAT_NODES], stats[STAT_FILL_BUDGETED], stats[STAT_FILL_GAP]
+    assert 0 <= nodes <= budget and nodes == int(nodes)
+    assert budgeted in (0.0, 1.0) and gap >= 0.0
+    assert stats[STAT_PRICE_BUDGETED] == stats[STAT_PRICE_GAP] == 0.0
+    assert_feasible(a, sel)
+    got = pod_value(a, sel)
+    assert got >= max(greedy_values(a))
+    best = brute_force(a)
+    # 1e-9: the brute force sums in another order than the kernel.
+    assert got + gap >= best - 1e-9 * max(1.0, best)
+    if budgeted:
+        assert nodes == budget
+    else:
+        assert gap == 0.0
+        assert sel == ref.fill_pod(*(a[name] for name in POD_INPUTS), a["excluded"])
+
+
+@cases(1000)
+@given(pods(max_n=20, max_seq=4), BUDGETS, st.data())
+def test_budgeted_pod_does_not_depend_on_candidate_order(
+    a: dict[str, Any], budget: int, data: Any
+) -> None:
+    """The budgeted search, too, depends on the candidates only through their order:
+    permuted candidates give the permuted pod, the same nodes and the same gap."""
+    n = a["n"]
+    perm = np.array(data.draw(st.permutations(range(n))), dtype=np.int64)
+    b = dict(a, excluded=int(np.argsort(perm)[a["excluded"]]) if a["excluded"] >= 0 else -1)
+    for name in ("value", "duration", "groups", "tiekey", "floor"):
+        b[name] = a[name].copy()
+        b[name][:n] = a[name][perm]
+    sel_b, stats_b = run_fill_stats(b, budget)
+    sel_a, stats_a = run_fill_stats(a, budget)
+    assert [int(perm[i]) for i in sel_b] == sel_a
+    assert stats_b.tolist() == stats_a.tolist()
+
+
+@cases(1500)
+@given(pods(max_n=8), st.sampled_from([FIRST_PRICE, SECOND_PRICE]), BUDGETS)
+def test_budgeted_pod_prices(a: dict[str, Any], mechanism: int, budget: int) -> None:
+    """With budgeted searches each winner's price stays within [floor, bid]; it is at
+    most the VCG payment for the pod chosen (brute force) and at least that less the
+    largest gap reported; equal to it when no price search ran out. At most ``budget``
+    nodes per winner."""
+    a["excluded"] = -1
+    sel, _ = run_fill_stats(a, budget)  # the pod a budgeted fill chose
+    price, stats = run_prices_stats(a, sel, mechanism, budget)
+    nodes, short, worst = stats[STAT_NODES], stats[STAT_PRICE_BUDGETED], stats[STAT_PRICE_GAP]
+    assert 0 <= nodes <= len(sel) * budget
+    assert 0 <= short <= len(sel) and worst >= 0.0
+    assert stats[STAT_FILL_BUDGETED] == stats[STAT_FILL_GAP] == 0.0
+    value, floor = a["value"], a["floor"]
+    total = pod_value(a, sel)
+    tol = 1e-9 * max(1.0, total)
+    for j, i in enumerate(sel):
+        assert floor[i] <= price[j] <= value[i]
+        if mechanism == FIRST_PRICE:
+            assert price[j] == value[i]
+            continue
+        externality = brute_force(dict(a, excluded=i)) - (total - float(value[i]))
+        vcg = min(max(float(floor[i]), externality), float(value[i]))
+        assert vcg - worst - tol <= price[j] <= vcg + tol
+        if short == 0:
+            assert math.isclose(price[j], vcg, rel_tol=1e-9, abs_tol=tol)
+    if mechanism == FIRST_PRICE or not sel:
+        assert nodes == short == worst == 0.0
+
+
+@cases(1000)
+@given(pods(max_n=10), st.sampled_from([FIRST_PRICE, SECOND_PRICE]), BUDGETS)
+def test_pod_auction_is_fill_then_prices(a: dict[str, Any], mechanism: int, budget: int) -> None:
+    """``pod_auction`` chooses the pod ``fill_pod`` chooses and prices it as ``pod_prices``
+    does, with their nodes added up: at most ``(m + 1) * budget``."""
+    a["excluded"] = -1
+    sel, fill_stats = run_fill_stats(a, budget)
+    price, price_stats = run_prices_stats(a, sel, mechanism, budget)
+    size = min(a["maxseq"], a["n"])
+    out = np.full(size + GUARD, 77, dtype=np.int64)
+    out_price = np.full(size + GUARD, np.nan)
+    sel2 = np.full(size + GUARD, 77, dtype=np.int64)
+    stats = np.full(POD_STATS + GUARD, np.nan)
+    work = scratch(a)
+    args = {name: (v.copy() if isinstance(v, np.ndarray) else v) for name, v in a.items()}
+    m = pod_auction(
+        out, out_price, *(args[name] for name in POD_INPUTS[:4]), args["floor"],
+        *(args[name] for name in POD_INPUTS[4:]), mechanism, budget, stats, sel2, work,
+    )  # fmt: skip
+    unchanged(a, args, "pod_auction")
+    check_guard(work)
+    assert out[:m].tolist() == sel and out[m:].tolist() == [77] * (size + GUARD - m)
+    assert_allclose(out_price[:m], price, rtol=1e-12, atol=1e-12 * max(1.0, pod_value(a, sel)))
+    assert np.isnan(out_price[m:]).all() and np.isnan(stats[POD_STATS:]).all()
+    assert stats[STAT_NODES] == fill_stats[STAT_NODES] + price_stats[STAT_NODES]
+    assert stats[STAT_NODES] <= (m + 1) * budget
+    for k in (STAT_FILL_BUDGETED, STAT_FILL_GAP):
+        assert stats[k] == fill_stats[k]
+    for k in (STAT_PRICE_BUDGETED, STAT_PRICE_GAP):
+        assert stats[k] == price_stats[k]
+
+
+def test_budget_runs_out_on_a_subset_sum() -> None:
+    """Durations that nearly tile the pod and values proportional to them (a subset
+    sum that no value bound cuts well): one node leaves a gap, a large budget ends the
+    search with none, and the greedy completion keeps the pod close to the optimum."""
+    rng = np.random.default_rng(3)
+    n = 30
+    duration = rng.uniform(5.0, 40.0, n)
+    a = dict(
+        value=duration * rng.uniform(0.999, 1.001, n),
+        duration=duration,
+        groups=np.zeros((n, 1), dtype=np.uint64),
+        tiekey=np.arange(n, dtype=np.uint64),
+        floor=np.zeros(n),
+        n=n,
+        poddur=120.0,
+        maxseq=6,
+        separate=False,
+        excluded=-1,
+    )
+    sel, stats = run_fill_stats(a, 1)
+    assert stats[STAT_NODES] == 1 and stats[STAT_FILL_BUDGETED] == 1.0
+    assert stats[STAT_FILL_GAP] > 0.0
+    exact, exact_stats = run_fill_stats(a)
+    assert exact_stats[STAT_FILL_BUDGETED] == 0.0 and exact_stats[STAT_NODES] > 1
+    assert pod_value(a, sel) + stats[STAT_FILL_GAP] >= pod_value(a, exact)
+    assert pod_value(a, sel) >= 0.95 * pod_value(a, exact)
+
+
+def test_a_node_scans_on_past_its_window() -> None:
+    """The best candidate conflicts with the next ``NODE_SCAN + 36``: the node that
+    extends it finds nothing in its window, counts the rest at the next value and scans
+    on (another node) to the candidates that fit; budgeted, it stops in between."""
+    n = NODE_SCAN + 60
+    blocked = NODE_SCAN + 36
+    groups = np.zeros((n, 1), dtype=np.uint64)
+    groups[: 1 + blocked, 0] = 1  # one advertiser: never two of them in a pod
+    a = dict(
+        value=np.linspace(10.0, 1.0, n),
+        duration=np.full(n, 10.0),
+        groups=groups,
+        tiekey=np.arange(n, dtype=np.uint64),
+        floor=np.zeros(n),
+        n=n,
+        poddur=30.0,
+        maxseq=3,
+        separate=True,
+        excluded=-1,
+    )
+    sel, stats = run_fill_stats(a)
+    assert sel == [0, 1 + blocked, 2 + blocked]
+    assert sel == ref.fill_pod(*(a[name] for name in POD_INPUTS), a["excluded"])
+    assert stats[STAT_FILL_BUDGETED] == 0.0
+    short, short_stats = run_fill_stats(a, 2)
+    assert short_stats[STAT_NODES] == 2 and short_stats[STAT_FILL_BUDGETED] == 1.0
+    assert short == sel  # the greedy completion finds it
+    assert short_stats[STAT_FILL_GAP] >= 0.0

@@ -29,7 +29,15 @@ from .catalog import (
     Targeting,
 )
 from .config import EngineConfig
-from .decision import AgentTrace, CandidateTrace, Decision, Reason, SlotDecision, Trace
+from .decision import (
+    AgentTrace,
+    CandidateTrace,
+    Decision,
+    PodSearch,
+    Reason,
+    SlotDecision,
+    Trace,
+)
 from .engine import Engine, EngineStats
 from .errors import (
     AdcoreError,
@@ -70,6 +78,7 @@ __all__ = [
     "InvalidInput",
     "InvalidRequest",
     "PlanError",
+    "PodSearch",
     "Reason",
     "SlotDecision",
     "Targeting",

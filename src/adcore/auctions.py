@@ -12,7 +12,7 @@ candidate's index), so results never depend on the order of equal bids.
 Examples
 --------
 >>> import numpy as np
->>> from adcore.auctions import batch_auctions, position_auction, best_pod
+>>> from adcore.auctions import batch_auctions, best_pod, fill_pod, position_auction
 >>> win, price = batch_auctions(np.array([[1.0, 3.0, 2.0], [0.5, 0.2, 0.1]]), floors=[0.5, 1.0])
 >>> win.tolist(), price.tolist()
 ([1, -1], [2.0, 0.0])
@@ -22,12 +22,15 @@ Examples
 >>> chosen, price = best_pod([4.0, 3.0, 2.0], durations=[30, 15, 15], poddur=45, maxseq=3)
 >>> chosen.tolist(), price.tolist()
 ([0, 1], [2.0, 2.0])
+>>> pod = fill_pod([4.0, 3.0, 2.0], durations=[30, 15, 15], poddur=45, maxseq=3)
+>>> pod.exact, pod.gap, pod.nodes
+(True, 0.0, 15)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -36,12 +39,28 @@ from ._kernels.batch import batch_auctions as _batch_auctions
 from ._kernels.batch import score_auction as _score_auction
 from ._kernels.mechanisms import FIRST_PRICE, GSP, SECOND_PRICE, VCG
 from ._kernels.mechanisms import multislot_auction as _multislot_auction
-from ._kernels.pod import fill_pod as _fill_pod
-from ._kernels.pod import pod_prices as _pod_prices
-from ._kernels.pod import pod_work_size
+from ._kernels.pod import (
+    POD_STATS,
+    STAT_FILL_BUDGETED,
+    STAT_FILL_GAP,
+    STAT_NODES,
+    STAT_PRICE_BUDGETED,
+    UNLIMITED,
+    pod_work_size,
+)
+from ._kernels.pod import pod_auction as _pod_auction
 from .errors import InvalidInput
 
-__all__ = ["batch_auctions", "best_pod", "position_auction", "score_auction"]
+__all__ = [
+    "PodFill",
+    "batch_auctions",
+    "best_pod",
+    "fill_pod",
+    "position_auction",
+    "score_auction",
+]
+
+_POD_NODE_BUDGET = 64  # EngineConfig's default pod_node_budget
 
 _SINGLE = {"first_price": FIRST_PRICE, "second_price": SECOND_PRICE}
 _POSITIONS = {"first_price": FIRST_PRICE, "second_price": SECOND_PRICE, "gsp": GSP, "vcg": VCG}
@@ -226,7 +245,26 @@ def position_auction(
     return win, price
 
 
-def best_pod(
+class PodFill(NamedTuple):
+    """An ad pod and its prices (:func:`fill_pod`), with how they were searched."""
+
+    chosen: NDArray[np.int64]
+    """The candidates in the pod, in pod order (value, then tie key)."""
+    prices: NDArray[np.float64]
+    """Their prices."""
+    exact: bool
+    """Whether the search for the pod ended within its node budget (the pod is then
+    the optimum)."""
+    gap: float
+    """An upper bound on how much more the optimal pod is worth (0.0 when exact)."""
+    nodes: int
+    """Nodes explored by all the searches: the fill and, with second prices, one per
+    winner."""
+    exact_prices: bool
+    """Whether every price search ended within its budget (always with first price)."""
+
+
+def fill_pod(
     values: ArrayLike,
     durations: ArrayLike,
     poddur: float,
@@ -236,7 +274,8 @@ def best_pod(
     groups: ArrayLike | None = None,
     tiekeys: ArrayLike | None = None,
     mechanism: str = "second_price",
-) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    node_budget: int | None = _POD_NODE_BUDGET,
+) -> PodFill:
     """Fill an ad pod: the set of candidates of highest total value whose durations fit
     ``poddur``, at most ``maxseq`` of them, no two sharing a group; and its prices.
 
@@ -259,15 +298,32 @@ def best_pod(
     mechanism : str
         ``"second_price"``: VCG prices within the pod (what each winner displaces, at
         least its floor); ``"first_price"``: the bids.
+    node_budget : int or None
+        The most nodes each search explores (the fill, and each winner's price search),
+        >= 1 (by default the engine's, ``EngineConfig.pod_node_budget``); None for the
+        exact search however long it takes. Past the budget the pod
+        is the best found or a greedy one, whichever is worth more, and a price may lie
+        below the VCG payment by up to its search's gap (never below the floor); see
+        ``docs/auctions.md``, "Pod search bounds".
 
     Returns
     -------
-    chosen : int64 array
-        The candidates in the pod, in pod order (value, then tie key).
-    prices : float64 array
-        Their prices.
+    PodFill
     """
     code = _mechanism(mechanism, _SINGLE)
+    if node_budget is None:
+        budget = UNLIMITED
+    elif (
+        isinstance(node_budget, bool)
+        or not isinstance(node_budget, (int, np.integer))
+        or not 1 <= node_budget <= UNLIMITED
+    ):
+        raise InvalidInput(
+            f"node_budget must be an integer from 1 to 2**62, or None; got {node_budget!r}",
+            "node_budget",
+        )
+    else:
+        budget = int(node_budget)
     val = _array(values, "values", np.float64, 1)
     _nonneg(val, "values")
     n = val.shape[0]
@@ -305,21 +361,53 @@ def best_pod(
     limit = int(min(maxseq, max(m, 1)))
     sel = np.full(max(m, 1), -1, dtype=np.int64)
     sel2 = np.full(max(m, 1), -1, dtype=np.int64)
-    work = np.zeros(pod_work_size(max(m, 1), limit), dtype=np.int64)
-    sub = (
-        np.ascontiguousarray(val[keep]),
-        np.ascontiguousarray(dur[keep]),
-        np.ascontiguousarray(bits[keep]),
-        np.ascontiguousarray(keys[keep]),
-    )
+    price = np.zeros(max(m, 1), dtype=np.float64)
+    stats = np.zeros(POD_STATS, dtype=np.float64)
+    work = np.zeros(pod_work_size(max(m, 1), limit, bits.shape[1]), dtype=np.int64)
     count = 0
     if m:
-        count = int(_fill_pod(sel, *sub, m, float(poddur), limit, separate, -1, work))
-    price = np.zeros(max(count, 1), dtype=np.float64)
-    if count:
-        v, d, b, t = sub
-        _pod_prices(
-            price, sel, count, v, d, b, t, np.ascontiguousarray(floor[keep]), m,
-            float(poddur), limit, separate, code, sel2, work,
+        count = int(
+            _pod_auction(
+                sel, price, np.ascontiguousarray(val[keep]), np.ascontiguousarray(dur[keep]),
+                np.ascontiguousarray(bits[keep]), np.ascontiguousarray(keys[keep]),
+                np.ascontiguousarray(floor[keep]), m, float(poddur), limit, separate, code,
+                budget, stats, sel2, work,
+            )
         )  # fmt: skip
-    return keep[sel[:count]].astype(np.int64), price[:count].copy()
+    return PodFill(
+        chosen=keep[sel[:count]].astype(np.int64),
+        prices=price[:count].copy(),
+        exact=bool(stats[STAT_FILL_BUDGETED] == 0.0),
+        gap=float(stats[STAT_FILL_GAP]),
+        nodes=int(stats[STAT_NODES]),
+        exact_prices=bool(stats[STAT_PRICE_BUDGETED] == 0.0),
+    )
+
+
+def best_pod(
+    values: ArrayLike,
+    durations: ArrayLike,
+    poddur: float,
+    maxseq: int,
+    *,
+    floors: ArrayLike | float = 0.0,
+    groups: ArrayLike | None = None,
+    tiekeys: ArrayLike | None = None,
+    mechanism: str = "second_price",
+    node_budget: int | None = _POD_NODE_BUDGET,
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """The pod and prices of :func:`fill_pod` (same arguments), without how they were
+    searched.
+
+    Returns
+    -------
+    chosen : int64 array
+        The candidates in the pod, in pod order (value, then tie key).
+    prices : float64 array
+        Their prices.
+    """
+    pod = fill_pod(
+        values, durations, poddur, maxseq, floors=floors, groups=groups, tiekeys=tiekeys,
+        mechanism=mechanism, node_budget=node_budget,
+    )  # fmt: skip
+    return pod.chosen, pod.prices

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._kernels.pod import pod_work_size
+from ._kernels.pod import POD_STATS, pod_work_size
 from .catalog import CatalogSnapshot
 
 if TYPE_CHECKING:
@@ -44,6 +44,8 @@ FIELDS = frozenset(
 
 MAX_SIZES = 16
 MAX_TOKENS = 64
+N_FORMATS = 3
+"""Ad format codes (display 0, video 1, audio 2): the columns of per-format arrays."""
 
 
 class Context:
@@ -86,11 +88,13 @@ class Context:
         self.req_devtype = 0
         self.req_hour = -1
 
+        # Each media object keeps its own limits: the per-format arrays have one column per
+        # ad format code (0 display, 1 video, 2 audio), read for ads of that format only.
         self.imp_formats = np.zeros(max_imps, dtype=np.int64)
-        self.imp_mimes = np.zeros(max_imps, dtype=np.uint64)
-        self.imp_mindur = np.zeros(max_imps, dtype=np.float64)
-        self.imp_maxdur = np.zeros(max_imps, dtype=np.float64)
-        self.imp_sizes = np.zeros((max_imps, MAX_SIZES, 2), dtype=np.int32)
+        self.imp_mimes = np.zeros((max_imps, N_FORMATS), dtype=np.uint64)
+        self.imp_mindur = np.zeros((max_imps, N_FORMATS), dtype=np.float64)
+        self.imp_maxdur = np.full((max_imps, N_FORMATS), np.inf, dtype=np.float64)
+        self.imp_sizes = np.zeros((max_imps, MAX_SIZES, 2), dtype=np.int32)  # banner only
         self.imp_nsizes = np.zeros(max_imps, dtype=np.int32)
         self.imp_floor = np.zeros(max_imps, dtype=np.float64)
         self.imp_private = np.zeros(max_imps, dtype=np.uint8)
@@ -153,6 +157,12 @@ class Context:
         self.pod_price = np.zeros((max_imps, max_pod), dtype=np.float64)
         self.pod_micros = np.zeros((max_imps, max_pod), dtype=np.int64)
         self.pod_n = np.zeros(max_imps, dtype=np.int64)
+        # how each pod was searched: nodes explored (fill and prices), optimality gap of
+        # the fill (0 when exact), flags (bit 0: the fill ran out of its node budget,
+        # bit 1: a price search did)
+        self.pod_nodes = np.zeros(max_imps, dtype=np.int64)
+        self.pod_gap = np.zeros(max_imps, dtype=np.float64)
+        self.pod_budgeted = np.zeros(max_imps, dtype=np.uint8)
         # auction scratch: the candidates of one pod or position auction, gathered
         group_words = (nc + 63) // 64 + snapshot.domains.words + snapshot.categories.words
         self.g_idx = np.zeros(n, dtype=np.int64)
@@ -166,7 +176,8 @@ class Context:
         self.g_sel = np.full(max(n, slots), -1, dtype=np.int64)
         self.g_sel2 = np.full(max(n, slots), -1, dtype=np.int64)
         self.g_price = np.zeros(max(n, slots), dtype=np.float64)
-        self.g_work = np.zeros(max(pod_work_size(n, max_pod), slots), dtype=np.int64)
+        self.g_work = np.zeros(max(pod_work_size(n, max_pod, group_words), slots), dtype=np.int64)
+        self.g_stats = np.zeros(POD_STATS, dtype=np.float64)
         self.draws = np.zeros((max_imps, 2), dtype=np.float64)
         self.explore = 0.0
 

@@ -10,7 +10,15 @@ import msgspec
 from . import openrtb
 from ._kernels import reasons as _R
 
-__all__ = ["AgentTrace", "CandidateTrace", "Decision", "Reason", "SlotDecision", "Trace"]
+__all__ = [
+    "AgentTrace",
+    "CandidateTrace",
+    "Decision",
+    "PodSearch",
+    "Reason",
+    "SlotDecision",
+    "Trace",
+]
 
 
 class Reason(enum.IntEnum):
@@ -126,11 +134,43 @@ class AgentTrace(msgspec.Struct, frozen=True, kw_only=True):
     notes: dict[str, float | int | str]
 
 
+class PodSearch(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """How the ads of one pod impression were chosen and priced.
+
+    Parameters
+    ----------
+    method : str
+        ``"exact"``: the search for the most valuable pod ended within its node budget
+        (``EngineConfig.pod_node_budget``), so the pod is the optimum; ``"budgeted"``: it
+        ran out, and the pod is the best one found or a greedy one, whichever is worth
+        more.
+    nodes : int
+        Nodes explored by all the impression's searches: the fill and, with second
+        prices, one per winner.
+    gap : float
+        An upper bound on how much more the optimal pod is worth than the pod chosen
+        (sum of effective bids, CPM); 0.0 when exact.
+    prices : str
+        ``"exact"``: every winner's VCG price search ended within its budget;
+        ``"budgeted"``: one ran out, so some price may lie below the VCG payment (never
+        below the ad's floor); ``"bids"``: first price, no search.
+    """
+
+    method: str
+    nodes: int
+    gap: float
+    prices: str
+
+
 class Trace(msgspec.Struct, frozen=True, kw_only=True):
     """Agent by agent, how a decision came about.
 
     ``eligible`` gives, per impression, how many ads were still eligible after all
-    filters; ``winners`` and ``runners_up`` per impression the candidates' numbers.
+    filters; ``winners`` and ``runners_up`` per impression the candidates' numbers;
+    ``dropped`` the out-of-range optional request values the engine ignored (one note
+    each, naming the field: :func:`adcore.openrtb.tolerate`); ``pods`` per impression
+    how its ad pod was searched (None for an impression that is not a pod, or whose pod
+    had no candidate).
     """
 
     plan: tuple[str, ...]
@@ -139,6 +179,8 @@ class Trace(msgspec.Struct, frozen=True, kw_only=True):
     winners: tuple[CandidateTrace | None, ...]
     runners_up: tuple[CandidateTrace | None, ...]
     total_us: float
+    dropped: tuple[str, ...] = ()
+    pods: tuple[PodSearch | None, ...] = ()
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True):

@@ -33,6 +33,12 @@ def render(decision: Decision) -> str:
             lines.append(f"  {'':<10} {'':>18}  {notes}")
     for k, (w, r) in enumerate(zip(trace.winners, trace.runners_up, strict=True)):
         lines.append(f"  imp #{k}: {trace.eligible[k]} eligible ads")
+        pod = trace.pods[k] if k < len(trace.pods) else None
+        if pod is not None:
+            lines.append(
+                f"    pod search {pod.method}: {pod.nodes} nodes, gap {pod.gap:.4g}, "
+                f"prices {pod.prices}"
+            )
         for label, c in (("winner", w), ("runner-up", r)):
             if c is None:
                 continue

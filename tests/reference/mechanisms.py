@@ -196,3 +196,45 @@ def brute_force_pod(
                 continue
             best = max(best, sum(values[i] for i in pod))
     return best
+
+
+def greedy_pod(
+    value: Sequence[float],
+    duration: Sequence[float],
+    groups: Any,
+    tiekey: Sequence[int],
+    n: int,
+    poddur: float,
+    maxseq: int,
+    separate: bool,
+    excluded: int,
+    by_density: bool,
+) -> list[int]:
+    """A greedy pod, in canonical order: each candidate that fits ``poddur`` on its own,
+    in canonical order or (``by_density``) by value per second (infinite for a zero
+    duration) desc then canonical order, joins when it is not ``excluded``, conflicts
+    with no member, the pod has fewer than ``maxseq`` members, and the durations with
+    it, summed in canonical order, fit. A budgeted search must do at least as well.
+    (A value per second above 1e300 counts as infinite, as in the kernel.)"""
+    limit = poddur + DURATION_SLACK
+    order = [i for i in canonical_order(value, tiekey, n) if float(duration[i]) <= limit]
+    rank = {c: r for r, c in enumerate(order)}
+
+    def density(c: int) -> float:
+        v, d = float(value[c]), float(duration[c])
+        return v / d if d > v * 1e-300 else float("inf")
+
+    seq = sorted(order, key=lambda c: (-density(c), rank[c])) if by_density else order
+    pod: list[int] = []
+    for c in seq:
+        if len(pod) >= min(maxseq, len(order)):
+            break
+        if c == excluded or (separate and any(conflict(groups, c, o) for o in pod)):
+            continue
+        trial = sorted([*pod, c], key=rank.__getitem__)
+        seconds = 0.0
+        for x in trial:
+            seconds += float(duration[x])
+        if seconds <= limit:
+            pod = trial
+    return pod

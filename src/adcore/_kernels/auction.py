@@ -7,7 +7,13 @@ import numpy as np
 from ._jit import helper, kernel
 from .bits import splitmix64
 from .mechanisms import FIRST_PRICE, GSP, SECOND_PRICE, VCG, multislot_auction
-from .pod import fill_pod, pod_prices
+from .pod import (
+    STAT_FILL_BUDGETED,
+    STAT_FILL_GAP,
+    STAT_NODES,
+    STAT_PRICE_BUDGETED,
+    pod_auction,
+)
 from .shading import shade_bid
 
 __all__ = ["FIRST_PRICE", "GSP", "SECOND_PRICE", "VCG", "run_auctions"]
@@ -250,6 +256,9 @@ def run_auctions(
     pod_price,
     pod_micros,
     pod_n,
+    pod_nodes,
+    pod_gap,
+    pod_budgeted,
     reason,
     bid,
     mult,
@@ -273,6 +282,7 @@ def run_auctions(
     imp_maxseq,
     imp_cpmps,
     imp_dedupe,
+    pod_budget,
     creative,
     var_duration,
     ad_domains,
@@ -296,6 +306,7 @@ def run_auctions(
     g_sel2,
     g_price,
     g_work,
+    g_stats,
     n_imp,
     n_cand,
     request_key,
@@ -344,8 +355,12 @@ def run_auctions(
     ``imp_cpmps[k]`` times its duration. No two ads of one campaign share a pod, nor
     (``imp_dedupe[k]`` bit 1) two ads sharing an advertiser domain, nor (bit 2) an IAB
     category. Prices: first price pays bids; second price pays VCG prices within the
-    pod (:func:`adcore._kernels.pod.pod_prices`). ``pod_*[k, :pod_n[k]]`` hold the pod
-    in order; ``win_*[k]`` its first ad.
+    pod (:func:`adcore._kernels.pod.pod_prices`). Each search explores at most
+    ``pod_budget`` nodes (:func:`adcore._kernels.pod.pod_auction`): ``pod_nodes[k]``
+    receives the nodes of all the impression's searches, ``pod_gap[k]`` the bound on the
+    fill's distance from the optimum (0 when exact), ``pod_budgeted[k]`` bit 0 whether
+    the fill ran out of budget, bit 1 whether a price search did (all 0 outside pods).
+    ``pod_*[k, :pod_n[k]]`` hold the pod in order; ``win_*[k]`` its first ad.
 
     **Position auctions** (``multislot`` GSP or VCG): the request's impressions are the
     positions of one placement, with weights ``slot_weight``; the candidates are the ads
@@ -360,6 +375,9 @@ def run_auctions(
         effective[i] = 0.0
     for k in range(n_imp):
         pod_n[k] = 0
+        pod_nodes[k] = 0
+        pod_gap[k] = 0.0
+        pod_budgeted[k] = 0
     factor = bid_factor[0]
     forced = forced_floor[0]
     if forced > 0.0:  # a human override: every floor at least this
@@ -475,29 +493,35 @@ def run_auctions(
             maxseq = pod_ad.shape[1]
         count = 0
         if m > 0 and maxseq > 0:
-            count = fill_pod(
-                g_sel, g_eff, g_dur, g_groups, g_key, m, imp_poddur[k], maxseq, True, -1, g_work
+            count = pod_auction(
+                g_sel,
+                g_price,
+                g_eff,
+                g_dur,
+                g_groups,
+                g_key,
+                g_floor,
+                m,
+                imp_poddur[k],
+                maxseq,
+                True,
+                imp_mech[k],
+                pod_budget,
+                g_stats,
+                g_sel2,
+                g_work,
             )
+            pod_nodes[k] = np.int64(g_stats[STAT_NODES])
+            pod_gap[k] = g_stats[STAT_FILL_GAP]
+            flags = 0
+            if g_stats[STAT_FILL_BUDGETED] > 0.0:
+                flags |= 1
+            if g_stats[STAT_PRICE_BUDGETED] > 0.0:
+                flags |= 2
+            pod_budgeted[k] = flags
         if count == 0:
             _no_winner(k, win_ad, win_bid, win_price, win_micros, win_propensity, win_second)
             continue
-        pod_prices(
-            g_price,
-            g_sel,
-            count,
-            g_eff,
-            g_dur,
-            g_groups,
-            g_key,
-            g_floor,
-            m,
-            imp_poddur[k],
-            maxseq,
-            True,
-            imp_mech[k],
-            g_sel2,
-            g_work,
-        )
         for t in range(count):
             s = g_sel[t]
             i = g_idx[s]

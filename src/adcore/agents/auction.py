@@ -11,7 +11,10 @@ Mechanisms, chosen per request and per impression:
 - **Ad pods** (video or audio with ``poddur``): the pod of at most ``maxseq`` ads that
   fits ``poddur`` and maximises the sum of bids, with competitive separation (no two ads
   of one campaign; by advertiser domain or IAB category when ``poddedupe`` asks); prices
-  are the bids (first price) or VCG prices within the pod (second price).
+  are the bids (first price) or VCG prices within the pod (second price). Each search
+  explores at most ``EngineConfig.pod_node_budget`` nodes: exact within it, the best
+  pod found or a greedy one beyond it, with the gap to the optimum in the trace
+  (:class:`adcore.decision.PodSearch`).
 - **Position auctions** (``EngineConfig.multislot`` or ``ext.adcore.auction`` ``"gsp"`` /
   ``"vcg"``): the request's impressions are positions of one placement, weighted by
   ``EngineConfig.slot_weights``; generalised second price or VCG.
@@ -37,10 +40,11 @@ from .._kernels.reserve import price_grid
 from .._kernels.shading import price_bucket, shading_record, shading_record_win
 from ..catalog import CatalogSnapshot
 from ..context import Context
+from ..decision import PodSearch
 from ..events import CapBid, ForceFloor, Outcome
 from .base import Agent, Services
 
-__all__ = ["AuctionAgent"]
+__all__ = ["AuctionAgent", "pod_searches"]
 
 _MECHANISMS = {1: "first_price", 2: "second_price", 3: "gsp", 4: "vcg"}
 GRID_BUCKETS = 48
@@ -81,6 +85,37 @@ class _AuctionState:
             self.tries = np.zeros((slots, GRID_BUCKETS), dtype=np.float64)
             self.wins = np.zeros((slots, GRID_BUCKETS), dtype=np.float64)
         self.work = np.zeros(3 * GRID_BUCKETS, dtype=np.float64)
+        self.pod_budget = int(cfg.pod_node_budget)
+
+
+def pod_searches(ctx: Context) -> tuple[PodSearch | None, ...]:
+    """Per impression of the request in ``ctx``, how its pod was searched (None where no
+    pod search ran), for traces."""
+    out: list[PodSearch | None] = []
+    for k in range(ctx.n_imp):
+        nodes = int(ctx.pod_nodes[k])
+        if nodes == 0:
+            out.append(None)
+            continue
+        flags = int(ctx.pod_budgeted[k])
+        prices = "bids" if ctx.imp_mech[k] == 1 else "budgeted" if flags & 2 else "exact"
+        out.append(
+            PodSearch(
+                method="budgeted" if flags & 1 else "exact",
+                nodes=nodes,
+                gap=float(ctx.pod_gap[k]),
+                prices=prices,
+            )
+        )
+    return tuple(out)
+
+
+def _pod_search(ctx: Context, n: int) -> str:
+    """``"none"`` (no pod searched), ``"exact"`` (every search of the request's pods ended
+    within its budget) or ``"budgeted"``."""
+    if not (ctx.pod_nodes[:n] > 0).any():
+        return "none"
+    return "budgeted" if ctx.pod_budgeted[:n].any() else "exact"
 
 
 def _bucket(state: _AuctionState, micros: int) -> int:
@@ -126,6 +161,9 @@ class AuctionAgent(Agent):
             ctx.pod_price,
             ctx.pod_micros,
             ctx.pod_n,
+            ctx.pod_nodes,
+            ctx.pod_gap,
+            ctx.pod_budgeted,
             ctx.reason,
             ctx.bid,
             ctx.mult,
@@ -149,6 +187,7 @@ class AuctionAgent(Agent):
             ctx.imp_maxseq,
             ctx.imp_cpmps,
             ctx.imp_dedupe,
+            state.pod_budget,
             ctx.creative,
             snap.var_duration,
             snap.ad_domains,
@@ -172,6 +211,7 @@ class AuctionAgent(Agent):
             ctx.g_sel2,
             ctx.g_price,
             ctx.g_work,
+            ctx.g_stats,
         )
 
     def run(self, ctx: Context, state: _AuctionState) -> None:
@@ -184,6 +224,9 @@ class AuctionAgent(Agent):
             ctx.win_propensity[:n] = 0.0
             ctx.win_second[:n] = 0.0
             ctx.pod_n[:n] = 0
+            ctx.pod_nodes[:n] = 0
+            ctx.pod_gap[:n] = 0.0
+            ctx.pod_budgeted[:n] = 0
             return
         run_auctions(
             *self.arrays(ctx, state),
@@ -241,6 +284,8 @@ class AuctionAgent(Agent):
             "impressions": n,
             "auction": _MECHANISMS.get(mech, "second_price"),
             "pods": int(ctx.imp_pod[:n].sum()),
+            "pod_nodes": int(ctx.pod_nodes[:n].sum()),
+            "pod_search": _pod_search(ctx, n),
             "forced_floor": float(state.forced_floor[0]),
             "capped_campaigns": len(state.caps),
         }
