@@ -30,6 +30,7 @@ def test_kernel_tests_cover_the_kernels_without_jit(tmp_path: Path) -> None:
             "tests/test_reserve_shading.py",
             "tests/test_batch_kernels.py",
             "tests/test_ivt.py",
+            "tests/test_wire.py",
             "--cov=src/adcore/_kernels",
             "--cov-report=term-missing",
             f"--cov-fail-under={FLOOR}",

@@ -37,9 +37,13 @@ def test_datacenter_addresses_raise_the_fraud_score() -> None:
     outside = engine.decide(_from("203.0.113.9"), now=DEMO_START + 1)
     assert inside.trace is not None and outside.trace is not None
     fraud_in, fraud_out = inside.trace.agents[1].notes, outside.trace.agents[1].notes
-    assert fraud_in["fraud_score"] == 0.6 and "datacenter_ip" in str(fraud_in["signals"])
+    assert fraud_in["fraud_score"] == 0.7 and "datacenter_ip" in str(fraud_in["signals"])
     assert fraud_out["fraud_score"] == 0.0 and fraud_out["signals"] == "-"
-    assert inside.winners  # 0.6 is below the block threshold: recorded, still served
+    # 0.7 is below the block threshold: not vetoed, but every bid is discounted to 30 %
+    # (here below the floor); a deployment that raises the discount threshold serves it.
+    assert not any(a.notes.get("vetoed") for a in inside.trace.agents[1:2])
+    lenient = Engine(CATALOG, msgspec.structs.replace(CONFIG, fraud_discount_threshold=0.8))
+    assert lenient.decide(_from("198.51.100.77"), now=DEMO_START).winners
 
 
 def test_datacenter_traffic_is_blocked_at_the_threshold() -> None:

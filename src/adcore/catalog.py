@@ -31,8 +31,10 @@ import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
+from ._checks import finite
 from ._hashing import stable_key
 from .errors import InvalidCatalog
+from .money import CURRENCIES, MAX_MICROS
 
 __all__ = [
     "Ad",
@@ -626,10 +628,16 @@ class Catalog:
                     "a catalog without ads needs an explicit dimension", "dimension"
                 )
             dimension = len(ad_list[0].embedding)
-        if not isinstance(dimension, int) or dimension < 1:
+        if type(dimension) is not int or not 1 <= dimension <= 4096:
             raise InvalidCatalog(
-                f"dimension must be a positive integer, got {dimension!r}", "dimension"
+                f"dimension must be an integer in [1, 4096], got {dimension!r}", "dimension"
             )
+        if not isinstance(currency, str) or currency not in CURRENCIES:
+            raise InvalidCatalog(
+                f"currency must be an ISO 4217 code such as 'USD', got {currency!r}", "currency"
+            )
+        if not isinstance(signals, Mapping | None):
+            raise InvalidCatalog("signals must be a mapping of names to vectors", "signals")
         sig = dict(signals or {})
         _validate(camps, ad_list, dimension, sig)
         self.campaigns: tuple[Campaign, ...] = tuple(camps)
@@ -676,6 +684,10 @@ class Catalog:
             raw = msgspec.json.decode(data)
         except msgspec.DecodeError as exc:
             raise InvalidCatalog(f"catalog JSON is malformed: {exc}", None) from None
+        except (TypeError, UnicodeError) as exc:  # not bytes or str; a lone surrogate
+            raise InvalidCatalog(f"catalog JSON is unreadable: {exc}", None) from None
+        except RecursionError:
+            raise InvalidCatalog("catalog JSON nests too deeply", None) from None
         return cls.from_dict(raw)
 
     def to_dict(self) -> dict[str, Any]:
@@ -731,6 +743,16 @@ def _finite(x: float) -> bool:
     return math.isfinite(x)
 
 
+_INT32 = 2**31
+
+MAX_COORDINATE = 1e6
+"""The largest magnitude of an embedding or signal coordinate (vectors are stored as
+float32, and their dot products must stay finite)."""
+
+MAX_BID = 1e9
+"""The largest bid a campaign may state, CPM (a price in micro-units stays exact)."""
+
+
 def _validate(
     camps: list[Campaign], ads: list[Ad], dim: int, signals: dict[str, Sequence[float]]
 ) -> None:
@@ -742,18 +764,26 @@ def _validate(
                 f"duplicate campaign id {c.id!r} (also campaigns[{seen[c.id]}])", f"{p}.id"
             )
         seen[c.id] = i
-        if c.daily_budget < 0:
+        if not 0 <= c.daily_budget <= MAX_MICROS:
             raise InvalidCatalog(
-                f"{p}.daily_budget must be >= 0, got {c.daily_budget}", f"{p}.daily_budget"
+                f"{p}.daily_budget must be in [0, {MAX_MICROS}] micro-units, got {c.daily_budget}",
+                f"{p}.daily_budget",
             )
-        if c.total_budget is not None and c.total_budget < 0:
+        if c.total_budget is not None and not 0 <= c.total_budget <= MAX_MICROS:
             raise InvalidCatalog(
-                f"{p}.total_budget must be >= 0, got {c.total_budget}", f"{p}.total_budget"
+                f"{p}.total_budget must be in [0, {MAX_MICROS}] micro-units, got {c.total_budget}",
+                f"{p}.total_budget",
+            )
+        if not -_INT32 <= c.priority < _INT32:
+            raise InvalidCatalog(
+                f"{p}.priority must be a 32-bit integer, got {c.priority}", f"{p}.priority"
             )
         for name in ("bid", "max_bid"):
             v = getattr(c, name)
-            if not _finite(v) or v < 0:
-                raise InvalidCatalog(f"{p}.{name} must be finite and >= 0, got {v}", f"{p}.{name}")
+            if not _finite(v) or v < 0 or v > MAX_BID:
+                raise InvalidCatalog(
+                    f"{p}.{name} must be in [0, {MAX_BID:g}], got {v}", f"{p}.{name}"
+                )
         if not (0.0 <= c.conversion_rate <= 1.0):
             raise InvalidCatalog(f"{p}.conversion_rate must be in [0, 1]", f"{p}.conversion_rate")
         if c.start is not None and c.end is not None and not c.start < c.end:
@@ -763,9 +793,10 @@ def _validate(
             if v is not None and math.isnan(v):
                 raise InvalidCatalog(f"{p}.{name} is NaN", f"{p}.{name}")
         if c.frequency_cap is not None:
-            if c.frequency_cap.impressions < 1:
+            if not 1 <= c.frequency_cap.impressions < _INT32:
                 raise InvalidCatalog(
-                    f"{p}.frequency_cap.impressions must be >= 1", f"{p}.frequency_cap.impressions"
+                    f"{p}.frequency_cap.impressions must be in [1, 2**31)",
+                    f"{p}.frequency_cap.impressions",
                 )
             if not (c.frequency_cap.window > 0 and _finite(c.frequency_cap.window)):
                 raise InvalidCatalog(
@@ -795,15 +826,20 @@ def _validate(
                 f"{p}.embedding has dimension {len(a.embedding)}, the catalog has {dim}",
                 f"{p}.embedding",
             )
-        if not all(_finite(x) for x in a.embedding):
-            raise InvalidCatalog(f"{p}.embedding has non-finite values", f"{p}.embedding")
+        if not all(_finite(x) and abs(x) <= MAX_COORDINATE for x in a.embedding):
+            raise InvalidCatalog(
+                f"{p}.embedding values must be finite and within ±{MAX_COORDINATE:g}",
+                f"{p}.embedding",
+            )
         if not (0.0 < a.base_rate < 1.0):
             raise InvalidCatalog(f"{p}.base_rate must be in (0, 1)", f"{p}.base_rate")
         if not (_finite(a.duration) and a.duration >= 0):
             raise InvalidCatalog(f"{p}.duration must be finite and >= 0", f"{p}.duration")
         for j, (w, h) in enumerate(a.sizes):
-            if w <= 0 or h <= 0:
-                raise InvalidCatalog(f"{p}.sizes[{j}] must be positive", f"{p}.sizes[{j}]")
+            if not (0 < w < _INT32 and 0 < h < _INT32):
+                raise InvalidCatalog(
+                    f"{p}.sizes[{j}] must be positive 32-bit integers", f"{p}.sizes[{j}]"
+                )
         vids: set[str] = set()
         for j, v in enumerate(a.variants):
             if v.id in vids:
@@ -817,7 +853,12 @@ def _validate(
     for name, vec in signals.items():
         if not isinstance(name, str):
             raise InvalidCatalog("signal names must be strings", "signals")
-        if len(vec) != dim or not all(_finite(float(x)) for x in vec):
+        if (
+            isinstance(vec, str | bytes)
+            or not isinstance(vec, Sequence)
+            or len(vec) != dim
+            or not all(finite(x) and abs(x) <= MAX_COORDINATE for x in vec)
+        ):
             raise InvalidCatalog(
                 f"signal {name!r} must be {dim} finite numbers", f"signals[{name}]"
             )

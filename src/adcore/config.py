@@ -7,6 +7,7 @@ import math
 import msgspec
 
 from .errors import InvalidConfig
+from .money import CURRENCIES
 
 __all__ = ["DEFAULT_BOT_PATTERNS", "EngineConfig"]
 
@@ -49,7 +50,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     explore : float
         Epsilon of epsilon-greedy exploration in the auction (0 = always the best bid).
     seed : int
-        Seed of the engine's random draws (exploration).
+        Seed of the engine's random draws (exploration), in [0, 2**63).
     relevance_scale : float
         Weight of the embedding match in the predicted action log-odds.
     prior_strength : float
@@ -89,6 +90,11 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         weigh 1.
     max_pod : int
         The most ads in one ad pod.
+    pod_node_budget : int
+        The most nodes one ad-pod search explores (the fill, and each winner's VCG
+        price search): within it the pod is exact, beyond it the best pod found or a
+        greedy one, with the optimality gap in the trace (see ``docs/auctions.md``, "Pod
+        search bounds"). From 1 to 2**31 - 1.
     reserve : str
         Dynamic reserve prices learned per placement from observed bids: ``"off"``,
         ``"soft"`` (a soft floor: bids below it pay their own bid) or ``"hard"`` (bids
@@ -110,7 +116,9 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         Requests with a fraud score at or above it are not bid on.
     fraud_discount_threshold : float
         Requests with a score from it up to the block threshold are bid on at
-        ``1 - score`` of every bid (a value above the block threshold: never).
+        ``1 - score`` of every bid (a value above the block threshold: never). With the
+        defaults, data-center traffic (score 0.7) is bid on at 30 %; a request without
+        a user agent (0.5) at full price.
     fraud_rate_limit, fraud_rate_window : int, float
         More than ``limit`` requests per device/IP in ``window`` seconds raise the score.
     fraud_datacenter_score : float
@@ -129,10 +137,11 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         click-through over the window exceeds ``click_max_ctr`` (after
         ``click_min_impressions``) is invalid: counted, published, never learned from.
     bot_patterns : tuple of str
-        Case-insensitive user-agent substrings of known bots.
+        Case-insensitive user-agent substrings of known bots (each non-empty, at most 256
+        characters; matched against a user agent's first 1,024 characters).
     counter_slots : int
         Slots of the hashed counter tables (frequency caps, request rates); memory is
-        bounded by it. A power of two.
+        bounded by it. A power of two, from 64 to 2**24.
     hold_ttl : float
         Seconds a won auction's budget hold waits for its impression before returning
         (expiry is checked at most once a second of engine time).
@@ -142,10 +151,23 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         The most decisions awaiting feedback that are remembered; beyond it the oldest
         are forgotten (their holds returned).
     exchange_rates : dict of str to float
-        Units of the catalog currency per unit of another currency, for floors given in
-        it. A floor in a currency without a rate makes the impression ineligible.
+        Units of the catalog currency per unit of another currency (keyed by ISO 4217
+        code), for floors given in it. A floor in a currency without a rate makes the
+        impression ineligible.
     max_request_bytes : int
-        Larger raw requests are rejected with InvalidRequest.
+        Larger raw requests are rejected with InvalidRequest (256 KiB by default, about
+        fifty times a large real request; the cost of deciding a request grows with its
+        size, and this bounds it: docs/engine.md gives the measured worst case).
+    max_request_depth : int
+        Raw requests whose arrays and objects nest deeper are rejected with
+        InvalidRequest (found in one linear pass before decoding; OpenRTB's own
+        structure needs 7 levels, the rest is room for ``ext`` objects).
+    trusted_structs : bool
+        Take :class:`~adcore.openrtb.BidRequest` Structs as well-typed: skip the full
+        type check (a MessagePack round trip through the validating decoder, about 3 µs)
+        and run only :func:`~adcore.openrtb.check_request`. Only for Structs built by
+        your own code from typed values: a wrongly typed field then fails inside an agent
+        instead of raising InvalidRequest up front.
     warmup : bool
         Compile (or load from cache) every kernel when the engine is built.
     """
@@ -172,6 +194,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     multislot: str | None = None
     slot_weights: tuple[float, ...] = ()
     max_pod: int = 8
+    pod_node_budget: int = 64
     reserve: str = "off"
     reserve_decay: float = 0.9995
     reserve_min_auctions: float = 500.0
@@ -185,7 +208,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     fraud_rate_limit: int = 600
     fraud_rate_window: float = 60.0
     bot_patterns: tuple[str, ...] = DEFAULT_BOT_PATTERNS
-    fraud_datacenter_score: float = 0.6
+    fraud_datacenter_score: float = 0.7
     fraud_impossible_ip_score: float = 0.9
     datacenter_cidrs: tuple[str, ...] | None = None
     click_min_seconds: float = 1.0
@@ -197,7 +220,9 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     dedup_retention: float = 86400.0
     max_pending: int = 1_000_000
     exchange_rates: dict[str, float] = msgspec.field(default_factory=dict)
-    max_request_bytes: int = 1_000_000
+    max_request_bytes: int = 262_144
+    max_request_depth: int = 32
+    trusted_structs: bool = False
     warmup: bool = True
 
     def validate(self) -> EngineConfig:
@@ -209,13 +234,15 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
             msg = str(exc)
             field = msg.split("$.", 1)[1].rstrip("`") if "$." in msg else None
             raise InvalidConfig(f"EngineConfig: {msg}", field) from None
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+            raise InvalidConfig(f"EngineConfig: a value is not plain data: {exc}", None) from None
         checks: list[tuple[str, bool]] = [
             ("max_imps", 1 <= cfg.max_imps <= 64),
             ("latency_budget_us", cfg.latency_budget_us >= 0),
             ("explore", 0.0 <= cfg.explore < 1.0),
             ("relevance_scale", math.isfinite(cfg.relevance_scale)),
-            ("prior_strength", cfg.prior_strength > 0),
-            ("pacing_gain", cfg.pacing_gain >= 0),
+            ("prior_strength", 0 < cfg.prior_strength < math.inf),
+            ("pacing_gain", 0 <= cfg.pacing_gain < math.inf),
             ("pacing_min_multiplier", 0.0 <= cfg.pacing_min_multiplier <= 1.0),
             (
                 "pacing_curve",
@@ -245,6 +272,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
                 ),
             ),
             ("max_pod", 1 <= cfg.max_pod <= 32),
+            ("pod_node_budget", 1 <= cfg.pod_node_budget < 1 << 31),
             ("reserve", cfg.reserve in ("off", "soft", "hard")),
             ("reserve_decay", 0.0 < cfg.reserve_decay <= 1.0),
             ("reserve_min_auctions", cfg.reserve_min_auctions >= 0),
@@ -264,7 +292,8 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
             ("click_ctr_window", 0.0 < cfg.click_ctr_window < math.inf),
             (
                 "counter_slots",
-                cfg.counter_slots >= 64 and cfg.counter_slots & (cfg.counter_slots - 1) == 0,
+                64 <= cfg.counter_slots <= 1 << 24
+                and cfg.counter_slots & (cfg.counter_slots - 1) == 0,
             ),
             ("hold_ttl", cfg.hold_ttl > 0),
             ("dedup_retention", cfg.dedup_retention > 0),
@@ -273,8 +302,23 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
                 "exchange_rates",
                 all(r > 0 and math.isfinite(r) for r in cfg.exchange_rates.values()),
             ),
-            ("max_request_bytes", cfg.max_request_bytes >= 1),
+            ("max_request_bytes", 1 <= cfg.max_request_bytes <= 1 << 30),
+            ("max_request_depth", 8 <= cfg.max_request_depth <= 512),
+            ("seed", 0 <= cfg.seed < 1 << 63),
+            ("bot_patterns", all(p and len(p) <= 256 for p in cfg.bot_patterns)),
+            (
+                "exchange_rates",
+                all(code in CURRENCIES for code in cfg.exchange_rates),
+            ),
         ]
+        # Every other integer is used as a 32-bit count or size: larger values cannot
+        # work (and must not reach an array or a compiled kernel).
+        for f in msgspec.structs.fields(cfg):
+            v = getattr(cfg, f.name)
+            if f.name != "seed" and type(v) is int and not -(1 << 31) < v < 1 << 31:
+                checks.insert(0, (f.name, False))
+            if type(v) is float and math.isnan(v):
+                checks.insert(0, (f.name, False))
         if cfg.datacenter_cidrs is not None:
             from .errors import InvalidInput
             from .ivt import IpRanges

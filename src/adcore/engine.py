@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from itertools import count
 from typing import Any
@@ -26,8 +25,11 @@ import msgspec
 import numpy as np
 
 from . import openrtb
+from ._checks import finite as _finite
 from ._hashing import stable_key
 from .agents import Agent, Services, default_agents
+from .agents.auction import pod_searches
+from .book import PendingBook
 from .bus import Bus
 from .catalog import Catalog, CatalogSnapshot
 from .config import EngineConfig
@@ -69,7 +71,9 @@ class EngineStats(msgspec.Struct, frozen=True, kw_only=True):
     ``orphan_events`` counts feedback for impression ids the engine does not know (never
     decided here, or forgotten after ``dedup_retention``): they are counted and ignored,
     not raised, since an ad server cannot always tell. ``duplicate_impressions`` counts
-    repeated impression reports, which are never charged twice.
+    repeated impression reports, which are never charged twice. ``pending_impressions``
+    is how many sold impressions the engine remembers for feedback (at most
+    ``EngineConfig.max_pending``).
     """
 
     decisions: int
@@ -85,48 +89,7 @@ class EngineStats(msgspec.Struct, frozen=True, kw_only=True):
     spend_micros: int
     overdelivered_micros: int
     invalid_clicks: dict[str, int] = msgspec.field(default_factory=dict)
-
-
-class _Pending:
-    __slots__ = (
-        "ad_id",
-        "campaign_id",
-        "charged",
-        "creative_id",
-        "decided_at",
-        "first_price",
-        "held",
-        "micros",
-        "placement",
-        "shown_at",
-        "source",
-        "user_key",
-    )
-
-    def __init__(
-        self,
-        ad_id: str,
-        campaign_id: str,
-        creative_id: str,
-        micros: int,
-        user_key: int,
-        decided_at: float,
-        placement: int = 0,
-        first_price: bool = False,
-        source: int = 0,
-    ) -> None:
-        self.ad_id = ad_id
-        self.campaign_id = campaign_id
-        self.creative_id = creative_id
-        self.micros = micros
-        self.user_key = user_key
-        self.decided_at = decided_at
-        self.placement = placement
-        self.first_price = first_price
-        self.source = source
-        self.shown_at: float | None = None
-        self.held = True
-        self.charged = False
+    pending_impressions: int = 0
 
 
 def _source(request: openrtb.BidRequest) -> int:
@@ -221,11 +184,11 @@ class Engine:
         self._seq = count()
         self._rng = np.random.Generator(np.random.PCG64(self._config.seed))
         self._rates = dict(self._config.exchange_rates)
-        self._pending: dict[str, _Pending] = {}
+        self._book = PendingBook(
+            self._config.max_pending, self._config.hold_ttl, self._config.dedup_retention
+        )
         self._next_maintenance = -math.inf
         self._last_now = -math.inf
-        self._hold_queue: deque[tuple[float, str]] = deque()
-        self._keep_queue: deque[tuple[float, str]] = deque()
         self._audit: list[Control] = []
         self._cost_ns: dict[str, float] = {a.name: 0.0 for a in self._plan}
         self._fused_cost_ns = 0.0
@@ -350,26 +313,27 @@ class Engine:
             self.warmup()
 
     # ------------------------------------------------------------------ deciding
-    def _coerce(self, request: Any, format: str) -> openrtb.BidRequest:
+    def _coerce(self, request: Any, format: str) -> tuple[openrtb.BidRequest, tuple[str, ...]]:
+        """The validated request and the notes of the optional values dropped from it."""
+        cfg = self._config
         if isinstance(request, openrtb.BidRequest):
-            openrtb.check_request(request)
-            return request
-        if isinstance(request, (bytes, bytearray, memoryview, str)):
-            return openrtb.decode_request(
-                request,
-                format,  # type: ignore[arg-type]
-                max_bytes=self._config.max_request_bytes,
+            req = request if cfg.trusted_structs else openrtb._retyped(request)
+            openrtb.check_request(req)
+            return openrtb.tolerate(req)
+        if not isinstance(request, bytes | bytearray | memoryview | str):
+            raise InvalidRequest(
+                f"a request must be an openrtb.BidRequest or encoded bytes, got "
+                f"{type(request).__name__}",
+                None,
             )
-        raise InvalidRequest(
-            f"a request must be an openrtb.BidRequest or encoded bytes, got "
-            f"{type(request).__name__}",
-            None,
+        return openrtb._decode_request(
+            request, format, cfg.max_request_bytes, cfg.max_request_depth
         )
 
     def _now(self, now: float | None) -> float:
         t = self._clock() if now is None else now
-        if not isinstance(t, (int, float)) or not math.isfinite(t):
-            raise ValueError(f"now must be a finite number of seconds, got {t!r}")
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not _finite(t):
+            raise InvalidRequest(f"now must be a finite number of seconds, got {t!r}", "now")
         return float(t)
 
     def decide(
@@ -402,11 +366,7 @@ class Engine:
             The request is malformed or out of range; nothing in the engine changed.
         """
         try:
-            if type(request) is openrtb.BidRequest:
-                openrtb.check_request(request)
-                req = request
-            else:
-                req = self._coerce(request, format)
+            req, dropped = self._coerce(request, format)
             t = now if type(now) is float and -math.inf < now < math.inf else self._now(now)
             live = self._live
             ctx = getattr(self._local, "ctx", None)
@@ -417,7 +377,9 @@ class Engine:
             with self._lock:
                 self._n["invalid"] += 1
             raise
-        return self._execute(live, ctx, req, t, self._config.trace if trace is None else trace)
+        return self._execute(
+            live, ctx, req, t, self._config.trace if trace is None else trace, dropped
+        )
 
     def decide_batch(
         self,
@@ -436,14 +398,18 @@ class Engine:
         :class:`~adcore.errors.InvalidRequest` (whose message names the request's
         position) leaves the engine unchanged.
         """
-        reqs = list(requests)
-        coerced: list[openrtb.BidRequest] = []
+        try:
+            reqs = list(requests)
+        except TypeError:
+            raise InvalidRequest("requests must be an iterable of requests", "requests") from None
+        coerced: list[tuple[openrtb.BidRequest, tuple[str, ...]]] = []
         for i, r in enumerate(reqs):
             try:
                 coerced.append(self._coerce(r, format))
-                if len(coerced[-1].imp) > self._config.max_imps:
+                n_imp = len(coerced[-1][0].imp)
+                if n_imp > self._config.max_imps:
                     raise InvalidRequest(
-                        f"the request has {len(coerced[-1].imp)} impressions; this engine "
+                        f"the request has {n_imp} impressions; this engine "
                         f"decides at most {self._config.max_imps}",
                         "imp",
                     )
@@ -451,12 +417,17 @@ class Engine:
                 with self._lock:
                     self._n["invalid"] += 1
                 raise InvalidRequest(f"requests[{i}]: {exc}", exc.field) from None
-        if now is None or isinstance(now, (int, float)):
+        if now is None or (isinstance(now, (int, float)) and not isinstance(now, bool)):
             times: Sequence[float | None] = [now] * len(coerced)
         else:
-            times = list(now)
+            try:
+                times = list(now)  # type: ignore[arg-type]
+            except TypeError:
+                raise InvalidRequest(
+                    "now must be a number or a sequence of numbers", "now"
+                ) from None
             if len(times) != len(coerced):
-                raise ValueError(f"{len(times)} times for {len(coerced)} requests")
+                raise InvalidRequest(f"{len(times)} times for {len(coerced)} requests", "now")
         stamps = [self._now(t) for t in times]
         use_trace = self._config.trace if trace is None else trace
         out: list[Decision] = []
@@ -466,15 +437,21 @@ class Engine:
         # One acquisition of the engine's (re-entrant) lock for the whole batch instead of
         # one per request; other threads' decisions wait for the batch to finish.
         with self._lock:
-            for req, t in zip(coerced, stamps, strict=True):
+            for (req, dropped), t in zip(coerced, stamps, strict=True):
                 live = self._live
                 ctx = self._context(live)
                 fill_features(ctx, req, t, rates)
-                append(execute(live, ctx, req, t, use_trace))
+                append(execute(live, ctx, req, t, use_trace, dropped))
         return out
 
     def _execute(
-        self, live: _Live, ctx: Context, req: openrtb.BidRequest, now: float, tracing: bool
+        self,
+        live: _Live,
+        ctx: Context,
+        req: openrtb.BidRequest,
+        now: float,
+        tracing: bool,
+        dropped: tuple[str, ...] = (),
     ) -> Decision:
         cfg = self._config
         if now >= self._next_maintenance or now < self._last_now:
@@ -539,9 +516,12 @@ class Engine:
                 elapsed = (time.perf_counter_ns() - t0) / 1000.0
                 agent_traces.append(self._agent_trace(agent, state, ctx, before, elapsed, skip))
         total_us = (time.perf_counter_ns() - start) / 1000.0
-        return self._finish(
-            live, ctx, req, now, self._trace(live, ctx, agent_traces, total_us) if tracing else None
-        )
+        trace = None
+        if tracing:
+            trace = self._trace(live, ctx, agent_traces, total_us)
+            if dropped:
+                trace = msgspec.structs.replace(trace, dropped=dropped)
+        return self._finish(live, ctx, req, now, trace)
 
     def _finish(
         self, live: _Live, ctx: Context, req: openrtb.BidRequest, now: float, trace: Trace | None
@@ -624,21 +604,21 @@ class Engine:
         creative_id, duration = snap.var_info[v] if v >= 0 else (ad_id, 0.0)
         impression_id = f"{req.id}:{imp_id}:{seq}" + (f":{position}" if position else "")
         first_price = ctx.multislot == 0 and ctx.imp_mech.item(k) == 1
-        self._remember(
+        evicted = self._book.add(
             impression_id,
-            _Pending(
-                ad_id,
-                cid,
-                creative_id,
-                micros,
-                user_key,
-                now,
-                ctx.imp_slot.item(k),
-                first_price,
-                _source(req),
-            ),
+            ad_id,
+            cid,
+            creative_id,
+            micros,
+            user_key,
             now,
+            ctx.imp_slot.item(k),
+            first_price,
+            _source(req),
         )
+        if evicted is not None:  # the book is full: the oldest sale's hold returns
+            self._ledger.release(*evicted)
+            self._n["expired"] += 1
         return SlotDecision(
             imp_id=imp_id,
             impression_id=impression_id,
@@ -657,18 +637,6 @@ class Engine:
         )
 
     # ------------------------------------------------------------------ pending impressions
-    def _remember(self, impression_id: str, rec: _Pending, now: float) -> None:
-        cfg = self._config
-        self._pending[impression_id] = rec
-        self._hold_queue.append((now + cfg.hold_ttl, impression_id))
-        self._keep_queue.append((now + cfg.dedup_retention, impression_id))
-        while len(self._pending) > cfg.max_pending:
-            _, old = self._keep_queue.popleft()
-            gone = self._pending.pop(old, None)
-            if gone is not None and gone.held:
-                self._ledger.release(gone.campaign_id, gone.micros)
-                self._n["expired"] += 1
-
     def _maintain(self, now: float) -> None:
         """Roll the ledger's day and release expired holds. Runs at most once per
         simulated or real second and at every UTC midnight (so a hold returns at most a
@@ -679,21 +647,10 @@ class Engine:
             next_day = (now // 86400.0 + 1.0) * 86400.0  # budgets roll at UTC midnight exactly
             self._next_maintenance = min(now + 1.0, next_day)
             self._ledger.roll(now)
-            q = self._hold_queue
-            release: dict[str, int] = {}
-            while q and q[0][0] <= now:
-                _, iid = q.popleft()
-                rec = self._pending.get(iid)
-                if rec is not None and rec.held:
-                    rec.held = False
-                    release[rec.campaign_id] = release.get(rec.campaign_id, 0) + rec.micros
-                    self._n["expired"] += 1
-            if release:
-                self._ledger.release_many(release)
-            k = self._keep_queue
-            while k and k[0][0] <= now:
-                _, iid = k.popleft()
-                self._pending.pop(iid, None)
+            for release, ended in (self._book.expire(now), self._book.forget(now)):
+                if release:
+                    self._ledger.release_many(release)
+                    self._n["expired"] += ended
 
     # ------------------------------------------------------------------ feedback
     def feedback(self, event: Event) -> None:
@@ -721,21 +678,24 @@ class Engine:
         if not isinstance(event.impression_id, str):
             raise InvalidEvent("impression_id must be a string", "impression_id")
         ts = event.timestamp
-        if isinstance(ts, bool) or not isinstance(ts, (int, float)) or not math.isfinite(ts):
+        if not _finite(ts):
             raise InvalidEvent("timestamp must be a finite number", "timestamp")
         value = 0.0
         if isinstance(event, Conversion):
-            if not isinstance(event.value, (int, float)) or not math.isfinite(event.value):
+            if not _finite(event.value):
                 raise InvalidEvent("value must be a finite number", "value")
             value = float(event.value)
+        if isinstance(event, Skip) and event.after is not None:
+            if not _finite(event.after) or event.after < 0:
+                raise InvalidEvent("after must be a finite number of seconds >= 0", "after")
         published: list[Any] = []
         with self._lock:
             # Event time never runs the engine's clock ahead of its decisions: a wrong or
             # far-future timestamp must not roll the budget day or expire holds.
             t_maint = min(float(ts), self._last_now)
-            if t_maint >= self._next_maintenance:
+            if t_maint >= self._next_maintenance and t_maint > -math.inf:
                 self._maintain(t_maint)
-            rec = self._pending.get(event.impression_id)
+            rec = self._book.get(event.impression_id)
             if rec is None:
                 self._n["orphans"] += 1
             elif kind == "impression":
@@ -749,9 +709,8 @@ class Engine:
                         rec.micros,
                         event.impression_id,
                     )
-                    rec.held = False
-                    rec.charged = True
-                    rec.shown_at = float(ts)
+                    self._book.charge(rec.slot, float(ts))
+                    rec = rec._replace(shown_at=float(ts))
                     self._clicks.record_impression(rec.source, float(ts))
                     self._n["impressions"] += 1
                     published.append(
@@ -804,7 +763,7 @@ class Engine:
             if not isinstance(getattr(message, field), str) or not getattr(message, field):
                 raise InvalidEvent(f"a control message needs a non-empty {field!r}", field)
         ts = message.timestamp
-        if isinstance(ts, bool) or not isinstance(ts, (int, float)) or not math.isfinite(ts):
+        if not _finite(ts):
             raise InvalidEvent("timestamp must be a finite number", "timestamp")
         for field in ("campaign_id", "domain", "category"):
             value = getattr(message, field, "")
@@ -817,8 +776,7 @@ class Engine:
             value = getattr(message, field)
             if value is None and optional:
                 continue
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if not ok or not (0.0 <= value < math.inf):
+            if not _finite(value) or value < 0:
                 raise InvalidEvent(f"{field} must be a finite number >= 0", field)
         with self._lock:
             self._bus.publish(message)
@@ -852,6 +810,7 @@ class Engine:
                 spend_micros=self._ledger.total_spent(),
                 overdelivered_micros=self._ledger.overdelivered_micros,
                 invalid_clicks=dict(self._invalid_clicks),
+                pending_impressions=len(self._book),
             )
 
     # ------------------------------------------------------------------ traces
@@ -915,6 +874,7 @@ class Engine:
             winners=tuple(winners),
             runners_up=tuple(runners),
             total_us=total_us,
+            pods=pod_searches(ctx),
         )
 
     def explain(self, decision: Decision) -> str:

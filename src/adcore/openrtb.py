@@ -31,7 +31,9 @@ import re
 from typing import Annotated, Any, Final, Literal, TypeVar
 
 import msgspec
+import numpy as np
 
+from adcore._kernels import wire as _wire
 from adcore.errors import InvalidRequest
 
 __all__ = [
@@ -72,6 +74,8 @@ __all__ = [
     "decode_response",
     "encode_request",
     "encode_response",
+    "nesting_depth",
+    "tolerate",
     "validate_request",
 ]
 
@@ -115,15 +119,17 @@ class DeviceType(enum.IntEnum):
 
 # ------------------------------------------------------------------------ value types
 
+# OpenRTB integers are 32-bit in practice (AdCOM lists, sizes, seconds): larger values
+# are rejected while decoding, so none can overflow an engine array later.
+_INT_MAX: Final = 2**31 - 1
+_Int = Annotated[int, msgspec.Meta(ge=-(2**31), le=_INT_MAX)]
 _Flag = Annotated[int, msgspec.Meta(ge=0, le=1)]
-_NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
+_NonNegInt = Annotated[int, msgspec.Meta(ge=0, le=_INT_MAX)]
 _Price = Annotated[float, msgspec.Meta(ge=0.0)]
 _MarkupType = Annotated[int, msgspec.Meta(ge=1, le=4)]
-_Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
-_Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
 _UtcOffset = Annotated[int, msgspec.Meta(ge=-720, le=840)]
 _Strs = tuple[str, ...]
-_Ints = tuple[int, ...]
+_Ints = tuple[_Int, ...]
 _Ext = dict[str, Any]
 _WireFormat = Literal["json", "msgpack"]
 
@@ -155,7 +161,7 @@ class Banner(_Message, frozen=True, kw_only=True):
     h: _NonNegInt | None = None
     btype: _Ints = ()
     battr: _Ints = ()
-    pos: int | None = None
+    pos: _Int | None = None
     mimes: _Strs = ()
     topframe: _Flag | None = None
     expdir: _Ints = ()
@@ -175,32 +181,32 @@ class Video(_Message, frozen=True, kw_only=True):
     mimes: _Strs = ()
     minduration: _NonNegInt = 0
     maxduration: _NonNegInt | None = None
-    startdelay: int | None = None
+    startdelay: _Int | None = None
     maxseq: _NonNegInt | None = None
     poddur: _NonNegInt | None = None
     protocols: _Ints = ()
     w: _NonNegInt | None = None
     h: _NonNegInt | None = None
     podid: str | None = None
-    podseq: int = 0
+    podseq: _Int = 0
     rqddurs: _Ints = ()
-    placement: int | None = None
-    plcmt: int | None = None
-    linearity: int | None = None
+    placement: _Int | None = None
+    plcmt: _Int | None = None
+    linearity: _Int | None = None
     skip: _Flag | None = None
     skipmin: _NonNegInt = 0
     skipafter: _NonNegInt = 0
-    slotinpod: int = 0
+    slotinpod: _Int = 0
     mincpmpersec: _Price | None = None
     battr: _Ints = ()
-    maxextended: int | None = None
+    maxextended: _Int | None = None
     minbitrate: _NonNegInt | None = None
     maxbitrate: _NonNegInt | None = None
     boxingallowed: _Flag = 1
     playbackmethod: _Ints = ()
-    playbackend: int | None = None
+    playbackend: _Int | None = None
     delivery: _Ints = ()
-    pos: int | None = None
+    pos: _Int | None = None
     companionad: tuple[Banner, ...] = ()
     api: _Ints = ()
     companiontype: _Ints = ()
@@ -219,14 +225,14 @@ class Audio(_Message, frozen=True, kw_only=True):
     maxduration: _NonNegInt | None = None
     poddur: _NonNegInt | None = None
     protocols: _Ints = ()
-    startdelay: int | None = None
+    startdelay: _Int | None = None
     rqddurs: _Ints = ()
     podid: str | None = None
-    podseq: int = 0
-    slotinpod: int = 0
+    podseq: _Int = 0
+    slotinpod: _Int = 0
     mincpmpersec: _Price | None = None
     battr: _Ints = ()
-    maxextended: int | None = None
+    maxextended: _Int | None = None
     minbitrate: _NonNegInt | None = None
     maxbitrate: _NonNegInt | None = None
     delivery: _Ints = ()
@@ -235,9 +241,9 @@ class Audio(_Message, frozen=True, kw_only=True):
     companiontype: _Ints = ()
     maxseq: _NonNegInt | None = None
     poddedupe: _Ints = ()
-    feed: int | None = None
+    feed: _Int | None = None
     stitched: _Flag | None = None
-    nvol: int | None = None
+    nvol: _Int | None = None
     ext: _Ext | None = None
 
 
@@ -257,7 +263,7 @@ class Deal(_Message, frozen=True, kw_only=True):
     id: str
     bidfloor: _Price = 0.0
     bidfloorcur: str = "USD"
-    at: int | None = None
+    at: _Int | None = None
     wseat: _Strs = ()
     wadomain: _Strs = ()
     guar: _Flag = 0
@@ -295,7 +301,7 @@ class Imp(_Message, frozen=True, kw_only=True):
     secure: _Flag | None = None
     iframebuster: _Strs = ()
     rwdd: _Flag = 0
-    ssai: int = 0
+    ssai: _Int = 0
     exp: _NonNegInt | None = None
     ext: _Ext | None = None
 
@@ -308,7 +314,7 @@ class Publisher(_Message, frozen=True, kw_only=True):
 
     id: str | None = None
     name: str | None = None
-    cattax: int | None = None
+    cattax: _Int | None = None
     cat: _Strs = ()
     domain: str | None = None
     ext: _Ext | None = None
@@ -318,7 +324,7 @@ class Content(_Message, frozen=True, kw_only=True):
     """The content an ad is shown in or around (section 3.2.16)."""
 
     id: str | None = None
-    episode: int | None = None
+    episode: _Int | None = None
     title: str | None = None
     series: str | None = None
     season: str | None = None
@@ -327,13 +333,13 @@ class Content(_Message, frozen=True, kw_only=True):
     album: str | None = None
     isrc: str | None = None
     url: str | None = None
-    cattax: int | None = None
+    cattax: _Int | None = None
     cat: _Strs = ()
-    prodq: int | None = None
-    context: int | None = None
+    prodq: _Int | None = None
+    context: _Int | None = None
     contentrating: str | None = None
     userrating: str | None = None
-    qagmediarating: int | None = None
+    qagmediarating: _Int | None = None
     keywords: str | None = None
     livestream: _Flag | None = None
     sourcerelationship: _Flag | None = None
@@ -350,7 +356,7 @@ class Site(_Message, frozen=True, kw_only=True):
     id: str | None = None
     name: str | None = None
     domain: str | None = None
-    cattax: int | None = None
+    cattax: _Int | None = None
     cat: _Strs = ()
     sectioncat: _Strs = ()
     pagecat: _Strs = ()
@@ -373,7 +379,7 @@ class App(_Message, frozen=True, kw_only=True):
     bundle: str | None = None
     domain: str | None = None
     storeurl: str | None = None
-    cattax: int | None = None
+    cattax: _Int | None = None
     cat: _Strs = ()
     sectioncat: _Strs = ()
     pagecat: _Strs = ()
@@ -389,15 +395,17 @@ class App(_Message, frozen=True, kw_only=True):
 class Geo(_Message, frozen=True, kw_only=True):
     """A location (section 3.2.19): ``country`` is ISO-3166-1 alpha-3, ``utcoffset`` minutes.
 
-    ``lat`` must lie in [-90, 90], ``lon`` in [-180, 180], ``utcoffset`` in [-720, 840].
+    ``utcoffset`` must lie in [-720, 840] (it sets the local hour that dayparting targets).
+    ``lat`` outside [-90, 90], ``lon`` outside [-180, 180] and a negative ``accuracy`` or
+    ``lastfix`` are tolerated: :func:`tolerate` drops them (no decision reads them).
     """
 
-    lat: _Latitude | None = None
-    lon: _Longitude | None = None
-    type: int | None = None
-    accuracy: _NonNegInt | None = None
-    lastfix: _NonNegInt | None = None
-    ipservice: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    type: _Int | None = None
+    accuracy: _Int | None = None
+    lastfix: _Int | None = None
+    ipservice: _Int | None = None
     country: str | None = None
     region: str | None = None
     metro: str | None = None
@@ -411,6 +419,8 @@ class Device(_Message, frozen=True, kw_only=True):
     """The device the impression is shown on (section 3.2.18).
 
     ``devicetype`` decodes to a :class:`DeviceType`; values outside 1..8 are rejected.
+    Negative ``h``, ``w`` or ``ppi`` and a ``pxratio`` that is not a positive finite number
+    are tolerated: :func:`tolerate` drops them (no decision reads them).
     """
 
     ua: str | None = None
@@ -425,9 +435,9 @@ class Device(_Message, frozen=True, kw_only=True):
     os: str | None = None
     osv: str | None = None
     hwv: str | None = None
-    h: _NonNegInt | None = None
-    w: _NonNegInt | None = None
-    ppi: _NonNegInt | None = None
+    h: _Int | None = None
+    w: _Int | None = None
+    ppi: _Int | None = None
     pxratio: float | None = None
     js: _Flag | None = None
     geofetch: _Flag | None = None
@@ -435,7 +445,7 @@ class Device(_Message, frozen=True, kw_only=True):
     langb: str | None = None
     carrier: str | None = None
     mccmnc: str | None = None
-    connectiontype: int | None = None
+    connectiontype: _Int | None = None
     ifa: str | None = None
     ext: _Ext | None = None
 
@@ -461,7 +471,7 @@ class UID(_Message, frozen=True, kw_only=True, gc=False):
     """One extended identifier value (section 3.2.28)."""
 
     id: str | None = None
-    atype: int | None = None
+    atype: _Int | None = None
 
 
 class EID(_Message, frozen=True, kw_only=True):
@@ -471,7 +481,7 @@ class EID(_Message, frozen=True, kw_only=True):
     uids: tuple[UID, ...] = ()
     inserter: str | None = None
     matcher: str | None = None
-    mm: int | None = None
+    mm: _Int | None = None
     ext: _Ext | None = None
 
 
@@ -480,7 +490,7 @@ class User(_Message, frozen=True, kw_only=True):
 
     id: str | None = None
     buyeruid: str | None = None
-    yob: int | None = None
+    yob: _Int | None = None
     gender: str | None = None
     keywords: str | None = None
     customdata: str | None = None
@@ -526,7 +536,7 @@ class BidRequest(_Message, frozen=True, kw_only=True):
     device: Device | None = None
     user: User | None = None
     test: _Flag = 0
-    at: Annotated[int, msgspec.Meta(ge=1)] = 2
+    at: Annotated[int, msgspec.Meta(ge=1, le=_INT_MAX)] = 2
     tmax: _NonNegInt | None = None
     wseat: _Strs = ()
     bseat: _Strs = ()
@@ -535,7 +545,7 @@ class BidRequest(_Message, frozen=True, kw_only=True):
     wlang: _Strs = ()
     wlangb: _Strs = ()
     bcat: _Strs = ()
-    cattax: Annotated[int, msgspec.Meta(ge=1)] = 1
+    cattax: Annotated[int, msgspec.Meta(ge=1, le=_INT_MAX)] = 1
     badv: _Strs = ()
     bapp: _Strs = ()
     source: Source | None = None
@@ -563,13 +573,13 @@ class Bid(_Message, frozen=True, kw_only=True):
     cid: str | None = None
     crid: str | None = None
     tactic: str | None = None
-    cattax: int = 1
+    cattax: _Int = 1
     cat: _Strs = ()
     attr: _Ints = ()
     apis: _Ints = ()
-    api: int | None = None
-    protocol: int | None = None
-    qagmediarating: int | None = None
+    api: _Int | None = None
+    protocol: _Int | None = None
+    qagmediarating: _Int | None = None
     language: str | None = None
     langb: str | None = None
     dealid: str | None = None
@@ -580,7 +590,7 @@ class Bid(_Message, frozen=True, kw_only=True):
     exp: _NonNegInt | None = None
     dur: _NonNegInt | None = None
     mtype: _MarkupType | None = None
-    slotinpod: int | None = None
+    slotinpod: _Int | None = None
     ext: _Ext | None = None
 
 
@@ -601,7 +611,7 @@ class BidResponse(_Message, frozen=True, kw_only=True):
     bidid: str | None = None
     cur: str = "USD"
     customdata: str | None = None
-    nbr: int | None = None
+    nbr: _Int | None = None
     ext: _Ext | None = None
 
 
@@ -615,21 +625,79 @@ _JSON_ENCODER: Final = msgspec.json.Encoder()
 _MSGPACK_ENCODER: Final = msgspec.msgpack.Encoder()
 
 _INF: Final = float("inf")
-_DEFAULT_MAX_BYTES: Final = 1_000_000
+_DEFAULT_MAX_BYTES: Final = 262_144  # 256 KiB: about fifty times a large real request
+_DEFAULT_MAX_DEPTH: Final = 32
 _AT_SUFFIX: Final = re.compile(r" - at (?P<key>`key` in )?`\$(?P<path>[^`]*)`$")
 _MISSING: Final = re.compile(r"^Object missing required field `(?P<name>[^`]+)`$")
 
 _T = TypeVar("_T")
 
 
-def _payload_size(data: bytes | bytearray | memoryview | str) -> int:
+def _utf8(data: bytes | bytearray | memoryview | str, max_bytes: int, what: str) -> bytes:
+    """The payload as contiguous bytes, its size checked before any decoding."""
     if isinstance(data, str):
-        return len(data) if data.isascii() else len(data.encode("utf-8", "surrogatepass"))
-    if isinstance(data, memoryview):
-        return data.nbytes
-    if isinstance(data, bytes | bytearray):
-        return len(data)
-    raise TypeError(f"expected bytes, bytearray, memoryview or str, got {type(data).__name__}")
+        if len(data) > max_bytes:  # a str has at least as many UTF-8 bytes as characters
+            raise InvalidRequest(f"{what}: payload is over {max_bytes} bytes, the limit", None)
+        try:
+            raw = data.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidRequest(
+                f"{what}: the text is not valid Unicode ({exc.reason} at character {exc.start})",
+                None,
+            ) from None
+    elif isinstance(data, bytes):
+        raw = data
+    elif isinstance(data, bytearray | memoryview):
+        size = data.nbytes if isinstance(data, memoryview) else len(data)
+        if size > max_bytes:
+            raise InvalidRequest(
+                f"{what}: payload is {size} bytes, over the {max_bytes}-byte limit", None
+            )
+        raw = bytes(data)
+    else:
+        raise InvalidRequest(
+            f"{what}: expected bytes, bytearray, memoryview or str, got {type(data).__name__}",
+            None,
+        )
+    if len(raw) > max_bytes:
+        raise InvalidRequest(
+            f"{what}: payload is {len(raw)} bytes, over the {max_bytes}-byte limit", None
+        )
+    return raw
+
+
+def nesting_depth(data: bytes, format: _WireFormat = "json", *, limit: int = 1_000) -> int:
+    """The deepest nesting of arrays and objects (maps) in an encoded payload.
+
+    One linear pass over the bytes (strings skipped), stopping as soon as the nesting
+    goes deeper than ``limit``; no syntax is checked. A scalar at the top is depth 0,
+    ``[]`` or ``{}`` depth 1.
+
+    Parameters
+    ----------
+    data : bytes
+        A JSON or MessagePack payload.
+    format : {"json", "msgpack"}
+    limit : int
+        Stop counting past this depth.
+
+    Returns
+    -------
+    int
+        The depth, or ``limit + 1`` if the payload nests deeper than ``limit``.
+
+    Examples
+    --------
+    >>> from adcore.openrtb import nesting_depth
+    >>> nesting_depth(b'{"id": "r", "imp": [{"id": "[[["}]}')
+    3
+    >>> nesting_depth(b"[" * 100 + b"]" * 100, limit=32)
+    33
+    """
+    buf = np.frombuffer(data, dtype=np.uint8)
+    if format == "json":
+        return int(_wire.json_depth(buf, limit))
+    return int(_wire.msgpack_depth(buf, limit, np.empty(limit + 2, dtype=np.int64)))
 
 
 def _from_msgspec_error(exc: msgspec.DecodeError, what: str, label: str) -> InvalidRequest:
@@ -657,23 +725,30 @@ def _decode(
     data: bytes | bytearray | memoryview | str,
     format: str,
     max_bytes: int,
+    max_depth: int,
     decoders: tuple[msgspec.json.Decoder[_T], msgspec.msgpack.Decoder[_T]],
     what: str,
 ) -> _T:
     if format != "json" and format != "msgpack":
-        raise ValueError(f"format must be 'json' or 'msgpack', got {format!r}")
-    size = _payload_size(data)
-    if size > max_bytes:
-        raise InvalidRequest(f"{what}: payload is {size} bytes, over the {max_bytes}-byte limit")
+        raise InvalidRequest(f"format must be 'json' or 'msgpack', got {format!r}", "format")
+    if format == "msgpack" and isinstance(data, str):
+        raise InvalidRequest(f"{what}: a MessagePack payload must be bytes-like, not str", None)
+    raw = _utf8(data, max_bytes, what)
+    # No more brackets than the limit in JSON: no need to look closer.
+    shallow = format == "json" and raw.count(b"[") + raw.count(b"{") <= max_depth
+    if not shallow and nesting_depth(raw, format, limit=max_depth) > max_depth:  # type: ignore[arg-type]
+        raise InvalidRequest(
+            f"{what}: arrays and objects nest deeper than {max_depth} levels", None
+        )
+    label = "JSON" if format == "json" else "MessagePack"
     try:
         if format == "json":
-            return decoders[0].decode(data)
-        if isinstance(data, str):
-            raise TypeError("a MessagePack payload must be bytes-like, not str")
-        return decoders[1].decode(data)
+            return decoders[0].decode(raw)
+        return decoders[1].decode(raw)
     except msgspec.DecodeError as exc:
-        label = "JSON" if format == "json" else "MessagePack"
         raise _from_msgspec_error(exc, what, label) from exc
+    except RecursionError:  # only with a max_depth above the interpreter's limit
+        raise InvalidRequest(f"{what}: arrays and objects nest too deeply", None) from None
 
 
 def _floor_error(field: str, value: float) -> InvalidRequest:
@@ -749,16 +824,107 @@ def check_request(req: BidRequest) -> None:
             _check_deals(imp.pmp, i)
 
 
+def _geo_drops(geo: Geo, where: str, notes: list[str]) -> Geo:
+    changes: dict[str, None] = {}
+    lat, lon = geo.lat, geo.lon
+    if lat is not None and not -90.0 <= lat <= 90.0:
+        changes["lat"] = None
+        notes.append(f"{where}.lat: {lat!r} is outside [-90, 90]")
+    if lon is not None and not -180.0 <= lon <= 180.0:
+        changes["lon"] = None
+        notes.append(f"{where}.lon: {lon!r} is outside [-180, 180]")
+    for name in ("accuracy", "lastfix"):
+        v = getattr(geo, name)
+        if v is not None and v < 0:
+            changes[name] = None
+            notes.append(f"{where}.{name}: {v!r} is negative")
+    return msgspec.structs.replace(geo, **changes) if changes else geo
+
+
+def _device_drops(device: Device, notes: list[str]) -> Device:
+    changes: dict[str, Any] = {}
+    for name in ("h", "w", "ppi"):
+        v = getattr(device, name)
+        if v is not None and v < 0:
+            changes[name] = None
+            notes.append(f"device.{name}: {v!r} is negative")
+    px = device.pxratio
+    if px is not None and not 0.0 < px < _INF:
+        changes["pxratio"] = None
+        notes.append(f"device.pxratio: {px!r} is not a positive finite number")
+    if device.geo is not None:
+        geo = _geo_drops(device.geo, "device.geo", notes)
+        if geo is not device.geo:
+            changes["geo"] = geo
+    return msgspec.structs.replace(device, **changes) if changes else device
+
+
+def tolerate(req: BidRequest) -> tuple[BidRequest, tuple[str, ...]]:
+    """Drop the out-of-range optional values that no decision reads.
+
+    Exchanges send sloppy values in fields that touch neither money, consent nor
+    eligibility; rejecting a whole request for them loses a sale. These are dropped (set
+    to ``None``) and noted: ``geo.lat`` outside [-90, 90], ``geo.lon`` outside
+    [-180, 180], a negative ``geo.accuracy`` or ``geo.lastfix`` (in ``device.geo`` and
+    ``user.geo``), a negative ``device.h``, ``device.w`` or ``device.ppi``, and a
+    ``device.pxratio`` that is not a positive finite number. Everything else that is out
+    of range is rejected by :func:`decode_request` (``docs/openrtb.md`` has the table).
+    :func:`decode_request` and :func:`validate_request` call it; the engine shows the
+    notes in a decision's trace (``Trace.dropped``).
+
+    Parameters
+    ----------
+    req : BidRequest
+        A request that passed :func:`check_request`.
+
+    Returns
+    -------
+    tuple of (BidRequest, tuple of str)
+        The request (the same object when nothing was dropped) and one note per dropped
+        value, naming its path.
+
+    Examples
+    --------
+    >>> from adcore.openrtb import BidRequest, Device, Geo, Imp, tolerate
+    >>> req = BidRequest(id="r", imp=(Imp(id="1"),), device=Device(geo=Geo(lat=123.456)))
+    >>> kept, notes = tolerate(req)
+    >>> kept.device.geo.lat is None, notes
+    (True, ('device.geo.lat: 123.456 is outside [-90, 90]',))
+    >>> tolerate(BidRequest(id="r", imp=(Imp(id="1"),)))[0] is not None
+    True
+    """
+    device, user = req.device, req.user
+    if device is None and (user is None or user.geo is None):
+        return req, ()
+    notes: list[str] = []
+    changes: dict[str, Any] = {}
+    if device is not None:
+        d = _device_drops(device, notes)
+        if d is not device:
+            changes["device"] = d
+    if user is not None and user.geo is not None:
+        geo = _geo_drops(user.geo, "user.geo", notes)
+        if geo is not user.geo:
+            changes["user"] = msgspec.structs.replace(user, geo=geo)
+    if not changes:
+        return req, ()
+    return msgspec.structs.replace(req, **changes), tuple(notes)
+
+
 def decode_request(
     data: bytes | bytearray | memoryview | str,
     format: _WireFormat = "json",
     *,
     max_bytes: int = _DEFAULT_MAX_BYTES,
+    max_depth: int = _DEFAULT_MAX_DEPTH,
 ) -> BidRequest:
     """Decode and validate an OpenRTB 2.6 bid request.
 
-    Types and value ranges are checked while decoding, then :func:`check_request` runs.
-    Unknown fields are ignored (and not kept).
+    The size and the nesting depth are checked first (one linear pass over the bytes),
+    then types and value ranges while decoding, then :func:`check_request` runs and
+    :func:`tolerate` drops the out-of-range optional values no decision reads. Unknown
+    fields are ignored (and not kept). The work is linear in the payload's size, which
+    is at most ``max_bytes``.
 
     Parameters
     ----------
@@ -768,6 +934,9 @@ def decode_request(
         The encoding of ``data``.
     max_bytes : int
         Largest accepted payload, in bytes (UTF-8 bytes for a ``str``).
+    max_depth : int
+        Deepest accepted nesting of arrays and objects (the request object itself is
+        level 1; OpenRTB's own structure needs 7).
 
     Returns
     -------
@@ -777,13 +946,13 @@ def decode_request(
     Raises
     ------
     InvalidRequest
-        If the payload is too large, malformed, of the wrong shape or out of range. Its
-        ``field`` is the path of the offending field (``"imp[0].bidfloor"``), or ``None``
-        when the payload as a whole is unusable (malformed, not an object, too large).
-    ValueError
-        If ``format`` is not ``"json"`` or ``"msgpack"``.
-    TypeError
-        If ``data`` is not bytes-like (or is a ``str`` with ``format="msgpack"``).
+        If the payload is too large, nested too deeply, not valid UTF-8 or Unicode,
+        malformed, of the wrong shape or out of range; if ``format`` is not ``"json"`` or
+        ``"msgpack"`` (``field == "format"``); if ``data`` is not bytes-like (or is a
+        ``str`` with ``format="msgpack"``). Its ``field`` is the path of the offending
+        field (``"imp[0].bidfloor"``), or ``None`` when the payload as a whole is
+        unusable (malformed, not an object, too large, too deep). Nothing else is raised,
+        whatever the input.
 
     Examples
     --------
@@ -802,15 +971,40 @@ def decode_request(
     ...     print(exc.field, "-", exc)
     imp[0].id - imp[0].id: required field is missing
     """
+    return _decode_request(data, format, max_bytes, max_depth)[0]
+
+
+def _decode_request(
+    data: bytes | bytearray | memoryview | str, format: str, max_bytes: int, max_depth: int
+) -> tuple[BidRequest, tuple[str, ...]]:
+    """:func:`decode_request`, with the notes of what :func:`tolerate` dropped."""
     req = _decode(
         data,
         format,
         max_bytes,
+        max_depth,
         (_JSON_REQUEST_DECODER, _MSGPACK_REQUEST_DECODER),
         "bid request",
     )
     check_request(req)
-    return req
+    return tolerate(req)
+
+
+def _retyped(req: BidRequest) -> BidRequest:
+    """``req`` through a MessagePack round trip: the decoder's full type and range checks
+    for a Struct built in Python (its constructor checks nothing), in a few µs."""
+    try:
+        raw = _MSGPACK_ENCODER.encode(req)
+    except (TypeError, ValueError, OverflowError) as exc:  # e.g. a complex, a lone surrogate
+        raise InvalidRequest(f"bid request: a value is not OpenRTB data: {exc}", None) from None
+    except RecursionError:
+        raise InvalidRequest("bid request: an ext nests too deeply", None) from None
+    try:
+        return _MSGPACK_REQUEST_DECODER.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise _from_msgspec_error(exc, "bid request", "data") from None
+    except RecursionError:
+        raise InvalidRequest("bid request: an ext nests too deeply", None) from None
 
 
 def validate_request(req: BidRequest) -> BidRequest:
@@ -818,7 +1012,8 @@ def validate_request(req: BidRequest) -> BidRequest:
 
     Struct constructors do not check types, so ``BidRequest(id=5, imp=[...])`` builds. This
     converts the request to builtins and back through msgspec's validation (applying the
-    same type and range checks as :func:`decode_request`), then runs :func:`check_request`.
+    same type and range checks as :func:`decode_request`), then runs :func:`check_request`
+    and :func:`tolerate`.
 
     Parameters
     ----------
@@ -862,8 +1057,10 @@ def validate_request(req: BidRequest) -> BidRequest:
         if unencodable:
             err = InvalidRequest(f"{err} ({unencodable[0]} is not OpenRTB data)", err.field)
         raise err from exc
-    except (TypeError, ValueError) as exc:  # e.g. unhashable or unsortable dict keys
+    except (TypeError, ValueError, OverflowError) as exc:  # e.g. unhashable dict keys
         raise InvalidRequest(f"bid request: {exc}", None) from exc
+    except RecursionError:
+        raise InvalidRequest("bid request: an ext nests too deeply", None) from None
     if unencodable:  # only reachable for values inside an ``ext`` (typed Any)
         raise InvalidRequest(
             f"bid request: an ext holds a value of type {unencodable[0]}, "
@@ -871,7 +1068,7 @@ def validate_request(req: BidRequest) -> BidRequest:
             None,
         )
     check_request(out)
-    return out
+    return tolerate(out)[0]
 
 
 def encode_request(req: BidRequest, format: _WireFormat = "json") -> bytes:
@@ -918,6 +1115,7 @@ def decode_response(
     format: _WireFormat = "json",
     *,
     max_bytes: int = _DEFAULT_MAX_BYTES,
+    max_depth: int = _DEFAULT_MAX_DEPTH,
 ) -> BidResponse:
     """Decode and validate an OpenRTB 2.6 bid response.
 
@@ -931,6 +1129,8 @@ def decode_response(
         The encoding of ``data``.
     max_bytes : int
         Largest accepted payload, in bytes.
+    max_depth : int
+        Deepest accepted nesting of arrays and objects.
 
     Returns
     -------
@@ -940,9 +1140,7 @@ def decode_response(
     ------
     InvalidRequest
         The same exception (and ``field`` paths) as :func:`decode_request`: bad input at an
-        adcore edge, here a response.
-    ValueError
-        If ``format`` is unknown.
+        adcore edge, here a response (an unknown ``format`` too).
 
     Examples
     --------
@@ -962,6 +1160,7 @@ def decode_response(
         data,
         format,
         max_bytes,
+        max_depth,
         (_JSON_RESPONSE_DECODER, _MSGPACK_RESPONSE_DECODER),
         "bid response",
     )

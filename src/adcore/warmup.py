@@ -53,6 +53,11 @@ def warm(plan: Sequence[Agent], catalog: Catalog, config: EngineConfig) -> None:
             for agent in plan[:2]:
                 agent.run(ctx, states[agent.name])
             fused.run_rest(ctx)
+    # The request edge: the nesting scanners run before a raw request is decoded.
+    from .openrtb import nesting_depth
+
+    for fmt in ("json", "msgpack"):
+        nesting_depth(b"\x91\x90[[]]", fmt, limit=config.max_request_depth)
     # Feedback-side checks the engine runs outside agents: click validation.
     from .ivt import ClickValidator
 

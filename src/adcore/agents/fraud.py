@@ -36,6 +36,9 @@ from .base import Agent, Services
 
 __all__ = ["FraudAgent"]
 
+_UA_CHARS = 1024  # characters of a user agent matched against the bot patterns
+_UA_CACHE = 20_000  # user agents remembered (at most about 20 MiB)
+
 _NO_KEY = np.uint64(0)
 _SIGNALS = (
     "bot_user_agent",
@@ -122,11 +125,14 @@ class FraudAgent(Agent):
         return hit
 
     def _is_bot(self, ua: str, state: _FraudState) -> bool:
+        # Bounded work and memory whatever the user agent: real ones are a few hundred
+        # characters, so only the first _UA_CHARS are matched and cached.
+        ua = ua[:_UA_CHARS]
         hit = state.bot_cache.get(ua)
         if hit is None:
             low = ua.lower()
             hit = any(p in low for p in state.patterns)
-            if len(state.bot_cache) > 100_000:
+            if len(state.bot_cache) > _UA_CACHE:
                 state.bot_cache.clear()
             state.bot_cache[ua] = hit
         return hit
