@@ -245,6 +245,30 @@ def test_restart_from_append_only_file_keeps_balances_and_dedup(server: RedisSer
         led2.close()
 
 
+def test_restart_under_the_same_process_id_issues_new_tokens(server: RedisServer) -> None:
+    """A ledger restarted under the same process id that charges the same impressions
+    again sees duplicates (its tokens differ from the first life's), so its own books
+    stay right, not only Redis's totals."""
+    daily = 1_000_000
+    first = ledger(server.url, lease_micros=50_000, process_id="bidder-1")
+    first.bind(catalog(daily).snapshot)
+    for k in range(10):
+        charge(first, f"s-{k}", amount(k))
+    assert first.close() == 0
+    assert first.total_spent() == sum(amount(k) for k in range(10))
+    second = ledger(server.url, lease_micros=50_000, process_id="bidder-1")
+    try:
+        second.bind(catalog(daily).snapshot)
+        for k in range(10):
+            charge(second, f"s-{k}", amount(k))
+        assert second.sync() and second.pending_charges() == 0
+        assert second.duplicates == 10
+        assert second.total_spent() == 0
+        assert second.fleet_balance(CID).spent_total == sum(amount(k) for k in range(10))
+    finally:
+        second.close()
+
+
 @pytest.mark.parametrize("fail_closed", [True, False])
 def test_outage_holds_on_the_lease_then_reconciles_once(
     server: RedisServer, fail_closed: bool

@@ -334,7 +334,9 @@ class RedisLedger(InProcessLedger):
         self._read = self.client.register_script(READ)
         self._io = threading.Lock()  # one network conversation at a time
         self._tokens = itertools.count()
-        self._token_prefix = f"{self.process_id}:"
+        # A random part per ledger object: a ledger restarted under the same process id
+        # never issues a token an earlier one issued (its counter starts at 0 again).
+        self._token_prefix = f"{self.process_id}:{uuid.uuid4().hex}:"
         self._budget_daily: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._fleet_spent: dict[str, int] = {}
         self._fleet_spent_today: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
