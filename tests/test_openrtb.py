@@ -416,8 +416,8 @@ def test_payload_over_max_bytes(format: Fmt) -> None:
     with pytest.raises(InvalidRequest, match=rf"payload is {len(data)} bytes.*limit") as exc:
         decode_request(data, format, max_bytes=len(data) - 1)
     assert exc.value.field is None
-    with pytest.raises(InvalidRequest, match="over the 262144-byte limit"):
-        decode_request(wire({**minimal(), "ext": {"pad": "x" * 262_144}}, format), format)
+    with pytest.raises(InvalidRequest, match="over the 65536-byte limit"):
+        decode_request(wire({**minimal(), "ext": {"pad": "x" * 65_536}}, format), format)
 
 
 def test_max_bytes_counts_utf8_bytes_of_str() -> None:

@@ -8,11 +8,13 @@ walks them all (tens of milliseconds, on whichever request triggers it). Here a 
 a row of a ring of NumPy arrays (no object the collector tracks), and the only
 per-record Python objects are the impression id and its entry in the index.
 
-Records are kept in the order they were written. Holds expire ``hold_ttl`` seconds and
-records are forgotten ``retention`` seconds after their decision, both walked from the
-oldest record, so the work per call is proportional to what expires. The book holds at
-most ``capacity`` records: writing one more forgets the oldest (its hold, if still
-held, is handed back to the caller to release).
+Records are kept in the order they were written, in chunks of up to 65,536 rows that
+are allocated as the book fills and freed once every record in them is forgotten: the
+book never copies itself to grow, so no decision pays for moving a million rows. Holds
+expire ``hold_ttl`` seconds and records are forgotten ``retention`` seconds after their
+decision, both walked from the oldest record, so the work per call is proportional to
+what expires. The book holds at most ``capacity`` records: writing one more forgets the
+oldest (its hold, if still held, is handed back to the caller to release).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ class Pending(NamedTuple):
 
 
 class PendingBook:
-    """A bounded ring of sold impressions, indexed by impression id. Not thread-safe:
+    """A bounded book of sold impressions, indexed by impression id. Not thread-safe:
     the engine calls it under its lock.
 
     Parameters
@@ -77,22 +79,12 @@ class PendingBook:
     """
 
     __slots__ = (
-        "_ad",
-        "_campaign",
-        "_creative",
-        "_decided",
-        "_flags",
+        "_chunk",
+        "_chunks",
         "_head",
         "_hold",
-        "_ids",
         "_index",
-        "_micros",
-        "_placement",
-        "_shown",
-        "_size",
-        "_source",
         "_tail",
-        "_user",
         "capacity",
         "hold_ttl",
         "retention",
@@ -106,38 +98,19 @@ class PendingBook:
         self._head = 0  # sequence number of the oldest record kept
         self._hold = 0  # sequence number of the oldest record whose hold may be live
         self._tail = 0  # sequence number of the next record
-        self._allocate(min(capacity, 1024))
+        self._chunk = min(capacity, _CHUNK_ROWS)  # rows per chunk
+        self._chunks: dict[int, _Chunk] = {}  # chunk number (seq // rows) -> chunk
 
-    def _allocate(self, size: int) -> None:
-        self._size = size
-        self._ids: NDArray[np.object_] = np.empty(size, dtype=object)
-        self._ad: NDArray[np.object_] = np.empty(size, dtype=object)
-        self._campaign: NDArray[np.object_] = np.empty(size, dtype=object)
-        self._creative: NDArray[np.object_] = np.empty(size, dtype=object)
-        self._micros: NDArray[np.int64] = np.zeros(size, dtype=np.int64)
-        self._user: NDArray[np.uint64] = np.zeros(size, dtype=np.uint64)
-        self._decided: NDArray[np.float64] = np.zeros(size, dtype=np.float64)
-        self._shown: NDArray[np.float64] = np.zeros(size, dtype=np.float64)
-        self._placement: NDArray[np.int64] = np.zeros(size, dtype=np.int64)
-        self._source: NDArray[np.uint64] = np.zeros(size, dtype=np.uint64)
-        self._flags: NDArray[np.uint8] = np.zeros(size, dtype=np.uint8)
-
-    def _grow(self) -> None:
-        """Double the ring (up to ``capacity``), keeping every record."""
-        old_size = self._size
-        seqs = np.arange(self._head, self._tail, dtype=np.int64)
-        old = {name: getattr(self, name) for name in _COLUMNS}
-        self._allocate(min(self.capacity, 2 * old_size))
-        for name, column in old.items():
-            getattr(self, name)[seqs % self._size] = column[seqs % old_size]
+    def _at(self, seq: int) -> tuple[_Chunk, int]:
+        return self._chunks[seq // self._chunk], seq % self._chunk
 
     def __len__(self) -> int:
         return self._tail - self._head
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the ring's arrays (the impression ids and the index come on top)."""
-        return sum(getattr(self, name).nbytes for name in _COLUMNS)
+        """Bytes of the chunks' arrays (the impression ids and the index come on top)."""
+        return sum(c.nbytes for c in self._chunks.values())
 
     def add(
         self,
@@ -158,38 +131,41 @@ class PendingBook:
         released = None
         if self._tail - self._head >= self.capacity:
             released = self._drop_oldest()
-        elif self._tail - self._head >= self._size:
-            self._grow()
         seq = self._tail
-        i = seq % self._size
-        self._ids[i] = impression_id
-        self._ad[i] = ad_id
-        self._campaign[i] = campaign_id
-        self._creative[i] = creative_id
-        self._micros[i] = micros
-        self._user[i] = user_key
-        self._decided[i] = decided_at
-        self._shown[i] = math.nan
-        self._placement[i] = placement
-        self._source[i] = source
-        self._flags[i] = _HELD | (_FIRST_PRICE if first_price else 0)
+        number, i = divmod(seq, self._chunk)
+        c = self._chunks.get(number)
+        if c is None:
+            c = self._chunks[number] = _Chunk(self._chunk)
+        c.ids[i] = impression_id
+        c.ad[i] = ad_id
+        c.campaign[i] = campaign_id
+        c.creative[i] = creative_id
+        c.micros[i] = micros
+        c.user[i] = user_key
+        c.decided[i] = decided_at
+        c.shown[i] = math.nan
+        c.placement[i] = placement
+        c.source[i] = source
+        c.flags[i] = _HELD | (_FIRST_PRICE if first_price else 0)
         self._index[impression_id] = seq
         self._tail = seq + 1
         return released
 
     def _drop_oldest(self) -> tuple[str, int] | None:
         seq = self._head
-        i = seq % self._size
-        iid = self._ids[i]
+        c, i = self._at(seq)
+        iid = c.ids[i]
         if self._index.get(iid) == seq:
             del self._index[iid]
         released = None
-        if self._flags[i] & _HELD:
-            self._flags[i] &= ~np.uint8(_HELD)
-            released = (str(self._campaign[i]), int(self._micros[i]))
-        self._ids[i] = self._ad[i] = self._campaign[i] = self._creative[i] = None
+        if c.flags[i] & _HELD:
+            c.flags[i] &= ~np.uint8(_HELD)
+            released = (str(c.campaign[i]), int(c.micros[i]))
+        c.ids[i] = c.ad[i] = c.campaign[i] = c.creative[i] = None
         self._head = seq + 1
         self._hold = max(self._hold, self._head)
+        if self._head % self._chunk == 0:  # every record of that chunk is forgotten
+            del self._chunks[seq // self._chunk]
         return released
 
     def get(self, impression_id: str) -> Pending | None:
@@ -197,20 +173,20 @@ class PendingBook:
         seq = self._index.get(impression_id)
         if seq is None:
             return None
-        i = seq % self._size
-        flags = int(self._flags[i])
-        shown = float(self._shown[i])
+        c, i = self._at(seq)
+        flags = int(c.flags[i])
+        shown = float(c.shown[i])
         return Pending(
             slot=seq,
-            ad_id=self._ad[i],
-            campaign_id=self._campaign[i],
-            creative_id=self._creative[i],
-            micros=int(self._micros[i]),
-            user_key=int(self._user[i]),
-            decided_at=float(self._decided[i]),
-            placement=int(self._placement[i]),
+            ad_id=c.ad[i],
+            campaign_id=c.campaign[i],
+            creative_id=c.creative[i],
+            micros=int(c.micros[i]),
+            user_key=int(c.user[i]),
+            decided_at=float(c.decided[i]),
+            placement=int(c.placement[i]),
             first_price=bool(flags & _FIRST_PRICE),
-            source=int(self._source[i]),
+            source=int(c.source[i]),
             shown_at=None if math.isnan(shown) else shown,
             held=bool(flags & _HELD),
             charged=bool(flags & _CHARGED),
@@ -219,9 +195,9 @@ class PendingBook:
     def charge(self, slot: int, shown_at: float) -> None:
         """Mark the record ``slot`` (from :meth:`get`) shown and charged: its hold is
         spent."""
-        i = slot % self._size
-        self._flags[i] = (self._flags[i] & ~np.uint8(_HELD)) | np.uint8(_CHARGED)
-        self._shown[i] = shown_at
+        c, i = self._at(slot)
+        c.flags[i] = (c.flags[i] & ~np.uint8(_HELD)) | np.uint8(_CHARGED)
+        c.shown[i] = shown_at
 
     def expire(self, now: float) -> tuple[dict[str, int], int]:
         """End the holds of records decided ``hold_ttl`` or more seconds before ``now``;
@@ -230,15 +206,14 @@ class PendingBook:
         ended = 0
         limit = now - self.hold_ttl
         seq = max(self._hold, self._head)
-        size = self._size
         while seq < self._tail:
-            i = seq % size
-            if not self._decided[i] <= limit:
+            c, i = self._at(seq)
+            if not c.decided[i] <= limit:
                 break
-            if self._flags[i] & _HELD:
-                self._flags[i] &= ~np.uint8(_HELD)
-                cid = self._campaign[i]
-                release[cid] = release.get(cid, 0) + int(self._micros[i])
+            if c.flags[i] & _HELD:
+                c.flags[i] &= ~np.uint8(_HELD)
+                cid = c.campaign[i]
+                release[cid] = release.get(cid, 0) + int(c.micros[i])
                 ended += 1
             seq += 1
         self._hold = seq
@@ -251,8 +226,10 @@ class PendingBook:
         release: dict[str, int] = {}
         ended = 0
         limit = now - self.retention
-        size = self._size
-        while self._head < self._tail and self._decided[self._head % size] <= limit:
+        while self._head < self._tail:
+            c, i = self._at(self._head)
+            if not c.decided[i] <= limit:
+                break
             held = self._drop_oldest()
             if held is not None:
                 release[held[0]] = release.get(held[0], 0) + held[1]
@@ -260,16 +237,39 @@ class PendingBook:
         return release, ended
 
 
-_COLUMNS = (
-    "_ids",
-    "_ad",
-    "_campaign",
-    "_creative",
-    "_micros",
-    "_user",
-    "_decided",
-    "_shown",
-    "_placement",
-    "_source",
-    "_flags",
-)
+_CHUNK_ROWS = 1 << 16
+
+
+class _Chunk:
+    """Up to 65,536 consecutive records, one array per field."""
+
+    __slots__ = (
+        "ad",
+        "campaign",
+        "creative",
+        "decided",
+        "flags",
+        "ids",
+        "micros",
+        "placement",
+        "shown",
+        "source",
+        "user",
+    )
+
+    def __init__(self, rows: int) -> None:
+        self.ids: NDArray[np.object_] = np.empty(rows, dtype=object)
+        self.ad: NDArray[np.object_] = np.empty(rows, dtype=object)
+        self.campaign: NDArray[np.object_] = np.empty(rows, dtype=object)
+        self.creative: NDArray[np.object_] = np.empty(rows, dtype=object)
+        self.micros: NDArray[np.int64] = np.zeros(rows, dtype=np.int64)
+        self.user: NDArray[np.uint64] = np.zeros(rows, dtype=np.uint64)
+        self.decided: NDArray[np.float64] = np.zeros(rows, dtype=np.float64)
+        self.shown: NDArray[np.float64] = np.zeros(rows, dtype=np.float64)
+        self.placement: NDArray[np.int64] = np.zeros(rows, dtype=np.int64)
+        self.source: NDArray[np.uint64] = np.zeros(rows, dtype=np.uint64)
+        self.flags: NDArray[np.uint8] = np.zeros(rows, dtype=np.uint8)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(getattr(self, name).nbytes for name in self.__slots__)

@@ -155,8 +155,8 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         code), for floors given in it. A floor in a currency without a rate makes the
         impression ineligible.
     max_request_bytes : int
-        Larger raw requests are rejected with InvalidRequest (256 KiB by default, about
-        fifty times a large real request; the cost of deciding a request grows with its
+        Larger raw requests are rejected with InvalidRequest (64 KiB by default, about
+        ten times a large real request; the cost of deciding a request grows with its
         size, and this bounds it: docs/engine.md gives the measured worst case).
     max_request_depth : int
         Raw requests whose arrays and objects nest deeper are rejected with
@@ -220,7 +220,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     dedup_retention: float = 86400.0
     max_pending: int = 1_000_000
     exchange_rates: dict[str, float] = msgspec.field(default_factory=dict)
-    max_request_bytes: int = 262_144
+    max_request_bytes: int = 65_536
     max_request_depth: int = 32
     trusted_structs: bool = False
     warmup: bool = True
