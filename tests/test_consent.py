@@ -55,9 +55,9 @@ except ImportError:  # pytest run without the project root on sys.path
 
 DATA = json.loads((Path(__file__).parent / "data" / "consent" / "strings.json").read_text())
 N_ROUND_TRIP = 400
-N_PROPERTY = 2000
-N_SIGNALS = 1000  # each example draws two whole consent strings: the slowest to generate
-N_FUZZ = 1500
+N_PROPERTY = 1000
+N_SIGNALS = 500  # each example draws two whole consent strings: the slowest to generate
+N_FUZZ = 1000
 VENDOR = 42
 STATE_IDS = sorted(enc.US_STATES)
 

@@ -626,7 +626,7 @@ def greedy_values(a: dict[str, Any]) -> list[float]:
     return [pod_value(a, ref.greedy_pod(*args, by_density)) for by_density in (False, True)]
 
 
-@cases(2000)
+@cases(800)
 @given(pods(max_n=12), BUDGETS)
 def test_budgeted_fill_pod(a: dict[str, Any], budget: int) -> None:
     """Whatever the budget: a feasible pod, worth at least both greedy pods, within the
@@ -639,7 +639,7 @@ WIDE = dict(min_n=NODE_SCAN + 1, max_n=2 * NODE_SCAN + 8)
 """More candidates than one node scans, so the scans stop early and resume."""
 
 
-@cases(200)
+@cases(100)
 @given(pods(**WIDE, max_seq=2))
 def test_wide_fill_pod(a: dict[str, Any]) -> None:
     """With more candidates than a node examines (the bounds' scans cut short, the search
@@ -657,7 +657,7 @@ def test_wide_fill_pod_of_three(a: dict[str, Any]) -> None:
     assert run_fill(a) == ref.fill_pod(*(a[name] for name in POD_INPUTS), a["excluded"])
 
 
-@cases(200)
+@cases(100)
 @given(pods(**WIDE, max_seq=2), st.sampled_from([1, 2, 3, 5, 8, 40, 200]))
 def test_wide_budgeted_fill_pod(a: dict[str, Any], budget: int) -> None:
     check_budgeted_fill(a, budget)
@@ -683,7 +683,7 @@ def check_budgeted_fill(a: dict[str, Any], budget: int) -> None:
         assert sel == ref.fill_pod(*(a[name] for name in POD_INPUTS), a["excluded"])
 
 
-@cases(1000)
+@cases(500)
 @given(pods(max_n=20, max_seq=4), BUDGETS, st.data())
 def test_budgeted_pod_does_not_depend_on_candidate_order(
     a: dict[str, Any], budget: int, data: Any
@@ -702,7 +702,7 @@ def test_budgeted_pod_does_not_depend_on_candidate_order(
     assert stats_b.tolist() == stats_a.tolist()
 
 
-@cases(1500)
+@cases(600)
 @given(pods(max_n=8), st.sampled_from([FIRST_PRICE, SECOND_PRICE]), BUDGETS)
 def test_budgeted_pod_prices(a: dict[str, Any], mechanism: int, budget: int) -> None:
     """With budgeted searches each winner's price stays within [floor, bid]; it is at
@@ -733,7 +733,7 @@ def test_budgeted_pod_prices(a: dict[str, Any], mechanism: int, budget: int) -> 
         assert nodes == short == worst == 0.0
 
 
-@cases(1000)
+@cases(500)
 @given(pods(max_n=10), st.sampled_from([FIRST_PRICE, SECOND_PRICE]), BUDGETS)
 def test_pod_auction_is_fill_then_prices(a: dict[str, Any], mechanism: int, budget: int) -> None:
     """``pod_auction`` chooses the pod ``fill_pod`` chooses and prices it as ``pod_prices``

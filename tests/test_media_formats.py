@@ -222,7 +222,7 @@ def requests(draw: st.DrawFn) -> rtb.BidRequest:
     )
 
 
-FORMAT_CASES = settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+FORMAT_CASES = settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow])
 
 
 # --------------------------------------------------------------------------- properties

@@ -79,7 +79,7 @@ def test_deep_payloads_are_rejected_before_decoding() -> None:
         nested = _packed_nest(n)
         assert decode_request(packed, "msgpack").id == "r"
         with pytest.raises(InvalidRequest, match="nest deeper"):
-            decode_request(nested, "msgpack")
+            decode_request(nested, "msgpack", max_bytes=10**6)
     # A depth that fits passes; the limit is configurable.
     ok = b'{"id":"r","imp":[{"id":"1"}],"ext":{"x":' + b"[" * 20 + b"]" * 20 + b"}}"
     assert decode_request(ok).id == "r"

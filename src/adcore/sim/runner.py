@@ -56,6 +56,8 @@ def _engine_config(scenario: Scenario) -> EngineConfig:
         seed=0,
         vendor_id=SIM_VENDOR_ID,
         fraud_datacenter_score=1.0,
+        # The market builds its requests as typed Structs: no need to re-check types.
+        trusted_structs=True,
     )
 
 
