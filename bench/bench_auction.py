@@ -63,7 +63,7 @@ import numpy_auction as npa
 import pytest
 from conftest import record_median
 
-from adcore import Ad, BidStrategy, Campaign, Catalog, Engine, EngineConfig, Format
+from adcore import Catalog, Engine, EngineConfig
 from adcore._kernels.batch import batch_auctions, score_auction
 from adcore._kernels.mechanisms import FIRST_PRICE, SECOND_PRICE
 from adcore._kernels.pod import (
@@ -76,7 +76,7 @@ from adcore._kernels.pod import (
     pod_prices,
     pod_work_size,
 )
-from adcore.demo import DEMO_START, sample_catalog
+from adcore.demo import DEMO_START, sample_catalog, subset_sum_catalog
 
 DIM = 32
 SIZES = (100, 1_000, 10_000)
@@ -495,40 +495,6 @@ MAX_POD = EngineConfig().max_pod
 WORST_REPS = 15
 SLOW_SECONDS = 1.0  # an exact decision slower than this is timed once
 NODE_CANDIDATES = 1_000
-
-
-def subset_sum_catalog(n_ads: int = 1_000, n_campaigns: int = 100, seed: int = 0) -> Catalog:
-    """The hardest catalog found for the pod search: audio ads whose fixed CPM bids are
-    proportional to their durations (5 to 60 s, a few percent apart within a campaign),
-    so filling a pod is a subset sum that no value bound cuts well."""
-    rng = np.random.default_rng(seed)
-    base = rng.uniform(5.0, 60.0, n_campaigns)
-    campaigns = [
-        Campaign(
-            id=f"c{c}",
-            advertiser=f"a{c}",
-            daily_budget=10**12,
-            strategy=BidStrategy.FIXED_CPM,
-            bid=float(base[c] * 0.2),
-            max_bid=1000.0,
-        )
-        for c in range(n_campaigns)
-    ]
-    ads = [
-        Ad(
-            id=f"ad{i}",
-            campaign=f"c{i % n_campaigns}",
-            format=Format.AUDIO,
-            embedding=(1.0, 0.0),
-            adomain=(f"d{i % n_campaigns}.example",),
-            categories=(f"IAB{1 + i % 20}",),
-            mimes=("audio/mpeg",),
-            duration=float(base[i % n_campaigns] * rng.uniform(0.97, 1.03)),
-            base_rate=0.5,
-        )
-        for i in range(n_ads)
-    ]
-    return Catalog(campaigns, ads, dimension=2)
 
 
 @functools.cache

@@ -18,20 +18,16 @@ import numpy as np
 import pytest
 
 from adcore import (
-    Ad,
-    BidStrategy,
-    Campaign,
     Catalog,
     Decision,
     Engine,
     EngineConfig,
-    Format,
     InvalidConfig,
     InvalidInput,
     PodSearch,
 )
 from adcore.auctions import best_pod, fill_pod
-from adcore.demo import DEMO_START, sample_catalog
+from adcore.demo import DEMO_START, sample_catalog, subset_sum_catalog
 
 try:
     from tests.reference import mechanisms as ref
@@ -54,37 +50,8 @@ def engine(catalog: Catalog, **config: Any) -> Engine:
 
 
 def hard_catalog(n_ads: int = 300, n_campaigns: int = 60, seed: int = 0) -> Catalog:
-    """Audio ads whose fixed CPM bids are proportional to their durations (5 to 60 s, a
-    few percent apart within a campaign): filling a pod is a subset sum that no bound
-    cuts well, so pod searches run out of any small budget."""
-    rng = np.random.default_rng(seed)
-    base = rng.uniform(5.0, 60.0, n_campaigns)
-    campaigns = [
-        Campaign(
-            id=f"c{c}",
-            advertiser=f"a{c}",
-            daily_budget=10**12,
-            strategy=BidStrategy.FIXED_CPM,
-            bid=float(base[c] * 0.2),
-            max_bid=1000.0,
-        )
-        for c in range(n_campaigns)
-    ]
-    ads = [
-        Ad(
-            id=f"ad{i}",
-            campaign=f"c{i % n_campaigns}",
-            format=Format.AUDIO,
-            embedding=(1.0, 0.0),
-            adomain=(f"d{i % n_campaigns}.example",),
-            categories=(f"IAB{1 + i % 7}",),
-            mimes=("audio/mpeg",),
-            duration=float(base[i % n_campaigns] * rng.uniform(0.97, 1.03)),
-            base_rate=0.5,
-        )
-        for i in range(n_ads)
-    ]
-    return Catalog(campaigns, ads, dimension=2)
+    """Pods over it are subset sums that run out of any small node budget."""
+    return subset_sum_catalog(n_ads, n_campaigns, n_categories=7, seed=seed)
 
 
 def pod_request(n_imps: int, poddur: int = 240, **audio: Any) -> bytes:

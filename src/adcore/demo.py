@@ -22,7 +22,7 @@ from .catalog import (
     Targeting,
 )
 
-__all__ = ["DEMO_START", "run_demo", "sample_catalog", "sample_requests"]
+__all__ = ["DEMO_START", "run_demo", "sample_catalog", "sample_requests", "subset_sum_catalog"]
 
 DEMO_START = 1_780_000_000.0
 """A fixed start time (2026-05-28 20:26:40 UTC) for reproducible demos."""
@@ -144,6 +144,43 @@ def sample_catalog(
     ):
         signals[name] = _unit(rng, dimension)
     return Catalog(campaigns, ads, dimension=dimension, signals=signals)
+
+
+def subset_sum_catalog(
+    n_ads: int = 1_000, n_campaigns: int = 100, *, n_categories: int = 20, seed: int = 0
+) -> Catalog:
+    """The hardest catalog known for the pod search, for tests and benchmarks: audio
+    ads whose fixed CPM bids are proportional to their durations (5 to 60 s, a few
+    percent apart within a campaign), so filling a pod is a subset sum that no value
+    bound cuts well and searches run out of any small node budget."""
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(5.0, 60.0, n_campaigns)
+    campaigns = [
+        Campaign(
+            id=f"c{c}",
+            advertiser=f"a{c}",
+            daily_budget=10**12,
+            strategy=BidStrategy.FIXED_CPM,
+            bid=float(base[c] * 0.2),
+            max_bid=1000.0,
+        )
+        for c in range(n_campaigns)
+    ]
+    ads = [
+        Ad(
+            id=f"ad{i}",
+            campaign=f"c{i % n_campaigns}",
+            format=Format.AUDIO,
+            embedding=(1.0, 0.0),
+            adomain=(f"d{i % n_campaigns}.example",),
+            categories=(f"IAB{1 + i % n_categories}",),
+            mimes=("audio/mpeg",),
+            duration=float(base[i % n_campaigns] * rng.uniform(0.97, 1.03)),
+            base_rate=0.5,
+        )
+        for i in range(n_ads)
+    ]
+    return Catalog(campaigns, ads, dimension=2)
 
 
 def sample_requests(
