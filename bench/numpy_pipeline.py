@@ -186,6 +186,8 @@ class _Tables:
         # no window) and is never display.
         self.var_dur, self.var_idx = _slots(snap.var_ptr, snap.var_duration, np.nan)
         self.var_mimes, _ = _slots(snap.var_ptr, snap.var_mimes, 0)
+        self.var_protocols, _ = _slots(snap.var_ptr, snap.var_protocols, 0)
+        self.var_any_protocol = self.var_protocols == 0
         self.var_display = (self.var_idx >= 0) & self.is_display
         self.var_negdur = -self.var_dur
         # Display sizes as one int64 code per size, padding -1.
@@ -448,18 +450,26 @@ class NumpyInventory(InventoryAgent):
             hi = ctx.imp_maxdur[k][t.format_idx]
             mimes = ctx.imp_mimes[k][t.format_idx]
             any_mime = mimes == 0
+            protocols = ctx.imp_protocols[k][t.format_idx]
+            any_protocol = protocols == 0
             chosen = np.full(t.n_ads, -1, dtype=np.intp)
             any_duration = np.zeros(t.n_ads, dtype=bool)
+            typed = np.zeros(t.n_ads, dtype=bool)
             for s in range(t.var_idx.shape[0] - 1, -1, -1):
                 d = t.var_dur[s]
                 dur_ok = t.var_display[s] | ((d >= lo) & (d <= hi))
                 any_duration |= dur_ok
-                fit = dur_ok & (any_mime | ((t.var_mimes[s] & mimes) != 0))
+                mime_ok = dur_ok & (any_mime | ((t.var_mimes[s] & mimes) != 0))
+                typed |= mime_ok
+                fit = mime_ok & (
+                    any_protocol | t.var_any_protocol[s] | ((t.var_protocols[s] & protocols) != 0)
+                )
                 np.copyto(chosen, t.var_idx[s], where=fit)
             ok = code == R.OK
             missing = ok & (chosen < 0)
             if missing.any():
-                code[missing & any_duration] = R.MIME
+                code[missing & typed] = R.PROTOCOL
+                code[missing & ~typed & any_duration] = R.MIME
                 code[missing & ~any_duration] = R.DURATION
                 ok &= ~missing
             creative[:] = np.where(ok, chosen, -1)
@@ -644,6 +654,8 @@ class NumpyCreative(CreativeAgent):
             hi = ctx.imp_maxdur[k][t.format_idx]
             mimes = ctx.imp_mimes[k][t.format_idx]
             any_mime = mimes == 0
+            protocols = ctx.imp_protocols[k][t.format_idx]
+            any_protocol = protocols == 0
             eligible = t.is_media & (ctx.reason[k] == 0)
             best = np.full(t.n_ads, -1, dtype=np.intp)
             best_key = np.full(t.n_ads, np.inf)
@@ -651,6 +663,9 @@ class NumpyCreative(CreativeAgent):
                 d = t.var_dur[s]
                 fit = eligible & (d >= lo) & (d <= hi)
                 fit &= any_mime | ((t.var_mimes[s] & mimes) != 0)
+                fit &= (
+                    any_protocol | t.var_any_protocol[s] | ((t.var_protocols[s] & protocols) != 0)
+                )
                 better = fit & (keys[s] < best_key)  # strict: ties keep the earlier one
                 np.copyto(best_key, keys[s], where=better)
                 np.copyto(best, t.var_idx[s], where=better)

@@ -230,17 +230,21 @@ def safety_inputs(draw: st.DrawFn) -> dict[str, Any]:
 SIZES = [(300, 250), (728, 90), (320, 50), (160, 600)]
 DURATIONS = [0.0, 10.0, 15.0, 30.0, 60.0]
 MIME_BITS = [0, 1, 2]
+PROTOCOL_BITS = [2, 3, 7]  # VAST 2.0, VAST 3.0, VAST 4.0
 
 
 @st.composite
 def creatives(draw: st.DrawFn, n: int, cuts: list[float] = DURATIONS) -> dict[str, Any]:
     """Formats, variants (through ``var_ptr``) and display sizes (through ``size_ptr``)."""
-    var_ptr, durations, mimes = [0], [], []
+    var_ptr, durations, mimes, protocols = [0], [], [], []
     size_ptr, sizes = [0], []
     for _ in range(n):
         for _ in range(draw(st.integers(0, 4))):
             durations.append(draw(st.sampled_from(cuts)))
             mimes.append(sum(1 << b for b in draw(st.sets(st.sampled_from(MIME_BITS), max_size=2))))
+            protocols.append(
+                sum(1 << b for b in draw(st.sets(st.sampled_from(PROTOCOL_BITS), max_size=2)))
+            )
         var_ptr.append(len(durations))
         sizes += draw(st.lists(st.sampled_from(SIZES), max_size=2))
         size_ptr.append(len(sizes))
@@ -251,6 +255,7 @@ def creatives(draw: st.DrawFn, n: int, cuts: list[float] = DURATIONS) -> dict[st
         var_ptr=np.array(var_ptr, dtype=np.int32),
         var_duration=np.array(durations, dtype=np.float64),
         var_mimes=np.array(mimes, dtype=np.uint64),
+        var_protocols=np.array(protocols, dtype=np.uint64),
         size_ptr=np.array(size_ptr, dtype=np.int32),
         size_wh=np.array(sizes, dtype=np.int32).reshape(len(sizes), 2),
     )
@@ -280,6 +285,12 @@ def impressions(draw: st.DrawFn, max_imps: int, words: int) -> dict[str, Any]:
             lambda bits: sum(1 << b for b in bits)
         ),
     )
+    protocol_masks = st.one_of(
+        st.just(0),
+        st.sets(st.sampled_from(PROTOCOL_BITS + [0]), min_size=1).map(
+            lambda bits: sum(1 << b for b in bits)
+        ),
+    )
     # Deal floors: drawn for the bits deals can have, a sentinel elsewhere (never read).
     imp_deal_floor = np.full((max_imps, words * 64), 1e9)
     for b in BITS[: 5 if words == 1 else None]:
@@ -287,6 +298,7 @@ def impressions(draw: st.DrawFn, max_imps: int, words: int) -> dict[str, Any]:
     return dict(
         imp_formats=column(st.integers(0, 7), np.int64),
         imp_mimes=per_format(mime_masks, np.uint64),
+        imp_protocols=per_format(protocol_masks, np.uint64),
         imp_mindur=per_format(st.sampled_from([0.0, 5.0, 15.0, 30.0]), np.float64),
         imp_maxdur=per_format(st.sampled_from([0.0, 15.0, 30.0, math.inf]), np.float64),
         imp_sizes=imp_sizes,
@@ -380,6 +392,7 @@ def test_reason_codes_are_the_declared_priority() -> None:
         "SIZE",
         "DURATION",
         "MIME",
+        "PROTOCOL",
         "DEAL",
         "FLIGHT",
         "TARGETING",
@@ -392,8 +405,8 @@ def test_reason_codes_are_the_declared_priority() -> None:
         "OVERRIDE",
     ]
     assert [getattr(R, name) for name in names] == [getattr(ref, name) for name in names]
-    assert [getattr(R, name) for name in names] == list(range(16))
-    assert R.N_REASONS == 16
+    assert [getattr(R, name) for name in names] == list(range(17))
+    assert R.N_REASONS == 17
 
 
 def test_splitmix64_known_values() -> None:

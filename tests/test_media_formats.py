@@ -1,12 +1,12 @@
 """Each media object of an impression keeps its own limits, through the public engine API.
 
 An impression may offer a banner, a video and an audio object at once. Durations, MIME
-types and sizes apply per format, to ads of that format only; an ad whose format has no
+types, protocols and sizes apply per format, to ads of that format only; an ad whose format has no
 object in the impression never fills it; a pod impression (the audio object's pod when it
 has a ``poddur``, else the video object's) is filled by ads of the pod's format only.
 
 The properties draw catalogs of display, video and audio ads (each with its own cuts,
-MIME types and sizes, any MIME type on any format) and impressions with random
+MIME types, protocols and sizes, any MIME type on any format) and impressions with random
 combinations of media objects, decide them on the fast path and on the traced per-agent
 path, and check every filled slot against an oracle written from the rules above. The
 kernel against its plain-Python reference is in test_kernels.py.
@@ -21,7 +21,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adcore import Ad, Campaign, Catalog, Creative, Decision, Engine, EngineConfig, Format, Pacing
+from adcore import (
+    Ad,
+    Campaign,
+    Catalog,
+    Creative,
+    Decision,
+    Engine,
+    EngineConfig,
+    Format,
+    InvalidCatalog,
+    Pacing,
+    Reason,
+)
 from adcore import openrtb as rtb
 from adcore.context import MAX_SIZES
 
@@ -30,6 +42,8 @@ E = (0.1, 0.2)
 EXACT = EngineConfig(latency_budget_us=math.inf, warmup=False)
 MIMES = ("audio/mpeg", "audio/ogg", "video/mp4", "video/webm", "image/png")
 ASKED_MIMES = (*MIMES, "text/unknown")  # a type no creative has
+PROTOCOLS = (2, 3, 7, 9)  # VAST 2.0, VAST 3.0, VAST 4.0, DAAST 1.0
+ASKED_PROTOCOLS = (*PROTOCOLS, 500)  # an exchange-specific value no creative can declare
 SIZES = ((300, 250), (728, 90), (320, 50))
 CUTS = (0.0, 5.0, 15.0, 30.0, 60.0)
 FORMATS = ("display", "video", "audio")
@@ -58,10 +72,18 @@ def _engine(catalog: Catalog) -> Engine:
 
 def variants_of(ad: Ad) -> dict[str, Creative]:
     """The ad's cuts by id, as the catalog reads them (no cut: the ad itself; a cut
-    without MIME types: the ad's)."""
-    cuts = ad.variants or (Creative(id=ad.id, duration=ad.duration, mimes=ad.mimes),)
+    without MIME types or protocols: the ad's)."""
+    cuts = ad.variants or (
+        Creative(id=ad.id, duration=ad.duration, mimes=ad.mimes, protocols=ad.protocols),
+    )
     return {
-        v.id: v if v.mimes else Creative(id=v.id, duration=v.duration, mimes=ad.mimes) for v in cuts
+        v.id: Creative(
+            id=v.id,
+            duration=v.duration,
+            mimes=v.mimes or ad.mimes,
+            protocols=v.protocols or ad.protocols,
+        )
+        for v in cuts
     }
 
 
@@ -103,6 +125,9 @@ def cut_fits(ad: Ad, cut: Creative, imp: rtb.Imp) -> bool:
     if isinstance(obj, rtb.Banner):
         listed = banner_sizes(obj)
         return not listed or bool(listed & set(ad.sizes))
+    # protocols: either side listing none accepts
+    if obj.protocols and cut.protocols and not set(cut.protocols) & set(obj.protocols):
+        return False
     top = obj.maxduration if obj.maxduration else math.inf
     return obj.minduration <= cut.duration <= top
 
@@ -147,6 +172,10 @@ def mime_lists(pool: tuple[str, ...] = MIMES) -> st.SearchStrategy[tuple[str, ..
     return st.sets(st.sampled_from(pool), max_size=2).map(lambda s: tuple(sorted(s)))
 
 
+def protocol_lists(pool: tuple[int, ...] = PROTOCOLS) -> st.SearchStrategy[tuple[int, ...]]:
+    return st.sets(st.sampled_from(pool), max_size=2).map(lambda s: tuple(sorted(s)))
+
+
 @st.composite
 def catalogs(draw: st.DrawFn) -> Catalog:
     """One campaign per ad (a pod may hold them all), each ad of a random format with
@@ -155,7 +184,12 @@ def catalogs(draw: st.DrawFn) -> Catalog:
     for i in range(draw(st.integers(1, 8))):
         campaigns.append(_campaign(i, draw(st.sampled_from([1.0, 2.0, 3.0, 5.0]))))
         cuts = tuple(
-            Creative(id=f"a{i}-{j}", duration=draw(st.sampled_from(CUTS)), mimes=draw(mime_lists()))
+            Creative(
+                id=f"a{i}-{j}",
+                duration=draw(st.sampled_from(CUTS)),
+                mimes=draw(mime_lists()),
+                protocols=draw(protocol_lists()),
+            )
             for j in range(draw(st.integers(0, 3)))
         )
         ads.append(
@@ -166,6 +200,7 @@ def catalogs(draw: st.DrawFn) -> Catalog:
                 embedding=E,
                 duration=draw(st.sampled_from(CUTS)),
                 mimes=draw(mime_lists()),
+                protocols=draw(protocol_lists()),
                 sizes=tuple(draw(st.lists(st.sampled_from(SIZES), max_size=2, unique=True))),
                 variants=cuts,
             )
@@ -177,6 +212,7 @@ def catalogs(draw: st.DrawFn) -> Catalog:
 def media_limits(draw: st.DrawFn) -> dict[str, Any]:
     return dict(
         mimes=draw(mime_lists(ASKED_MIMES)),
+        protocols=draw(protocol_lists(ASKED_PROTOCOLS)),
         minduration=draw(st.sampled_from([0, 0, 5, 15, 30])),
         maxduration=draw(st.sampled_from([None, 0, 5, 15, 30, 60])),
         poddur=draw(st.sampled_from([None, None, 0, 15, 30, 60, 120])),
@@ -413,3 +449,79 @@ def test_banner_sizes_past_the_bound_are_ignored() -> None:
         engine = _engine(Catalog([_campaign(0, 2.0)], [ad]))
         decision = engine.decide(rtb.BidRequest(id="r", imp=(imp,)), now=T0)
         assert decision.slots[0].filled is filled
+
+
+@pytest.mark.parametrize("trace", [False, True])
+def test_protocols_are_matched_per_format(trace: bool) -> None:
+    """A VAST 4.0 video ad does not fill a player taking VAST 2.0 and 3.0 only (the trace
+    names PROTOCOL), even when the audio object next to it takes VAST 4.0; it fills when
+    video takes 4.0. A cut declaring no protocol inherits the ad's; an ad declaring none
+    is not checked."""
+    vast4 = Ad(
+        id="v4", campaign="c0", format=Format.VIDEO, duration=15.0, protocols=(7,), embedding=E
+    )
+    engine = _engine(Catalog([_campaign(0, 2.0)], [vast4]))
+    old = rtb.Imp(id="1", video=rtb.Video(protocols=(2, 3)), audio=rtb.Audio(protocols=(7,)))
+    decision = engine.decide(rtb.BidRequest(id="r1", imp=(old,)), now=T0, trace=trace)
+    assert not decision.slots[0].filled
+    if trace:
+        assert decision.trace is not None
+        inventory = next(a for a in decision.trace.agents if a.agent == "inventory")
+        assert inventory.filtered == {Reason.PROTOCOL.name.lower(): 1}
+    new = rtb.Imp(id="1", video=rtb.Video(protocols=(3, 7)))
+    decision = engine.decide(rtb.BidRequest(id="r2", imp=(new,)), now=T0, trace=trace)
+    assert decision.slots[0].ad_id == "v4"
+    # the cut that inherits VAST 4.0 is skipped; the one declaring VAST 2.0 is chosen
+    cuts = (
+        Creative(id="inherits", duration=15.0),
+        Creative(id="v2", duration=30.0, protocols=(2,)),
+    )
+    mixed = Ad(
+        id="m", campaign="c0", format=Format.VIDEO, protocols=(7,), variants=cuts, embedding=E
+    )
+    engine = _engine(Catalog([_campaign(0, 2.0)], [mixed]))
+    decision = engine.decide(rtb.BidRequest(id="r3", imp=(old,)), now=T0, trace=trace)
+    assert decision.slots[0].creative_id == "v2"
+    # undeclared: fits any player; exchange-specific values (500+) match no declared one
+    plain = Ad(id="p", campaign="c0", format=Format.VIDEO, duration=15.0, embedding=E)
+    engine = _engine(Catalog([_campaign(0, 2.0)], [plain, vast4]))
+    custom = rtb.Imp(id="1", video=rtb.Video(protocols=(500,)))
+    decision = engine.decide(rtb.BidRequest(id="r4", imp=(custom,)), now=T0, trace=trace)
+    assert decision.slots[0].ad_id == "p"
+
+
+@pytest.mark.parametrize("bad", [0, 64, -1, True, "7", 2.0])
+def test_protocols_outside_one_to_63_are_rejected(bad: Any) -> None:
+    camp = _campaign(0, 2.0)
+    with pytest.raises(InvalidCatalog) as err:
+        Catalog(
+            [camp], [Ad(id="a", campaign="c0", format=Format.VIDEO, protocols=(bad,), embedding=E)]
+        )
+    assert err.value.field == "ads[0].protocols[0]"
+    cut = Creative(id="x", duration=5.0, protocols=(bad,))
+    with pytest.raises(InvalidCatalog) as err:
+        Catalog(
+            [camp], [Ad(id="a", campaign="c0", format=Format.VIDEO, variants=(cut,), embedding=E)]
+        )
+    assert err.value.field == "ads[0].variants[0].protocols[0]"
+
+
+def test_the_response_names_the_protocol_served() -> None:
+    """``Bid.protocol`` is the highest declared protocol the player accepts: VAST 3.0 for
+    a player taking 2 and 3 from an ad declaring 3 and 7; 7 when the player lists none;
+    absent when the ad declares none."""
+    ads = [
+        Ad(
+            id="v", campaign="c0", format=Format.VIDEO, duration=15.0, protocols=(3, 7), embedding=E
+        ),
+        Ad(id="plain", campaign="c1", format=Format.AUDIO, duration=15.0, embedding=E),
+    ]
+    engine = _engine(Catalog([_campaign(0, 2.0), _campaign(1, 1.0)], ads))
+
+    def served(imp: rtb.Imp) -> list[int | None]:
+        response = engine.decide(rtb.BidRequest(id="r", imp=(imp,)), now=T0).to_bid_response()
+        return [b.protocol for sb in response.seatbid for b in sb.bid]
+
+    assert served(rtb.Imp(id="1", video=rtb.Video(protocols=(2, 3)))) == [3]
+    assert served(rtb.Imp(id="1", video=rtb.Video())) == [7]
+    assert served(rtb.Imp(id="1", audio=rtb.Audio(protocols=(9,)))) == [None]

@@ -207,12 +207,13 @@ class Campaign(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 class Creative(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One variant (cut) of an ad, e.g. its 15 s and 30 s versions.
 
-    ``mimes`` empty means the ad's MIME types.
+    ``mimes`` empty means the ad's MIME types, ``protocols`` empty the ad's protocols.
     """
 
     id: str
     duration: float = 0.0
     mimes: tuple[str, ...] = ()
+    protocols: tuple[int, ...] = ()
 
 
 class Ad(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -231,6 +232,11 @@ class Ad(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     duration : float
         Seconds, for audio and video.
     mimes : tuple of str
+    protocols : tuple of int
+        The OpenRTB protocols (AdCOM "Creative Subtypes - Audio/Video": 2 VAST 2.0,
+        7 VAST 4.0, 9 DAAST 1.0, ...) the ad's markup can be served as, each 1-63. Matched
+        against the impression's ``video.protocols`` or ``audio.protocols``; empty means
+        not declared, and then not checked.
     sizes : tuple of (int, int)
         Width and height the ad can render at (display).
     variants : tuple of Creative
@@ -250,11 +256,16 @@ class Ad(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     categories: tuple[str, ...] = ()
     duration: float = 0.0
     mimes: tuple[str, ...] = ()
+    protocols: tuple[int, ...] = ()
     sizes: tuple[tuple[int, int], ...] = ()
     variants: tuple[Creative, ...] = ()
     base_rate: float = 0.01
     bundle: str | None = None
 
+
+MAX_PROTOCOL = 63
+"""The highest protocol number a catalog can declare (bit ``p`` of a 64-bit word; bit 0
+marks protocols outside the range, which no creative has)."""
 
 UNKNOWN_MIME = 1 << 63
 """The MIME bit no creative has: a request asking only for unknown MIME types gets it."""
@@ -427,6 +438,7 @@ class CatalogSnapshot:
         var_ptr = np.zeros(n + 1, dtype=np.int32)
         durations: list[float] = []
         var_mimes: list[int] = []
+        var_protocols: list[int] = []
         var_ids: list[str] = []
         var_ad: list[int] = []
         for i, vs in enumerate(variants):
@@ -436,12 +448,14 @@ class CatalogSnapshot:
                 for m in v.mimes:
                     mask |= 1 << self.mimes.index[m]
                 var_mimes.append(mask)
+                var_protocols.append(sum(1 << p for p in set(v.protocols)))
                 var_ids.append(v.id)
                 var_ad.append(i)
             var_ptr[i + 1] = len(durations)
         self.var_ptr = _readonly(var_ptr)
         self.var_duration = _readonly(np.array(durations, dtype=np.float64))
         self.var_mimes = _readonly(np.array(var_mimes, dtype=np.uint64))
+        self.var_protocols = _readonly(np.array(var_protocols, dtype=np.uint64))
         self.var_ids: tuple[str, ...] = tuple(var_ids)
         self.var_ad = _readonly(np.array(var_ad, dtype=np.int32))
         # Python-side facts about each ad and variant that a decision reports, gathered
@@ -570,9 +584,16 @@ class CatalogSnapshot:
     @staticmethod
     def _variants(ad: Ad) -> tuple[Creative, ...]:
         if not ad.variants:
-            return (Creative(id=ad.id, duration=ad.duration, mimes=ad.mimes),)
+            return (
+                Creative(id=ad.id, duration=ad.duration, mimes=ad.mimes, protocols=ad.protocols),
+            )
         return tuple(
-            v if v.mimes else Creative(id=v.id, duration=v.duration, mimes=ad.mimes)
+            Creative(
+                id=v.id,
+                duration=v.duration,
+                mimes=v.mimes or ad.mimes,
+                protocols=v.protocols or ad.protocols,
+            )
             for v in ad.variants
         )
 
@@ -840,8 +861,10 @@ def _validate(
                 raise InvalidCatalog(
                     f"{p}.sizes[{j}] must be positive 32-bit integers", f"{p}.sizes[{j}]"
                 )
+        _check_protocols(a.protocols, f"{p}.protocols")
         vids: set[str] = set()
         for j, v in enumerate(a.variants):
+            _check_protocols(v.protocols, f"{p}.variants[{j}].protocols")
             if v.id in vids:
                 raise InvalidCatalog(f"duplicate variant id {v.id!r}", f"{p}.variants[{j}].id")
             vids.add(v.id)
@@ -861,4 +884,12 @@ def _validate(
         ):
             raise InvalidCatalog(
                 f"signal {name!r} must be {dim} finite numbers", f"signals[{name}]"
+            )
+
+
+def _check_protocols(protocols: tuple[int, ...], field: str) -> None:
+    for j, p in enumerate(protocols):
+        if isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= MAX_PROTOCOL:
+            raise InvalidCatalog(
+                f"{field}[{j}]: {p!r} is not a protocol number 1-{MAX_PROTOCOL}", f"{field}[{j}]"
             )

@@ -92,6 +92,7 @@ class Context:
         # ad format code (0 display, 1 video, 2 audio), read for ads of that format only.
         self.imp_formats = np.zeros(max_imps, dtype=np.int64)
         self.imp_mimes = np.zeros((max_imps, N_FORMATS), dtype=np.uint64)
+        self.imp_protocols = np.zeros((max_imps, N_FORMATS), dtype=np.uint64)  # 0: any
         self.imp_mindur = np.zeros((max_imps, N_FORMATS), dtype=np.float64)
         self.imp_maxdur = np.full((max_imps, N_FORMATS), np.inf, dtype=np.float64)
         self.imp_sizes = np.zeros((max_imps, MAX_SIZES, 2), dtype=np.int32)  # banner only

@@ -33,6 +33,7 @@ class Reason(enum.IntEnum):
     SIZE = _R.SIZE
     DURATION = _R.DURATION
     MIME = _R.MIME
+    PROTOCOL = _R.PROTOCOL
     DEAL = _R.DEAL
     FLIGHT = _R.FLIGHT
     TARGETING = _R.TARGETING
@@ -71,6 +72,11 @@ class SlotDecision(msgspec.Struct, frozen=True, kw_only=True):
         OpenRTB markup type (1 banner, 2 video, 3 audio).
     duration : float
         The creative's duration in seconds (0 for display).
+    protocol : int or None
+        The protocol to serve the creative's markup as (OpenRTB ``Bid.protocol``): the
+        highest-numbered one the creative declares that the impression's media object
+        accepts (any declared one when the impression lists none); None when the
+        creative declares none.
     slot_in_pod : int
         The ad's position in an ad pod, from 1; 0 outside pods. A pod has one
         SlotDecision per ad, all with the pod impression's ``imp_id``.
@@ -89,6 +95,7 @@ class SlotDecision(msgspec.Struct, frozen=True, kw_only=True):
     categories: tuple[str, ...] = ()
     mtype: int | None = None
     duration: float = 0.0
+    protocol: int | None = None
     slot_in_pod: int = 0
 
     @property
@@ -235,6 +242,7 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
                 cat=s.categories,
                 mtype=s.mtype,
                 dur=int(round(s.duration)) if s.duration else None,
+                protocol=s.protocol,
             )
             for s in self.slots
             if s.ad_id is not None

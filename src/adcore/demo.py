@@ -128,6 +128,8 @@ def sample_catalog(
                     adomain=(f"brand{c}.example",),
                     categories=cats,
                     mimes=(mime,),
+                    # half the video ads are VAST 4.0 only, the rest VAST 2.0 to 4.0
+                    protocols=() if fmt is Format.AUDIO else (7,) if i % 2 else (2, 3, 7),
                     duration=30.0,
                     variants=(
                         Creative(id=f"ad{i}-30s", duration=30.0),
@@ -211,7 +213,15 @@ def sample_requests(
             imp = rtb.Imp(
                 id="1",
                 bidfloor=float(rng.uniform(0.5, 3.0)),
-                video=rtb.Video(mimes=("video/mp4",), minduration=5, maxduration=30, w=640, h=360),
+                video=rtb.Video(
+                    mimes=("video/mp4",),
+                    minduration=5,
+                    maxduration=30,
+                    w=640,
+                    h=360,
+                    # one player in five takes VAST 2.0 and 3.0 (and wrappers) only
+                    protocols=(2, 3, 5, 6) if r % 5 == 0 else (2, 3, 5, 6, 7, 8),
+                ),
             )
         else:
             w, h = SIZES[int(rng.integers(0, len(SIZES)))]

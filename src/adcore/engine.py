@@ -602,6 +602,11 @@ class Engine:
             return SlotDecision(imp_id=imp_id)
         v = ctx.creative.item(k, ad)
         creative_id, duration = snap.var_info[v] if v >= 0 else (ad_id, 0.0)
+        protocol = None
+        offered = snap.var_protocols.item(v) if v >= 0 else 0
+        if offered:  # the highest-numbered declared protocol the media object accepts
+            shared = offered & ctx.imp_protocols.item(k, snap.ad_format.item(ad))
+            protocol = (shared or offered).bit_length() - 1
         impression_id = f"{req.id}:{imp_id}:{seq}" + (f":{position}" if position else "")
         first_price = ctx.multislot == 0 and ctx.imp_mech.item(k) == 1
         evicted = self._book.add(
@@ -633,6 +638,7 @@ class Engine:
             categories=categories,
             mtype=mtype,
             duration=duration,
+            protocol=protocol,
             slot_in_pod=position,
         )
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ._checks import finite
 from ._hashing import cached_key, stable_key
-from .catalog import UNKNOWN_MIME, CatalogSnapshot, category_closure
+from .catalog import MAX_PROTOCOL, UNKNOWN_MIME, CatalogSnapshot, category_closure
 from .context import MAX_SIZES, Context
 from .errors import InvalidRequest
 from .openrtb import Audio, BidRequest, Imp, Video
@@ -101,10 +101,23 @@ def _mime_mask(snap: CatalogSnapshot, mimes: tuple[str, ...]) -> np.uint64:
     return _UNKNOWN_MIME if mimes else _NO_MIME
 
 
+def _protocol_mask(protocols: tuple[int, ...]) -> np.uint64:
+    """The protocol bitset of an impression: bit ``p`` for protocol ``p`` (1-63), 0 for
+    "any" (none listed). Values outside 1-63 (exchange-specific ones) set bit 0, which no
+    creative has: a list naming only those accepts only creatives that declare no
+    protocol."""
+    mask = 0
+    for p in protocols:
+        mask |= 1 << p if 0 < p <= MAX_PROTOCOL else 1
+    return np.uint64(mask)
+
+
 def _fill_media(ctx: Context, k: int, f: int, media: Video | Audio, snap: CatalogSnapshot) -> None:
-    """Column ``f`` (the ads' format code) of impression ``k``'s MIME and duration limits,
-    from its video or audio object; a ``maxduration`` of 0 or none means no limit."""
+    """Column ``f`` (the ads' format code) of impression ``k``'s MIME, protocol and
+    duration limits, from its video or audio object; a ``maxduration`` of 0 or none means
+    no limit."""
     ctx.imp_mimes[k, f] = _mime_mask(snap, tuple(media.mimes))
+    ctx.imp_protocols[k, f] = _protocol_mask(media.protocols)
     ctx.imp_mindur[k, f] = float(media.minduration or 0)
     ctx.imp_maxdur[k, f] = float(media.maxduration) if media.maxduration else math.inf
 
@@ -128,6 +141,7 @@ def _fill_imp(
         formats |= 1 << _DISPLAY
         b = imp.banner
         ctx.imp_mimes[k, _DISPLAY] = _mime_mask(snap, tuple(b.mimes))
+        ctx.imp_protocols[k, _DISPLAY] = _NO_MIME  # banners list no protocols
         if b.w is not None and b.h is not None:
             ctx.imp_sizes[k, 0, 0] = b.w
             ctx.imp_sizes[k, 0, 1] = b.h

@@ -24,16 +24,17 @@ FORMAT = 2
 SIZE = 3
 DURATION = 4
 MIME = 5
-DEAL = 6
-FLIGHT = 7
-TARGETING = 8
-FREQUENCY_CAP = 9
-EXCLUDED_CONTENT = 10
-BLOCKED_ADVERTISER = 11
-BLOCKED_CATEGORY = 12
-FRAUD = 13
-PRIVACY = 14
-OVERRIDE = 15
+PROTOCOL = 6
+DEAL = 7
+FLIGHT = 8
+TARGETING = 9
+FREQUENCY_CAP = 10
+EXCLUDED_CONTENT = 11
+BLOCKED_ADVERTISER = 12
+BLOCKED_CATEGORY = 13
+FRAUD = 14
+PRIVACY = 15
+OVERRIDE = 16
 
 FIXED_CPM, TARGET_CPC, TARGET_CPA, MAX_VALUE = 0, 1, 2, 3
 FOCUS_UNKNOWN, FOCUS_HIGH, FOCUS_BACKGROUND, FOCUS_NORMAL = 0, 1, 2, 3
@@ -254,6 +255,11 @@ def veto_all(reason: Any, n_imp: int, code: int) -> Matrix:
     return _raise_rows(reason, n_imp, [code] * len(reason[0]))
 
 
+def protocol_fits(offered: Any, accepted: Any) -> bool:
+    """A variant's protocols against an impression's: either side empty (0) accepts."""
+    return int(offered) == 0 or int(accepted) == 0 or bool(int(offered) & int(accepted))
+
+
 def inventory_fit(
     reason: Any,
     creative: Any,
@@ -264,10 +270,12 @@ def inventory_fit(
     var_ptr: Any,
     var_duration: Any,
     var_mimes: Any,
+    var_protocols: Any,
     size_ptr: Any,
     size_wh: Any,
     imp_formats: Any,
     imp_mimes: Any,
+    imp_protocols: Any,
     imp_mindur: Any,
     imp_maxdur: Any,
     imp_sizes: Any,
@@ -283,9 +291,11 @@ def inventory_fit(
 
     The checks in order, the first that fails giving the code: the floor's currency, the
     format, the display size (when the impression lists sizes), then a variant that fits
-    both the duration window (audio and video) and the MIME types (0 = any), both read
-    from the column of the ad's own format (``imp_mimes[k][format]`` etc.): DURATION
-    when no variant fits the window, MIME when some do but none has an accepted type;
+    the duration window (audio and video), the MIME types (0 = any) and the protocols
+    (0 on either side = any), all read from the column of the ad's own format
+    (``imp_mimes[k][format]`` etc.): DURATION when no variant fits the window, MIME when
+    some do but none has an accepted type, PROTOCOL when some have but none an accepted
+    protocol;
     last, deals: the floor is the lowest floor of the impression's deals the campaign
     holds, else the impression's; without a held deal a private auction gives DEAL.
     The candidates are the ads then eligible for some impression (:func:`candidates`).
@@ -319,11 +329,14 @@ def inventory_fit(
                 wanted = int(imp_mimes[k][fmt])
                 variants = range(int(var_ptr[i]), int(var_ptr[i + 1]))
                 in_window = [v for v in variants if fmt == 0 or lo <= float(var_duration[v]) <= hi]
-                accepted = [v for v in in_window if wanted == 0 or int(var_mimes[v]) & wanted]
+                typed = [v for v in in_window if wanted == 0 or int(var_mimes[v]) & wanted]
+                accepted = [
+                    v for v in typed if protocol_fits(var_protocols[v], imp_protocols[k][fmt])
+                ]
                 if accepted:
                     out_creative[k][i] = accepted[0]
                 else:
-                    code = MIME if in_window else DURATION
+                    code = PROTOCOL if typed else MIME if in_window else DURATION
             if code == OK:
                 held = bit_set(camp_deals[int(ad_campaign[i])]) & deals_offered
                 if held:
@@ -479,7 +492,9 @@ def choose_variants(
     var_ptr: Any,
     var_duration: Any,
     var_mimes: Any,
+    var_protocols: Any,
     imp_mimes: Any,
+    imp_protocols: Any,
     imp_mindur: Any,
     imp_maxdur: Any,
     focus: int,
@@ -501,6 +516,7 @@ def choose_variants(
                 for v in range(int(var_ptr[i]), int(var_ptr[i + 1]))
                 if lo <= float(var_duration[v]) <= hi
                 and (wanted == 0 or int(var_mimes[v]) & wanted)
+                and protocol_fits(var_protocols[v], imp_protocols[k][fmt])
             ]
             if not fits:
                 continue

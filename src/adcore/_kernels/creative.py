@@ -17,7 +17,9 @@ def choose_variants(
     var_ptr,
     var_duration,
     var_mimes,
+    var_protocols,
     imp_mimes,
+    imp_protocols,
     imp_mindur,
     imp_maxdur,
     focus,
@@ -28,8 +30,8 @@ def choose_variants(
     shortest under high focus and the longest in the background; otherwise keep the
     default (the first fitting variant). Ties keep the earlier variant. Only the
     candidates ``cand[:n_cand]`` are looked at. An ad is held to the limits of its own
-    format's media object: column ``ad_format[i]`` of ``imp_mimes``, ``imp_mindur`` and
-    ``imp_maxdur`` (shape ``(max_imps, 3)``, as in
+    format's media object: column ``ad_format[i]`` of ``imp_mimes``, ``imp_protocols``,
+    ``imp_mindur`` and ``imp_maxdur`` (shape ``(max_imps, 3)``, as in
     :func:`adcore._kernels.filters.inventory_fit`)."""
     if focus != FOCUS_HIGH and focus != FOCUS_BACKGROUND:
         return
@@ -42,12 +44,16 @@ def choose_variants(
             lo = imp_mindur[k, fmt]
             hi = imp_maxdur[k, fmt]
             mimes = imp_mimes[k, fmt]
+            protocols = imp_protocols[k, fmt]
             best = -1
             for v in range(var_ptr[i], var_ptr[i + 1]):
                 d = var_duration[v]
                 if d < lo or d > hi:
                     continue
                 if mimes != 0 and (var_mimes[v] & mimes) == 0:
+                    continue
+                vp = var_protocols[v]
+                if protocols != 0 and vp != 0 and (vp & protocols) == 0:
                     continue
                 if best < 0:
                     best = v

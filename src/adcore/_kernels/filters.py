@@ -182,10 +182,12 @@ def inventory_fit(
     var_ptr,
     var_duration,
     var_mimes,
+    var_protocols,
     size_ptr,
     size_wh,
     imp_formats,
     imp_mimes,
+    imp_protocols,
     imp_mindur,
     imp_maxdur,
     imp_sizes,
@@ -198,15 +200,18 @@ def inventory_fit(
     imp_deal_floor,
     cand,
 ):
-    """Match every ad against every impression: format, size (display), duration and
-    MIME type (a creative variant must fit both), currency, and private-auction deals.
+    """Match every ad against every impression: format, size (display), duration, MIME
+    type and protocol (a creative variant must fit all three), currency, and
+    private-auction deals.
 
     Each media object keeps its own limits, and an ad is held to those of its own
-    format's object only: ``imp_mimes``, ``imp_mindur`` and ``imp_maxdur`` have shape
-    ``(max_imps, 3)``, one column per ad format code (0 display, 1 video, 2 audio), and
-    ad ``i`` reads column ``ad_format[i]``. Sizes (``imp_sizes[k, :imp_nsizes[k]]``, the
-    banner's; none listed means any) and the MIME types of column 0 apply to display
-    ads; durations never do (column 0's are not read).
+    format's object only: ``imp_mimes``, ``imp_protocols``, ``imp_mindur`` and
+    ``imp_maxdur`` have shape ``(max_imps, 3)``, one column per ad format code (0
+    display, 1 video, 2 audio), and ad ``i`` reads column ``ad_format[i]``. Sizes
+    (``imp_sizes[k, :imp_nsizes[k]]``, the banner's; none listed means any) and the MIME
+    types of column 0 apply to display ads; durations never do (column 0's are not
+    read). A variant that fits the duration window and the MIME types but no protocol
+    gives PROTOCOL.
 
     Writes the first fitting variant into ``creative`` (the default choice) and the
     candidate's floor into ``floor``: the impression's floor, or the lowest floor among
@@ -214,9 +219,10 @@ def inventory_fit(
     for a private auction (DEAL).
 
     ``imp_formats`` has bit 0 for display, 1 for video, 2 for audio (a pod impression
-    sets only its pod's bit); a MIME bitset of 0 means "any"; ``imp_deals[k]`` is the
-    bitset of the deals (by deal vocabulary bit) impression ``k`` offers, and
-    ``imp_deal_floor[k, bit]`` their floors.
+    sets only its pod's bit); a MIME bitset of 0 means "any"; so does a protocol bitset
+    of 0 on either side (an impression listing no protocols, a variant declaring none);
+    ``imp_deals[k]`` is the bitset of the deals (by deal vocabulary bit) impression ``k``
+    offers, and ``imp_deal_floor[k, bit]`` their floors.
 
     Finally lists in ``cand`` (ascending) the ads still eligible for at least one
     impression, and returns how many: later stages look only at them.
@@ -251,17 +257,27 @@ def inventory_fit(
                     chosen = -1
                     lo = imp_mindur[k, fmt]
                     hi = imp_maxdur[k, fmt]
+                    any_mime = False
                     mimes = imp_mimes[k, fmt]
+                    protocols = imp_protocols[k, fmt]
                     for v in range(var_ptr[i], var_ptr[i + 1]):
                         d = var_duration[v]
                         dur_ok = fmt == 0 or (d >= lo and d <= hi)
                         if dur_ok:
                             any_duration = True
                             if mimes == 0 or (var_mimes[v] & mimes) != 0:
-                                chosen = v
-                                break
+                                any_mime = True
+                                vp = var_protocols[v]
+                                if protocols == 0 or vp == 0 or (vp & protocols) != 0:
+                                    chosen = v
+                                    break
                     if chosen < 0:
-                        code = R.MIME if any_duration else R.DURATION
+                        if any_mime:
+                            code = R.PROTOCOL
+                        elif any_duration:
+                            code = R.MIME
+                        else:
+                            code = R.DURATION
                     else:
                         creative[k, i] = chosen
                 if code == R.OK:
