@@ -125,6 +125,14 @@ def unit_rows(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
+def node_bound(n_pods: int) -> int:
+    """The most nodes ``n_pods`` pod impressions of one request explore under the default
+    configuration: ``pod_node_budget`` a search (the fill and a price search per winner),
+    all of them sharing ``pod_request_node_budget`` with at least one node a search."""
+    searches = n_pods * (MAX_POD + 1)
+    return min(searches * POD_BUDGET, REQUEST_BUDGET + searches)
+
+
 @functools.cache
 def candidates(n: int) -> dict[str, Any]:
     """``n`` display-like candidates and ``N_INTERESTS`` interest vectors (seed ``n``)."""
@@ -489,6 +497,7 @@ def test_pod_summary(pod_check: str, capsys: pytest.CaptureFixture[str]) -> None
 
 # --------------------------------------------------------------------------- worst-case pods
 POD_BUDGET = EngineConfig().pod_node_budget
+REQUEST_BUDGET = EngineConfig().pod_request_node_budget
 EXACT_BUDGET = (1 << 31) - 1  # the largest budget the engine accepts: the exact search
 MAX_IMPS = EngineConfig().max_imps
 MAX_POD = EngineConfig().max_pod
@@ -564,7 +573,9 @@ def test_pod_worst_cases(capsys: pytest.CaptureFixture[str]) -> None:
         "(documented bound)  search  gap  value vs exact",
     ]
     config = EngineConfig(latency_budget_us=math.inf)
-    exact_config = msgspec.structs.replace(config, pod_node_budget=EXACT_BUDGET)
+    exact_config = msgspec.structs.replace(
+        config, pod_node_budget=EXACT_BUDGET, pod_request_node_budget=EXACT_BUDGET
+    )
     for label, kind, n_ads, raw, with_exact in WORST_CASES:
         catalog = worst_catalog(kind, n_ads)
         ours = Engine(catalog, config)
@@ -572,7 +583,7 @@ def test_pod_worst_cases(capsys: pytest.CaptureFixture[str]) -> None:
         now = DEMO_START
         value, nodes, k, methods, gap = pod_outcome(ours, raw, now)
         n_pods = len(json.loads(raw)["imp"])
-        bound = n_pods * (MAX_POD + 1) * POD_BUDGET
+        bound = node_bound(n_pods)
         assert nodes <= bound
         exact_value = pod_outcome(theirs, raw, now)[0] if theirs is not None else math.nan
         ours_t: list[float] = []
@@ -688,12 +699,12 @@ def test_pod_node_cost(capsys: pytest.CaptureFixture[str]) -> None:
                     f"{POD_BUDGET}: {t:7.1f} us, {int(stats[STAT_NODES])} nodes, {m} winners, "
                     f"fill gap {stats[STAT_FILL_GAP]:.3g}"
                 )
-    nodes = MAX_IMPS * (MAX_POD + 1) * POD_BUDGET
+    nodes = node_bound(MAX_IMPS)
     lines.append(
         f"  documented bound, default config: {MAX_IMPS} pod impressions x {MAX_POD + 1} "
-        f"searches x {POD_BUDGET} nodes = {nodes} nodes ({nodes * worst_node:.0f} us at "
-        f"{worst_node:.3f} us a node); measured worst pod impression {worst_imp:.0f} us, "
-        f"x {MAX_IMPS} = {MAX_IMPS * worst_imp:.0f} us (latency budget "
-        f"{EngineConfig().latency_budget_us:.0f} us)"
+        f"searches share {REQUEST_BUDGET} nodes (at most {POD_BUDGET} a search, at least 1): "
+        f"{nodes} nodes ({nodes * worst_node:.0f} us at {worst_node:.3f} us a node); "
+        f"measured worst pod impression {worst_imp:.0f} us; the latency budget is "
+        f"{EngineConfig().latency_budget_us:.0f} us"
     )
     say(capsys, *lines)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from adcore import Engine, EngineConfig, InvalidRequest
-from adcore.demo import DEMO_START, sample_catalog
+from adcore.demo import DEMO_START, sample_catalog, subset_sum_catalog
 
 MAX_BYTES = 65_536  # EngineConfig.max_request_bytes's default
 
@@ -127,3 +127,62 @@ def test_oversized_rejected(timed: Callable[..., Any], engine: Engine) -> None:
 
 def test_oversized_stdlib(timed: Callable[..., Any]) -> None:
     timed("a request 100 bytes over the limit: rejected", "json.loads", _stdlib(_over_limit()))
+
+
+def _everything_at_once() -> bytes:
+    """The request that combines every request-controlled worst case within the limits:
+    ``max_imps`` 240 s audio pods (on a subset-sum catalog, where every pod search runs
+    out of budget), the longest TC string (16 KiB of vendor bit fields) and a GPP string
+    with every US state section, padded to just under the size limit."""
+    from bench_consent import gpp_every_us_section, tc_bit_fields
+
+    tc = tc_bit_fields()
+    req: dict[str, Any] = {
+        "id": "worst",
+        "imp": [
+            {"id": str(k), "audio": {"mimes": ["audio/mpeg"], "poddur": 240}} for k in range(8)
+        ],
+        "device": {"ua": "Mozilla/5.0", "ip": "203.0.113.7", "devicetype": 2},
+        "user": {"consent": tc},
+        "regs": {"gdpr": 1, "gpp": "", "gpp_sid": [7]},
+    }
+    room = MAX_BYTES - len(json.dumps(req).encode()) - 16
+    gpp = gpp_every_us_section()[:room]
+    while "." in gpp and gpp.endswith("."):
+        gpp = gpp[:-1]
+    req["regs"]["gpp"] = gpp
+    raw = json.dumps(req).encode()
+    assert MAX_BYTES - 1000 < len(raw) <= MAX_BYTES, len(raw)
+    return raw
+
+
+# Vendor 1 has consent in the TC string: the request is served (contextually), so every
+# stage runs, pods included.
+WORST_CONFIG = EngineConfig(latency_budget_us=float("inf"), vendor_id=1)
+
+
+@pytest.fixture(scope="module")
+def pod_engine() -> Engine:
+    return Engine(subset_sum_catalog(1000, 200, n_categories=7, seed=0), WORST_CONFIG)
+
+
+GROUP_WORST = "every worst case in one request (8 hard pods, 16 KB TC, GPP, 64 KB)"
+
+
+def test_everything_at_once(
+    timed: Callable[..., Any], pod_engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = _everything_at_once()
+    traced = pod_engine.decide(raw, now=DEMO_START, trace=True)
+    assert traced.trace is not None
+    pods = [p for p in traced.trace.pods if p is not None]
+    assert len(pods) == 8 and any(p.method == "budgeted" for p in pods)
+    nodes = sum(p.nodes for p in pods)
+    with capsys.disabled():
+        print(f"\n{GROUP_WORST}: {len(raw):,} bytes, {nodes} pod nodes, "
+              f"{len(traced.winners)} ads sold")  # fmt: skip
+    timed(GROUP_WORST, "adcore", lambda: pod_engine.decide(raw, now=DEMO_START))
+
+
+def test_everything_at_once_stdlib(timed: Callable[..., Any]) -> None:
+    timed(GROUP_WORST, "json.loads", _stdlib(_everything_at_once()))

@@ -158,6 +158,7 @@ def call_kernel(
     forced: float = 0.0,
     caps: np.ndarray | None = None,
     pod_budget: int = UNLIMITED,
+    request_budget: int = UNLIMITED,
 ) -> None:
     """Call ``run_auctions`` with ``a``'s inputs: single slots by default; a position
     auction (``multislot``), or the first impression as a pod of ``pod = (poddur,
@@ -220,6 +221,7 @@ def call_kernel(
         np.zeros(m),  # imp_cpmps
         np.zeros(m, np.uint8),  # imp_dedupe
         pod_budget,  # nodes per pod search (by default unlimited: exact pods)
+        request_budget,  # nodes all of the request's pod searches share
         creative,
         var_duration,
         np.zeros((n, 1), np.uint64),  # ad_domains

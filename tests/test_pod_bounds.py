@@ -41,6 +41,7 @@ ISSUE_REQUEST = (
 """The 100-byte request that took seconds with the unbounded search."""
 
 BUDGET = EngineConfig().pod_node_budget
+REQUEST_BUDGET = EngineConfig().pod_request_node_budget
 MAX_POD = EngineConfig().max_pod
 MAX_IMPS = EngineConfig().max_imps
 
@@ -140,20 +141,57 @@ def test_budgeted_pods_stay_valid_and_say_so(budget: int) -> None:
     assert "pod search budgeted" in text and "prices budgeted" in text
 
 
-def test_worst_case_request_stays_within_the_documented_bound() -> None:
-    """The most pod work one request can ask for under the default configuration:
-    ``max_imps`` pod impressions on a catalog where every search runs out. The nodes
-    add up to at most ``max_imps * (max_pod + 1) * pod_node_budget``."""
-    e = engine(hard_catalog(), trace=True)
+def pod_work(config: dict[str, Any]) -> tuple[int, int, list[int]]:
+    """``max_imps`` 240 s pod impressions on a catalog where every search runs out:
+    the nodes of all the request's searches, how many searches ran, and the nodes per
+    impression (each checked against the per-search budget)."""
+    e = engine(hard_catalog(), trace=True, **config)
     d = e.decide(pod_request(MAX_IMPS), now=DEMO_START)
     check_pods(d, 240.0)
     counts = winners_per_imp(d)
-    total = 0
+    per_search = config.get("pod_node_budget", BUDGET)
+    nodes, searches = [], 0
     for k, pod in enumerate(pods_of(d)):
         assert pod is not None and pod.method == "budgeted"
-        assert pod.nodes <= (counts.get(str(k), 0) + 1) * BUDGET
-        total += pod.nodes
-    assert BUDGET * MAX_IMPS <= total <= MAX_IMPS * (MAX_POD + 1) * BUDGET
+        assert pod.nodes <= (counts.get(str(k), 0) + 1) * per_search
+        nodes.append(pod.nodes)
+        searches += counts.get(str(k), 0) + 1
+    return sum(nodes), searches, nodes
+
+
+def test_worst_case_request_stays_within_the_documented_bound() -> None:
+    """The most pod work one request can ask for under the default configuration:
+    ``max_imps`` pod impressions on a catalog where every search runs out. The searches
+    share ``pod_request_node_budget``; once it is spent each later search still gets one
+    node (the greedy fill): at most the request budget plus one node per search."""
+    total, searches, nodes = pod_work({})
+    assert total <= REQUEST_BUDGET + searches
+    assert total > (MAX_POD + 1) * BUDGET  # the first pods did use their whole budgets
+    assert nodes[-1] <= MAX_POD + 1  # the last pod found the request's budget spent
+
+
+def test_without_a_request_budget_every_pod_gets_its_own() -> None:
+    """With the request budget out of the way, every pod's searches run out of their own
+    budget: more work than the default allows, up to ``(max_pod + 1) * pod_node_budget``
+    a pod."""
+    total, _, nodes = pod_work({"pod_request_node_budget": (1 << 31) - 1})
+    assert all(n >= BUDGET for n in nodes)
+    assert REQUEST_BUDGET < total <= MAX_IMPS * (MAX_POD + 1) * BUDGET
+
+
+@pytest.mark.parametrize("request_budget", [1, 100])
+def test_a_spent_request_budget_still_fills_valid_pods(request_budget: int) -> None:
+    """The request budget bounds the nodes, not the answer: with it spent, every pod is
+    still filled and valid (a greedy pod), and the fast path decides as the agents."""
+    cat = hard_catalog(seed=3)
+    config = {"pod_request_node_budget": request_budget}
+    traced = engine(cat, trace=True, **config).decide(pod_request(3), now=DEMO_START)
+    fast = engine(cat, **config).decide(pod_request(3), now=DEMO_START)
+    check_pods(traced, 240.0)
+    assert fast.slots == traced.slots
+    assert set(winners_per_imp(traced)) == {"0", "1", "2"}
+    searches = len(traced.winners) + 3
+    assert sum(p.nodes for p in pods_of(traced) if p) <= request_budget + searches
 
 
 def test_first_price_pods_search_once() -> None:
@@ -175,7 +213,10 @@ def test_a_larger_budget_never_finds_a_worse_pod_here() -> None:
     cat = hard_catalog(n_ads=120, n_campaigns=24, seed=2)
     request = pod_request(1, poddur=120)
     small = engine(cat, trace=True, pod_node_budget=4).decide(request, now=DEMO_START)
-    exact = engine(cat, trace=True, pod_node_budget=(1 << 31) - 1).decide(request, now=DEMO_START)
+    unlimited = (1 << 31) - 1
+    exact = engine(
+        cat, trace=True, pod_node_budget=unlimited, pod_request_node_budget=unlimited
+    ).decide(request, now=DEMO_START)
     (pod,) = pods_of(small)
     (exact_pod,) = pods_of(exact)
     assert pod is not None and exact_pod is not None
@@ -208,10 +249,11 @@ def test_fast_path_decides_budgeted_pods_like_the_agents(budget: int) -> None:
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1 << 31, 2**63, True, 1.5, "64", None])
-def test_pod_node_budget_is_validated(bad: Any) -> None:
+@pytest.mark.parametrize("field", ["pod_node_budget", "pod_request_node_budget"])
+def test_pod_node_budget_is_validated(bad: Any, field: str) -> None:
     with pytest.raises(InvalidConfig) as info:
-        EngineConfig(pod_node_budget=bad).validate()
-    assert info.value.field == "pod_node_budget"
+        EngineConfig(**{field: bad}).validate()
+    assert info.value.field == field
 
 
 def test_default_budget_is_shared_by_the_engine_and_the_wrappers() -> None:

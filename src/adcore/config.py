@@ -95,6 +95,10 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         price search): within it the pod is exact, beyond it the best pod found or a
         greedy one, with the optimality gap in the trace (see ``docs/auctions.md``, "Pod
         search bounds"). From 1 to 2**31 - 1.
+    pod_request_node_budget : int
+        The most nodes the pod searches of one request explore together: each search
+        gets at most an even share of what is left, and at least one node (then it is
+        the greedy fill). Bounds a request of many pods; from 1 to 2**31 - 1.
     reserve : str
         Dynamic reserve prices learned per placement from observed bids: ``"off"``,
         ``"soft"`` (a soft floor: bids below it pay their own bid) or ``"hard"`` (bids
@@ -195,6 +199,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     slot_weights: tuple[float, ...] = ()
     max_pod: int = 8
     pod_node_budget: int = 64
+    pod_request_node_budget: int = 1024
     reserve: str = "off"
     reserve_decay: float = 0.9995
     reserve_min_auctions: float = 500.0
@@ -273,6 +278,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
             ),
             ("max_pod", 1 <= cfg.max_pod <= 32),
             ("pod_node_budget", 1 <= cfg.pod_node_budget < 1 << 31),
+            ("pod_request_node_budget", 1 <= cfg.pod_request_node_budget < 1 << 31),
             ("reserve", cfg.reserve in ("off", "soft", "hard")),
             ("reserve_decay", 0.0 < cfg.reserve_decay <= 1.0),
             ("reserve_min_auctions", cfg.reserve_min_auctions >= 0),

@@ -283,6 +283,7 @@ def run_auctions(
     imp_cpmps,
     imp_dedupe,
     pod_budget,
+    pod_request_budget,
     creative,
     var_duration,
     ad_domains,
@@ -356,7 +357,9 @@ def run_auctions(
     (``imp_dedupe[k]`` bit 1) two ads sharing an advertiser domain, nor (bit 2) an IAB
     category. Prices: first price pays bids; second price pays VCG prices within the
     pod (:func:`adcore._kernels.pod.pod_prices`). Each search explores at most
-    ``pod_budget`` nodes (:func:`adcore._kernels.pod.pod_auction`): ``pod_nodes[k]``
+    ``pod_budget`` nodes (:func:`adcore._kernels.pod.pod_auction`), and the searches of
+    one request share ``pod_request_budget``: a pod's searches get at most an even share
+    of what its request has left (never less than 1 node each). ``pod_nodes[k]``
     receives the nodes of all the impression's searches, ``pod_gap[k]`` the bound on the
     fill's distance from the optimum (0 when exact), ``pod_budgeted[k]`` bit 0 whether
     the fill ran out of budget, bit 1 whether a price search did (all 0 outside pods).
@@ -370,6 +373,7 @@ def run_auctions(
     Pods and position auctions do not explore (propensity 1).
     """
     n = bid.shape[0]
+    nodes_left = pod_request_budget
     for i in range(n):
         won[i] = 0
         effective[i] = 0.0
@@ -493,6 +497,11 @@ def run_auctions(
             maxseq = pod_ad.shape[1]
         count = 0
         if m > 0 and maxseq > 0:
+            search_budget = nodes_left // (maxseq + 1)  # the fill and a price search per ad
+            if search_budget > pod_budget:
+                search_budget = pod_budget
+            if search_budget < 1:
+                search_budget = 1
             count = pod_auction(
                 g_sel,
                 g_price,
@@ -506,12 +515,15 @@ def run_auctions(
                 maxseq,
                 True,
                 imp_mech[k],
-                pod_budget,
+                search_budget,
                 g_stats,
                 g_sel2,
                 g_work,
             )
             pod_nodes[k] = np.int64(g_stats[STAT_NODES])
+            nodes_left -= pod_nodes[k]
+            if nodes_left < 0:
+                nodes_left = 0
             pod_gap[k] = g_stats[STAT_FILL_GAP]
             flags = 0
             if g_stats[STAT_FILL_BUDGETED] > 0.0:

@@ -86,6 +86,7 @@ class _AuctionState:
             self.wins = np.zeros((slots, GRID_BUCKETS), dtype=np.float64)
         self.work = np.zeros(3 * GRID_BUCKETS, dtype=np.float64)
         self.pod_budget = int(cfg.pod_node_budget)
+        self.pod_request_budget = int(cfg.pod_request_node_budget)
 
 
 def pod_searches(ctx: Context) -> tuple[PodSearch | None, ...]:
@@ -188,6 +189,7 @@ class AuctionAgent(Agent):
             ctx.imp_cpmps,
             ctx.imp_dedupe,
             state.pod_budget,
+            state.pod_request_budget,
             ctx.creative,
             snap.var_duration,
             snap.ad_domains,
