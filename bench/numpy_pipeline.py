@@ -719,13 +719,16 @@ class NumpyAuction(AuctionAgent):
                 sel = cp == cp.max()
                 top, te = cand[sel], ce[sel]
             tied = top[te == te.max()]
-            if tied.size > 1:  # the lower tie key wins
+            if tied.size > 1:  # the higher expected value, then the lower tie key wins
+                tv = ctx.value[tied]
+                tied = tied[tv == tv.max()]
+            if tied.size > 1:
                 keys = splitmix64_array(ctx.snapshot.ad_key[tied] ^ ctx.request_key)
                 best = int(tied[np.argmin(keys)])
             else:
                 best = int(tied[0])
             best_eff = float(e[best])
-            others = ce[cand != best]
+            others = ce[camp[cand] != camp[best]]  # other campaigns set the price
             second = max(float(others.max()), 0.0) if others.size else 0.0
             n_cand = cand.size
             chosen = best

@@ -64,6 +64,7 @@ REASONS = st.sampled_from([0, 0, 0, 0, 0, 8, 15])
 PRIORITIES = st.sampled_from([0, 0, 0, 1, 2])
 SOFT_FLOORS = st.sampled_from([0.0, 0.0, 0.0, 1.0, 2.5, 5.0])
 DEAL_BITS = st.sampled_from([0, 0, 0, 1, 2, 3])
+VALUES = st.sampled_from([0.0, 1.0, 2.0, 2.0, 5.0])  # expected values: ties are common
 DRAWS = st.one_of(st.sampled_from([0.0, 0.5, 0.999, 1.0]), st.floats(0.0, 1.0))
 
 
@@ -87,6 +88,7 @@ def requests(draw: st.DrawFn, explore: bool | None = False, max_ads: int = 8) ->
         n_imp=n_imp,
         reason=reason,
         bid=col(BIDS, n, np.float64),
+        value=col(VALUES, n, np.float64),
         mult=col(MULTS, nc, np.float64),
         ad_campaign=col(st.integers(0, nc - 1), n, np.int32),
         floor=col(FLOORS, max_imps * n, np.float64).reshape(max_imps, n),
@@ -129,6 +131,7 @@ INPUTS = (
     "n_imp",
     "reason",
     "bid",
+    "value",
     "mult",
     "ad_campaign",
     "floor",
@@ -199,6 +202,7 @@ def call_kernel(
         out["pod_budgeted"],
         a["reason"],
         a["bid"],
+        a.get("value", np.zeros(n)),  # expected values (ties); none given: all equal
         a["mult"],
         a["ad_campaign"],
         a["floor"],
@@ -266,9 +270,12 @@ def listed(a: dict[str, Any]) -> list[int]:
 def with_candidates(a: dict[str, Any]) -> dict[str, Any]:
     """``a`` with its candidate list as the kernel takes it: int64, garbage past n_cand."""
     ads = listed(a)
-    cand = np.full(len(a["bid"]), -1, dtype=np.int64)
+    n = len(a["bid"])
+    cand = np.full(n, -1, dtype=np.int64)
     cand[: len(ads)] = ads
-    return {**a, "cand": cand, "n_cand": len(ads)}
+    # no expected values or action rates given: all equal (ties go by the tie key)
+    ties = {} if "value" in a else {"value": np.zeros(n)}
+    return {**a, **ties, "cand": cand, "n_cand": len(ads)}
 
 
 def run(a: dict[str, Any]) -> dict[str, Any]:
@@ -325,11 +332,14 @@ def rank(a: dict[str, Any], k: int, i: int) -> int:
 
 def best_of(a: dict[str, Any], cands: dict[int, float], k: int = 0) -> int:
     """The greedy winner: highest priority, then a deal, then highest effective bid, then
-    lowest tie key."""
+    highest expected value, then lowest tie key."""
     top = max(rank(a, k, i) for i in cands)
     tier = {i: e for i, e in cands.items() if rank(a, k, i) == top}
     high = max(tier.values())
-    return min((i for i, e in tier.items() if e == high), key=lambda i: tie_key(a, i))
+    return min(
+        (i for i, e in tier.items() if e == high),
+        key=lambda i: (-float(a["value"][i]), tie_key(a, i)),
+    )
 
 
 def replay(a: dict[str, Any], out: dict[str, Any]):  # type: ignore[no-untyped-def]
@@ -353,6 +363,7 @@ def _warm() -> None:
         n_imp=1,
         reason=np.zeros((1, 1), np.uint8),
         bid=np.ones(1),
+        value=np.ones(1),
         mult=np.ones(1),
         ad_campaign=np.zeros(1, np.int32),
         floor=np.zeros((1, 1)),
@@ -412,14 +423,16 @@ def test_auction_invariants(a: dict[str, Any]) -> None:
         bid, price, floor = out["win_bid"][k], out["win_price"][k], a["floor"][k, w]
         assert bid == cands[w]
         # The winner is the greedy choice: top priority present, then highest bid, ties to
-        # the lower splitmix64(ad_key ^ request_key).
+        # the higher expected value, then the lower splitmix64(ad_key ^ request_key).
         assert w == best_of(a, cands, k)
         assert out["win_propensity"][k] == 1.0
         # Price: within [floor, bid]; first price = bid; second price = the larger of the
-        # best other bid, the floor and the soft floor, capped at the bid; a winner
+        # best bid of another campaign, the floor and the soft floor, capped at the bid; a winner
         # bidding under the soft floor pays its bid.
         assert floor <= price <= bid
-        runner_up = max((e for i, e in cands.items() if i != w), default=0.0)
+        # the best bid of another campaign: a campaign never sets its own price
+        camp = a["ad_campaign"]
+        runner_up = max((e for i, e in cands.items() if camp[i] != camp[w]), default=0.0)
         assert out["win_second"][k] == runner_up
         soft = a["imp_soft"][k]
         if a["imp_mech"][k] == FIRST_PRICE or bid < soft:
@@ -456,6 +469,7 @@ def test_result_does_not_depend_on_candidate_order(a: dict[str, Any], data: st.D
         reason=a["reason"][:, perm].copy(),
         floor=a["floor"][:, perm].copy(),
         bid=a["bid"][perm],
+        value=a["value"][perm],
         ad_key=a["ad_key"][perm],
         priority=a["priority"][perm],
         ad_campaign=cperm[a["ad_campaign"][perm]].astype(np.int32),
@@ -480,11 +494,13 @@ def test_result_does_not_depend_on_candidate_order(a: dict[str, Any], data: st.D
 
 @cases(1000)
 @given(requests().filter(lambda a: len(a["bid"]) >= 2), st.sampled_from([0.0, 1.0, 2.5]), st.data())
-def test_exact_ties_go_to_the_lower_tie_key(
+def test_ties_go_to_expected_value_then_the_tie_key(
     a: dict[str, Any], bid: float, data: st.DataObject
 ) -> None:
     """Give the first ``n_tied`` ads one campaign, one priority and one bid: when only they
-    compete, the winner is the one with the lowest splitmix64(ad_key ^ request_key)."""
+    compete, the winner has the highest expected value, then the lowest
+    splitmix64(ad_key ^ request_key). Its own siblings never set its
+    price: with second price it pays the larger of its floor (0) and the soft floor."""
     n_tied = data.draw(st.integers(2, len(a["bid"])))
     a["n_imp"] = max(a["n_imp"], 1)
     a["cand"] = None  # the inventory stage's list: every ad eligible somewhere
@@ -498,10 +514,15 @@ def test_exact_ties_go_to_the_lower_tie_key(
     a["priority"][:n_tied] = 0
     a["imp_deals"][0] = 0
     out = run(a)
-    assert out["win_ad"][0] == min(range(n_tied), key=lambda i: tie_key(a, i))
-    # Second price with a tie: the runner-up bid equals the winner's.
-    if a["imp_mech"][0] == SECOND_PRICE and a["imp_soft"][0] <= bid + 1.0:
-        assert out["win_price"][0] == bid + 1.0
+    want = min(
+        range(n_tied),
+        key=lambda i: (-float(a["value"][i]), tie_key(a, i)),
+    )
+    assert out["win_ad"][0] == want
+    if a["imp_mech"][0] == SECOND_PRICE:
+        soft = float(a["imp_soft"][0])
+        assert out["win_price"][0] == (bid + 1.0 if bid + 1.0 < soft else soft)
+        assert out["win_second"][0] == 0.0
 
 
 @cases(1000)

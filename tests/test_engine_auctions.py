@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from adcore import (
     Ad,
+    BidStrategy,
     Campaign,
     Catalog,
     Engine,
@@ -390,3 +391,64 @@ def test_spend_never_exceeds_a_budget(
             assert 0 <= b.spent_today <= c.daily_budget
             assert b.spent_today + b.held <= c.daily_budget
             assert b.available >= 0
+
+
+def _cpc_catalog(rates: dict[str, list[float]], max_bid: float = 100.0) -> Catalog:
+    """One target-CPC campaign (1.0 per click) per key, with one banner per action rate:
+    with no interest signal in the request, an ad's bid is 1000 x its rate (CPM), capped
+    at ``max_bid``."""
+    campaigns = [
+        Campaign(
+            id=c,
+            advertiser=c,
+            daily_budget=10**9,
+            bid=1.0,
+            max_bid=max_bid,
+            strategy=BidStrategy.TARGET_CPC,
+            pacing=Pacing.ASAP,
+        )
+        for c in rates
+    ]
+    ads = [
+        Ad(
+            id=f"{c}{j}",
+            campaign=c,
+            format="display",
+            sizes=((300, 250),),
+            base_rate=r,
+            embedding=(0.0, 0.0),
+        )
+        for c, rs in rates.items()
+        for j, r in enumerate(rs)
+    ]
+    return Catalog(campaigns, ads)
+
+
+@pytest.mark.parametrize("trace", [False, True])
+def test_a_campaign_never_sets_its_own_second_price(trace: bool) -> None:
+    """Campaign A bids 4.0 and 3.9 with two ads, B 3.0: A wins with its 4.0 ad and pays
+    B's 3.0, not its own sibling's 3.9. Alone, A pays its floor (0)."""
+    engine = Engine(_cpc_catalog({"A": [0.004, 0.0039], "B": [0.003]}), EXACT)
+    request = rtb.BidRequest(id="r", imp=(rtb.Imp(id="1", banner=BANNER),))
+    (slot,) = engine.decide(request, now=T0, trace=trace).slots
+    assert slot.ad_id == "A0"
+    assert slot.bid == pytest.approx(4.0)
+    assert slot.price == pytest.approx(3.0)
+    alone = Engine(_cpc_catalog({"A": [0.004, 0.0039]}), EXACT)
+    (slot,) = alone.decide(request, now=T0, trace=trace).slots
+    assert slot.ad_id == "A0" and slot.price == 0.0
+
+
+def test_capped_ties_go_to_the_higher_expected_value() -> None:
+    """Two campaigns whose target-CPC bids (3.0 and 5.0 CPM) are both capped at a
+    max_bid of 2.0 tie on the bid: the ad worth more to its advertiser wins every
+    request, whatever the seeded hash of each request would have chosen; it pays the
+    other's capped bid."""
+    engine = Engine(_cpc_catalog({"A": [0.003], "B": [0.005]}, max_bid=2.0), EXACT)
+    winners = set()
+    for r in range(40):
+        request = rtb.BidRequest(id=f"r{r}", imp=(rtb.Imp(id="1", banner=BANNER),))
+        (slot,) = engine.decide(request, now=T0 + r).slots
+        winners.add(slot.ad_id)
+        assert slot.price == pytest.approx(2.0)
+    assert winners == {"B0"}

@@ -724,6 +724,7 @@ def run_auctions(
     n_imp: int,
     reason: Any,
     bid: Any,
+    value: Any,
     mult: Any,
     ad_campaign: Any,
     floor: Any,
@@ -744,9 +745,10 @@ def run_auctions(
     ``run_auctions``), among the listed ads (``cand[:n_cand]``; all ads without a list).
 
     Ranking: campaign priority, then a private deal of the impression held by the ad's
-    campaign (``camp_deals[c] & imp_deals[k]``), then the effective bid, then the tie key.
-    Prices: first price (``imp_mech[k] == 1``) the bid; second price the larger of the
-    best other bid, the floor and the soft floor ``imp_soft[k]``, capped at the bid, or
+    campaign (``camp_deals[c] & imp_deals[k]``), then the effective bid, then the expected
+    value, then the tie key. Prices: first
+    price (``imp_mech[k] == 1``) the bid; second price the larger of the best bid of
+    another campaign, the floor and the soft floor ``imp_soft[k]``, capped at the bid, or
     the bid itself when it is under the soft floor.
 
     Returns ``win_ad``, ``win_bid``, ``win_price``, ``win_micros``, ``win_propensity``,
@@ -806,6 +808,7 @@ def run_auctions(
             key=lambda i: (
                 -tier(i),
                 -effective[i],
+                -float(value[i]),
                 splitmix64(int(ad_key[i]) ^ int(request_key)),
             ),
         )
@@ -818,7 +821,8 @@ def run_auctions(
                 chosen = bidders[min(int(float(draws[k][1]) * m), m - 1)]
                 if chosen != best:
                     propensity = explore / m
-        runner_up = max([effective[i] for i in bidders if i != best], default=0.0)
+        rivals = [i for i in bidders if int(ad_campaign[i]) != int(ad_campaign[best])]
+        runner_up = max([effective[i] for i in rivals], default=0.0)
         soft = float(imp_soft[k])
         if chosen != best:
             price = float(floor[k][chosen])

@@ -91,6 +91,7 @@ def _single_slot(
     won,
     reason,
     bid,
+    value,
     mult,
     ad_campaign,
     floor,
@@ -122,6 +123,7 @@ def _single_slot(
     best = -1
     best_eff = 0.0
     best_prio = 0
+    best_value = 0.0
     best_key = np.uint64(0)
     n_bidders = 0
     for j in range(n_cand):
@@ -149,19 +151,27 @@ def _single_slot(
                 if camp_deals[c, w] & imp_deals[k, w]:
                     p += 1
                     break
-        if (
-            best < 0
-            or p > best_prio
-            or (p == best_prio and (e > best_eff or (e == best_eff and key < best_key)))
-        ):
+        # Ties in (tier, effective bid) go to the higher expected value, then the
+        # seeded hash.
+        better = best < 0 or p > best_prio
+        if not better and p == best_prio:
+            if e != best_eff:
+                better = e > best_eff
+            elif value[i] != best_value:
+                better = value[i] > best_value
+            else:
+                better = key < best_key
+        if better:
             best = i
             best_eff = e
             best_prio = p
+            best_value = value[i]
             best_key = key
     if best < 0:
         _no_winner(k, win_ad, win_bid, win_price, win_micros, win_propensity, win_second)
         return
     second_eff = 0.0
+    best_campaign = ad_campaign[best]
     chosen = best
     propensity = 1.0
     target = -1
@@ -183,7 +193,8 @@ def _single_slot(
         if seen == target:
             chosen = i
         seen += 1
-        if i != best and e > second_eff:
+        # The price is set by competitors: the best bid of another campaign.
+        if ad_campaign[i] != best_campaign and e > second_eff:
             second_eff = e
     if chosen == best:
         if mechanism == FIRST_PRICE:
@@ -261,6 +272,7 @@ def run_auctions(
     pod_budgeted,
     reason,
     bid,
+    value,
     mult,
     ad_campaign,
     floor,
@@ -332,14 +344,17 @@ def run_auctions(
     The campaign's ``priority`` ranks first, then whether the campaign holds one of the
     impression's private deals (``camp_deals & imp_deals``; its floor is then the deal's,
     so a deal bid that meets its floor outranks the open auction), then the effective
-    bid; ties go to the lower ``splitmix64(ad_key ^ request_key)``, so the result never
-    depends on candidate order. ``effective`` keeps each ad's effective bid from the last
+    bid; ties go to the higher expected value ``value[i]`` (the bidding kernel's, before
+    the cap at the campaign's ``max_bid``), then to the lower
+    ``splitmix64(ad_key ^ request_key)``, so the result never depends on candidate
+    order. ``effective`` keeps each ad's effective bid from the last
     impression it was computed for (for traces).
 
     **Single slots** (``multislot == 0`` and ``imp_pod[k] == 0``), impression by impression:
 
-    - second price (``imp_mech[k] == 2``): the winner pays the larger of the best other
-      bid, its hard floor and the soft floor ``imp_soft[k]``, never more than its bid;
+    - second price (``imp_mech[k] == 2``): the winner pays the larger of the best bid
+      of another campaign (a campaign never sets its own price), its hard floor and the
+      soft floor ``imp_soft[k]``, never more than its bid;
       a winner bidding below the soft floor pays its own bid;
     - first price (1): the winner pays its bid, or, with ``shade``, the shaded bid of
       :func:`adcore._kernels.shading.shade_bid` for the impression's placement slot
@@ -347,7 +362,7 @@ def run_auctions(
     - with probability ``explore`` (``draws[k, 0]``) a uniformly drawn candidate
       (``draws[k, 1]``) wins instead and pays its floor; ``win_propensity`` is the
       probability the policy had of choosing the winner. ``win_second`` is the best
-      other bid (for reserve-price learning).
+      bid of another campaign (for reserve-price learning).
 
     **Ad pods** (``imp_pod[k] == 1``): the candidates fill a pod of total duration
     ``imp_poddur[k]`` with at most ``imp_maxseq[k]`` ads (and ``pod_ad.shape[1]``),
@@ -444,6 +459,7 @@ def run_auctions(
                 won,
                 reason,
                 bid,
+                value,
                 mult,
                 ad_campaign,
                 floor,

@@ -167,6 +167,7 @@ class AuctionAgent(Agent):
             ctx.pod_budgeted,
             ctx.reason,
             ctx.bid,
+            ctx.value,
             ctx.mult,
             snap.ad_campaign,
             ctx.floor,
