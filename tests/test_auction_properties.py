@@ -673,7 +673,11 @@ def test_position_auction_path_matches_the_mechanism_reference(
             floor.append(max(float(a["floor"][k, i]) for k in range(m)))
             prio.append(2 * int(a["priority"][i]))
     keys = [tie_key(a, i) for i in idx]
-    want = ref_mech.multislot_auction(eff, floor, prio, keys, [1.0] * m, len(idx), m, mechanism)
+    owners = [int(a["ad_campaign"][i]) for i in idx]
+    values = [float(a["value"][i]) for i in idx]
+    want = ref_mech.multislot_auction(
+        eff, floor, prio, keys, [1.0] * m, len(idx), m, mechanism, owners, values
+    )
     got = [int(w) for w in out["win_ad"][:m]]
     assert got == [idx[w] if w >= 0 else -1 for w in want["win"]]
     for k in range(m):

@@ -452,3 +452,31 @@ def test_capped_ties_go_to_the_higher_expected_value() -> None:
         winners.add(slot.ad_id)
         assert slot.price == pytest.approx(2.0)
     assert winners == {"B0"}
+
+
+def test_position_auctions_give_one_position_per_campaign() -> None:
+    """GSP over two banner positions: campaign A's two ads (4.0 and 3.9) take one position,
+    at B's 3.0; B takes the second at its floor (none here: 0)."""
+    engine = Engine(
+        _cpc_catalog({"A": [0.004, 0.0039], "B": [0.003]}),
+        msgspec.structs.replace(EXACT, multislot="gsp", slot_weights=(1.0, 0.5)),
+    )
+    two = (rtb.Imp(id="1", banner=BANNER), rtb.Imp(id="2", banner=BANNER))
+    slots = engine.decide(rtb.BidRequest(id="r", imp=two), now=T0).slots
+    assert [s.ad_id for s in slots] == ["A0", "B0"]
+    assert [s.price for s in slots] == pytest.approx([3.0, 0.0])
+
+
+def test_missing_slot_weights_repeat_the_last_one() -> None:
+    """VCG with weights (1, 0.5) over three positions: the third weighs 0.5 too (not 1),
+    so prices follow from weights (1, 0.5, 0.5) and bids 4, 3, 2, 1: the third pays the
+    next bid 1.0, the second (0 x 2 + 0.5 x 1) / 0.5 = 1.0, the first
+    (0.5 x 3 + 0 x 2 + 0.5 x 1) / 1 = 2.0."""
+    engine = Engine(
+        _catalog([4.0, 3.0, 2.0, 1.0]),
+        msgspec.structs.replace(EXACT, multislot="vcg", slot_weights=(1.0, 0.5)),
+    )
+    three = tuple(rtb.Imp(id=str(k), banner=BANNER) for k in range(3))
+    slots = engine.decide(rtb.BidRequest(id="r", imp=three), now=T0).slots
+    assert [s.ad_id for s in slots] == ["b0", "b1", "b2"]
+    assert [s.price for s in slots] == pytest.approx([2.0, 1.0, 1.0])

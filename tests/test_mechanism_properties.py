@@ -90,6 +90,8 @@ FLOORS = st.sampled_from([0.0, 0.0, 0.5, 1.0, 1.5, 2.0])
 PRIORITIES = st.sampled_from([0, 0, 0, 1, 2])
 WEIGHTS = st.one_of(st.sampled_from([0.0, 0.25, 0.5, 0.5, 1.0]), st.floats(0.0, 1.0))
 MECHANISMS = st.sampled_from([FIRST_PRICE, SECOND_PRICE, GSP, VCG])
+OWNERS = st.integers(0, 3)
+TIE_VALUES = st.sampled_from([0.0, 1.0, 1.0, 4.0])
 
 
 @st.composite
@@ -100,8 +102,11 @@ def auctions(
     one_tier: bool = False,
     zero_floors: bool = False,
     mechanisms: st.SearchStrategy[int] = MECHANISMS,
+    own_campaigns: bool = False,
 ) -> dict[str, Any]:
-    """One placement's auction. Past ``n``: candidates that would win if read."""
+    """One placement's auction. Past ``n``: candidates that would win if read. Owners
+    (campaigns) are drawn from four, so several candidates often share one; with
+    ``own_campaigns`` each candidate is its own."""
     n = draw(st.integers(0, max_n))
     n_slots = draw(st.integers(*slots))
     pad = draw(st.integers(0, 2))
@@ -117,6 +122,11 @@ def auctions(
             dtype=np.int64,
         ),
         tiekey=tie_keys(draw, n + pad),
+        owner=np.array(
+            (list(range(n)) if own_campaigns else draw_column(draw, OWNERS, n)) + [99] * pad,
+            dtype=np.int64,
+        ),
+        tievalue=np.array(draw_column(draw, TIE_VALUES, n) + [99.0] * pad),
         weight=np.array(weight + [1.0] * pad),
         n=n,
         n_slots=n_slots,
@@ -137,6 +147,8 @@ def run_multislot(a: dict[str, Any]) -> tuple[int, list[int], list[float]]:
         args["eff"],
         args["floor"],
         args["priority"],
+        args["owner"],
+        args["tievalue"],
         args["tiekey"],
         args["weight"],
         args["n"],
@@ -161,7 +173,7 @@ def unchanged(a: dict[str, Any], args: dict[str, Any], kernel: str) -> None:
 def reference(a: dict[str, Any]) -> dict[str, Any]:
     return ref.multislot_auction(
         a["eff"], a["floor"], a["priority"], a["tiekey"], a["weight"], a["n"], a["n_slots"],
-        a["mechanism"],
+        a["mechanism"], a["owner"], a["tievalue"],
     )  # fmt: skip
 
 
@@ -171,7 +183,10 @@ def _warm() -> None:
     one = np.ones(1)
     win, price, top = np.zeros(1, np.int64), np.zeros(1), np.zeros(2, np.int64)
     key, prio = np.zeros(1, np.uint64), np.zeros(1, np.int64)
-    assert multislot_auction(win, price, one, one * 0.0, prio, key, one, 1, 1, VCG, top) == 1
+    assert (
+        multislot_auction(win, price, one, one * 0.0, prio, prio, one, key, one, 1, 1, VCG, top)
+        == 1
+    )
     sel, sel2 = np.zeros(1, np.int64), np.zeros(1, np.int64)
     work = np.zeros(pod_work_size(1, 1, 1), np.int64)
     groups = np.zeros((1, 1), np.uint64)
@@ -210,10 +225,14 @@ def test_multislot_auction(a: dict[str, Any]) -> None:
         assert price == want["price"]
 
     eff, floor, prio, n, k = a["eff"], a["floor"], a["priority"], a["n"], a["n_slots"]
+    owner, tv = a["owner"], a["tievalue"]
     ok = [i for i in range(n) if eff[i] > 0.0 and eff[i] >= floor[i]]
-    # The winners are exactly the top of the ranking (priority desc, bid desc, key asc).
-    best = sorted(ok, key=lambda i: (-int(prio[i]), -eff[i], int(a["tiekey"][i])))
-    assert filled == min(k, len(ok))
+    # The winners are exactly the top of the ranking (priority desc, bid desc, tie value
+    # desc, key asc) of each campaign's best candidate: one position per campaign.
+    ranking = sorted(ok, key=lambda i: (-int(prio[i]), -eff[i], -tv[i], int(a["tiekey"][i])))
+    best = [i for j, i in enumerate(ranking) if owner[i] not in {owner[h] for h in ranking[:j]}]
+    assert filled == min(k, len(best))
+    assert len({int(owner[w]) for w in win[:filled]}) == filled
     assert win[:filled] == best[:filled]
     assert win[filled:] == [-1] * (k - filled)
     assert price[filled:] == [0.0] * (k - filled)
@@ -252,7 +271,16 @@ def optimal_welfare(weight: Any, eff: Any, bidders: list[int], n_slots: int) -> 
 
 
 @cases(2000)
-@given(auctions(max_n=6, slots=(1, 3), one_tier=True, zero_floors=True, mechanisms=st.just(VCG)))
+@given(
+    auctions(
+        max_n=6,
+        slots=(1, 3),
+        one_tier=True,
+        zero_floors=True,
+        mechanisms=st.just(VCG),
+        own_campaigns=True,
+    )
+)
 def test_vcg_payment_is_the_externality(a: dict[str, Any]) -> None:
     """Without floors, in one priority tier, ``weight[s] * price[s]`` is what the winner
     of ``s`` costs the others: their best welfare without it, less their welfare in the
@@ -293,7 +321,12 @@ def deviations(draw: st.DrawFn, auctions_: st.SearchStrategy[dict[str, Any]]) ->
 @cases(2000)
 @given(
     deviations(
-        auctions(slots=(1, 1), one_tier=True, mechanisms=st.sampled_from([SECOND_PRICE, GSP]))
+        auctions(
+            slots=(1, 1),
+            one_tier=True,
+            mechanisms=st.sampled_from([SECOND_PRICE, GSP]),
+            own_campaigns=True,
+        )
     )
 )
 def test_truthful_bidding_is_dominant_in_single_slot_second_price(case: Any) -> None:
@@ -309,12 +342,14 @@ def test_truthful_bidding_is_dominant_in_single_slot_second_price(case: Any) -> 
 
 
 @cases(2000)
-@given(deviations(auctions(slots=(1, 4), one_tier=True, zero_floors=True, mechanisms=st.just(VCG))))
+@given(
+    deviations(auctions(slots=(1, 4), one_tier=True, mechanisms=st.just(VCG), own_campaigns=True))
+)
 def test_truthful_bidding_is_dominant_in_vcg(case: Any) -> None:
-    """Several positions, one priority tier, no floors: bidding one's value is never worse
-    than bidding anything else (Varian 2007). Tolerance: utilities are computed from
-    prices accurate to a few ulps, so 1e-9 of the first position's weight times the
-    value (or 1)."""
+    """Several positions, one priority tier, any floors (each bidder's reserve a phantom
+    bidder): bidding one's value is never worse than bidding anything else (Varian 2007;
+    Varian and Harris 2014). Tolerance: utilities are computed from prices accurate to a
+    few ulps, so 1e-9 of the first position's weight times the value (or 1)."""
     a, i, bid = case
     value = float(a["eff"][i])
     truthful = utility(a, i, value)
@@ -333,6 +368,8 @@ def test_gsp_with_two_positions_is_not_truthful() -> None:
         eff=np.array([10.0, 9.0, 1.0]),
         floor=np.zeros(3),
         priority=np.zeros(3, dtype=np.int64),
+        owner=np.arange(3, dtype=np.int64),
+        tievalue=np.zeros(3),
         tiekey=np.array([1, 2, 3], dtype=np.uint64),
         weight=np.array([1.0, 0.9]),
         n=3,
@@ -347,6 +384,49 @@ def test_gsp_with_two_positions_is_not_truthful() -> None:
     assert utility(dict(lying, mechanism=VCG), 0, 10.0) == pytest.approx(8.1)
 
 
+def test_vcg_with_a_floor_is_truthful_on_the_textbook_example() -> None:
+    """Weights 1 and 0.5, floor 2, another bid of 3.5, the bidder's value 3. Truthful, it
+    takes position 1 and pays its floor 2 (utility 0.5 x 1 = 0.5). Bidding 4 it takes
+    position 0 at the phantom-bidder price (0.5 x 3.5 + 0.5 x 2) / 1 = 2.75 (utility
+    0.25): lying no longer pays. Without the phantom the price was 2 (utility 1.0)."""
+    a = dict(
+        eff=np.array([3.0, 3.5]),
+        floor=np.array([2.0, 2.0]),
+        priority=np.zeros(2, dtype=np.int64),
+        owner=np.arange(2, dtype=np.int64),
+        tievalue=np.zeros(2),
+        tiekey=np.array([1, 2], dtype=np.uint64),
+        weight=np.array([1.0, 0.5]),
+        n=2,
+        n_slots=2,
+        mechanism=VCG,
+    )
+    assert run_multislot(a)[1:] == ([1, 0], [2.5, 2.0])  # 0.5 x 3 + 0.5 x 2
+    assert utility(a, 0, 3.0) == pytest.approx(0.5)
+    lying = dict(a, eff=np.array([4.0, 3.5]))
+    assert run_multislot(lying)[1:] == ([0, 1], [2.75, 2.0])
+    assert utility(lying, 0, 3.0) == pytest.approx(0.25)
+
+
+def test_one_position_per_campaign_priced_by_others() -> None:
+    """Campaign 0 bids 5 and 4 with two ads, campaign 1 bids 3: campaign 0 takes position
+    0 only (its 5) and pays campaign 1's 3 under GSP, not its own 4; campaign 1 takes
+    position 1 at its floor."""
+    a = dict(
+        eff=np.array([5.0, 4.0, 3.0]),
+        floor=np.full(3, 0.5),
+        priority=np.zeros(3, dtype=np.int64),
+        owner=np.array([0, 0, 1], dtype=np.int64),
+        tievalue=np.zeros(3),
+        tiekey=np.array([1, 2, 3], dtype=np.uint64),
+        weight=np.array([1.0, 0.5, 0.25]),
+        n=3,
+        n_slots=3,
+        mechanism=GSP,
+    )
+    assert run_multislot(a)[:3] == (2, [0, 2, -1], [3.0, 0.5, 0.0])
+
+
 def test_equal_tie_keys_go_to_the_lower_index() -> None:
     """Tie keys are distinct in practice; when two are equal (and so are priority and bid,
     or value), the lower index ranks first, as documented."""
@@ -354,6 +434,8 @@ def test_equal_tie_keys_go_to_the_lower_index() -> None:
         eff=np.array([2.0, 3.0, 3.0, 3.0]),
         floor=np.zeros(4),
         priority=np.zeros(4, dtype=np.int64),
+        owner=np.arange(4, dtype=np.int64),
+        tievalue=np.zeros(4),
         tiekey=np.array([0, 7, 5, 5], dtype=np.uint64),
         weight=np.array([1.0, 1.0, 1.0]),
         n=4,
@@ -384,7 +466,7 @@ def test_multislot_does_not_depend_on_candidate_order(a: dict[str, Any], data: A
     n = a["n"]
     perm = np.array(data.draw(st.permutations(range(n))), dtype=np.int64)
     b = dict(a)
-    for name in ("eff", "floor", "priority", "tiekey"):
+    for name in ("eff", "floor", "priority", "owner", "tievalue", "tiekey"):
         b[name] = a[name].copy()
         b[name][:n] = a[name][perm]
     filled, win, price = run_multislot(a)

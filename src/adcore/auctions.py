@@ -197,6 +197,8 @@ def position_auction(
     mechanism: str = "gsp",
     priority: ArrayLike | None = None,
     tiekeys: ArrayLike | None = None,
+    campaigns: ArrayLike | None = None,
+    values: ArrayLike | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Sell ``len(weights)`` positions of one placement to ``n`` candidates.
 
@@ -213,9 +215,19 @@ def position_auction(
         ``"gsp"`` (or ``"second_price"``): each winner pays the next bid down (Edelman,
         Ostrovsky and Schwarz 2007); ``"vcg"``: its externality per unit of position
         weight, ``sum_{t>=s} (w_t - w_{t+1}) b_{t+1} / w_s``; ``"first_price"``: its
-        bid. Prices are at least the winner's floor and at most its bid.
+        bid. Prices are at least the winner's floor and at most its bid; under VCG the
+        winner's floor acts as a phantom bid in every lower position (``b_{t+1}`` is
+        at least it), which keeps truthful bidding dominant with floors.
     priority : array (n,) of int, optional
         Higher tiers take positions before lower ones whatever the bids.
+    tiekeys : array (n,) of uint64, optional
+        Among equal bids and values the lower key ranks first (by default the index).
+    campaigns : array (n,) of int, optional
+        Each candidate's campaign: a campaign takes at most one position (its best
+        candidate's) and its other candidates never set its price. By default every
+        candidate is its own campaign.
+    values : array (n,) of float, optional
+        Expected values: among equal bids the higher ranks first.
 
     Returns
     -------
@@ -237,11 +249,19 @@ def position_auction(
     prio = np.zeros(n, dtype=np.int64) if priority is None else priority
     prio = _array(prio, "priority", np.int64, 1)
     _length(prio, n, "priority")
+    owner = np.arange(n, dtype=np.int64) if campaigns is None else campaigns
+    owner = _array(owner, "campaigns", np.int64, 1)
+    _length(owner, n, "campaigns")
+    tv = np.zeros(n, dtype=np.float64) if values is None else values
+    tv = _array(tv, "values", np.float64, 1)
+    _length(tv, n, "values")
     k = w.shape[0]
     win = np.empty(k, dtype=np.int64)
     price = np.empty(k, dtype=np.float64)
     top = np.empty(k + 1, dtype=np.int64)
-    _multislot_auction(win, price, eff, floor, prio, _tiekeys(tiekeys, n), w, n, k, code, top)
+    _multislot_auction(
+        win, price, eff, floor, prio, owner, tv, _tiekeys(tiekeys, n), w, n, k, code, top
+    )
     return win, price
 
 

@@ -86,8 +86,9 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         in order; ``"gsp"`` or ``"vcg"``, one position auction over all of them. A request
         may choose with ``ext.adcore.auction``.
     slot_weights : tuple of float
-        Position weights of position auctions (non-increasing, > 0); missing positions
-        weigh 1.
+        Position weights of position auctions (non-increasing, > 0); positions past the
+        list take its last weight (all weigh 1 when it is empty), so weights never rise
+        and every price stays between the floor and the bid.
     max_pod : int
         The most ads in one ad pod.
     pod_node_budget : int

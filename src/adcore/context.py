@@ -214,6 +214,9 @@ def new_context(snapshot: CatalogSnapshot, config: EngineConfig) -> Context:
     ctx.default_multislot = _MULTISLOT[config.multislot]
     if config.reserve != "off" or config.bid_shading:
         ctx.placement_slots = config.learner_slots
-    for s, w in enumerate(config.slot_weights):
-        ctx.slot_weight[s] = w
+    # Positions past the configured weights take the last one: weights stay
+    # non-increasing (VCG's prices rest on it) whatever the number of impressions.
+    weights = config.slot_weights or (1.0,)
+    for s in range(ctx.slot_weight.shape[0]):
+        ctx.slot_weight[s] = weights[min(s, len(weights) - 1)]
     return ctx

@@ -32,12 +32,25 @@ def ranked(
     priority: Sequence[int],
     tiekey: Sequence[int],
     n: int,
+    owner: Sequence[int] | None = None,
+    tievalue: Sequence[float] | None = None,
 ) -> list[int]:
-    """The eligible candidates by priority desc, bid desc, tie key asc, index asc."""
-    return sorted(
+    """The eligible candidates by priority desc, bid desc, tie value desc, tie key asc,
+    index asc, keeping only the first of each owner (all of them without owners)."""
+    value = tievalue if tievalue is not None else [0.0] * n
+    order = sorted(
         eligible(eff, floor, n),
-        key=lambda i: (-int(priority[i]), -float(eff[i]), int(tiekey[i]), i),
+        key=lambda i: (-int(priority[i]), -float(eff[i]), -float(value[i]), int(tiekey[i]), i),
     )
+    if owner is None:
+        return order
+    seen: set[int] = set()
+    out = []
+    for i in order:
+        if int(owner[i]) not in seen:
+            seen.add(int(owner[i]))
+            out.append(i)
+    return out
 
 
 def multislot_auction(
@@ -49,9 +62,13 @@ def multislot_auction(
     n: int,
     n_slots: int,
     mechanism: int,
+    owner: Sequence[int] | None = None,
+    tievalue: Sequence[float] | None = None,
 ) -> dict[str, Any]:
-    """``{"filled": int, "win": [n_slots ints], "price": [n_slots floats]}``."""
-    order = ranked(eff, floor, priority, tiekey, n)
+    """``{"filled": int, "win": [n_slots ints], "price": [n_slots floats]}``: one
+    position per owner (every candidate its own owner when none are given); VCG with
+    the winner's floor as a phantom bid in every position below."""
+    order = ranked(eff, floor, priority, tiekey, n, owner, tievalue)
 
     def b(t: int) -> float:
         return float(eff[order[t]]) if t < len(order) else 0.0
@@ -71,7 +88,7 @@ def multislot_auction(
             if w(s) > 0.0:
                 total = 0.0
                 for t in range(s, n_slots):
-                    total += (w(t) - w(t + 1)) * b(t + 1)
+                    total += (w(t) - w(t + 1)) * max(b(t + 1), fl)
                 p = max(total / w(s), fl)
             else:
                 p = fl

@@ -383,7 +383,9 @@ def run_auctions(
     **Position auctions** (``multislot`` GSP or VCG): the request's impressions are the
     positions of one placement, with weights ``slot_weight``; the candidates are the ads
     eligible for every impression, their floor the highest of their floors, and
-    :func:`adcore._kernels.mechanisms.multislot_auction` assigns and prices them.
+    :func:`adcore._kernels.mechanisms.multislot_auction` assigns and prices them: one
+    position per campaign, prices set by other campaigns' bids, equal bids ranked by
+    expected value.
 
     Pods and position auctions do not explore (propensity 1).
     """
@@ -427,10 +429,15 @@ def run_auctions(
             g_floor[m] = f
             g_prio[m] = _tier(0, i, priority, ad_campaign, camp_deals, imp_deals, deals)
             g_key[m] = splitmix64(ad_key[i] ^ request_key)
+            # The pods' scratch serves here: each candidate's campaign (one position per
+            # campaign) and expected value (ties).
+            g_sel2[m] = ad_campaign[i]
+            g_dur[m] = value[i]
             m += 1
         multislot_auction(
-            g_sel, g_price, g_eff, g_floor, g_prio, g_key, slot_weight, m, n_imp, multislot, g_work
-        )
+            g_sel, g_price, g_eff, g_floor, g_prio, g_sel2, g_dur, g_key, slot_weight, m, n_imp,
+            multislot, g_work,
+        )  # fmt: skip
         for k in range(n_imp):
             s = g_sel[k]
             if s < 0:

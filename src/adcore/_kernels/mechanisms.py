@@ -1,7 +1,8 @@
 """Multi-slot auctions: several positions of one placement sold in a single auction.
 
-Candidates are ranked once, by priority tier, then by effective bid; position ``s`` goes
-to the ``s``-th ranked. The mechanisms differ only in what each winner pays:
+Candidates are ranked once, by priority tier, then by effective bid, then by expected
+value; each campaign takes at most one position, and position ``s`` goes to the
+``s``-th ranked campaign. The mechanisms differ only in what each winner pays:
 
 - ``FIRST_PRICE``: its own bid.
 - ``SECOND_PRICE`` and ``GSP`` (generalised second price, Edelman, Ostrovsky & Schwarz
@@ -9,7 +10,7 @@ to the ``s``-th ranked. The mechanisms differ only in what each winner pays:
   classic second-price (Vickrey) auction.
 - ``VCG`` (Vickrey-Clarke-Groves for position auctions, Varian 2007; Aggarwal, Goel &
   Motwani 2006): the externality it imposes on the others, per unit of its position's
-  weight.
+  weight, its reserve price acting as a phantom bidder.
 
 References
 ----------
@@ -19,6 +20,8 @@ H. R. Varian, "Position auctions", International Journal of Industrial Organizat
 25(6), 2007.
 G. Aggarwal, A. Goel, R. Motwani, "Truthful auctions for pricing search keywords",
 ACM EC 2006.
+H. R. Varian, C. Harris, "The VCG auction in theory and practice", American Economic
+Review 104(5), 2014.
 """
 
 from ._jit import helper, kernel
@@ -34,21 +37,25 @@ __all__ = ["FIRST_PRICE", "GSP", "SECOND_PRICE", "VCG", "multislot_auction"]
 
 
 @helper
-def ranks_before(i, j, eff, priority, tiekey):
+def ranks_before(i, j, eff, priority, tievalue, tiekey):
     """Whether candidate ``i`` ranks before candidate ``j``: higher ``priority``, then
-    higher ``eff``, then lower ``tiekey``, then (equal keys, which callers avoid) lower
-    index."""
+    higher ``eff``, then higher ``tievalue``, then lower ``tiekey``, then (equal keys,
+    which callers avoid) lower index."""
     if priority[i] != priority[j]:
         return priority[i] > priority[j]
     if eff[i] != eff[j]:
         return eff[i] > eff[j]
+    if tievalue[i] != tievalue[j]:
+        return tievalue[i] > tievalue[j]
     if tiekey[i] != tiekey[j]:
         return tiekey[i] < tiekey[j]
     return i < j
 
 
 @kernel
-def multislot_auction(win, price, eff, floor, priority, tiekey, weight, n, n_slots, mechanism, top):
+def multislot_auction(
+    win, price, eff, floor, priority, owner, tievalue, tiekey, weight, n, n_slots, mechanism, top
+):
     """Sell ``n_slots`` ranked positions to ``n`` candidates; return the number filled.
 
     Parameters
@@ -60,9 +67,13 @@ def multislot_auction(win, price, eff, floor, priority, tiekey, weight, n, n_slo
     eff : float64 array (>= n,)
         Effective bids (CPM).
     floor : float64 array (>= n,)
-        Each candidate's hard floor.
+        Each candidate's hard floor (its reserve price).
     priority : int64 array (>= n,)
         Priority tier; a higher tier ranks first whatever the bids.
+    owner : int64 array (>= n,)
+        Each candidate's campaign: one position per campaign, its best-ranked candidate.
+    tievalue : float64 array (>= n,)
+        Expected value of each candidate: among equal bids the higher ranks first.
     tiekey : uint64 array (>= n,)
         Tie-break key, distinct per candidate (the lower ranks first).
     weight : float64 array (>= n_slots,)
@@ -74,35 +85,40 @@ def multislot_auction(win, price, eff, floor, priority, tiekey, weight, n, n_slo
         ``FIRST_PRICE`` (1), ``SECOND_PRICE`` (2), ``GSP`` (3) or ``VCG`` (4); any other
         value prices as ``SECOND_PRICE``.
     top : int64 array (>= n_slots + 1,)
-        Scratch: receives the ``n_slots + 1`` best ranked candidates.
+        Scratch: receives the ``n_slots + 1`` best ranked campaigns' candidates.
 
     Returns
     -------
     int
-        The number of filled positions, ``min(n_slots, number of eligible candidates)``;
-        they are the first ones.
+        The number of filled positions, ``min(n_slots, number of campaigns with an
+        eligible candidate)``; they are the first ones.
 
     Notes
     -----
     Candidate ``i`` is eligible iff ``eff[i] > 0`` and ``eff[i] >= floor[i]`` (so a NaN bid
-    or floor is not). Eligible candidates are ranked by (``priority`` desc, ``eff`` desc,
-    ``tiekey`` asc, index asc) and position ``s`` goes to the ``s``-th ranked (0-based). Only
-    the best ``n_slots + 1`` are kept, by insertion into ``top``: O(n * n_slots), no sort.
+    or floor is not). Each campaign is represented by its best eligible candidate in the
+    ranking (``priority`` desc, ``eff`` desc, ``tievalue`` desc, ``tiekey`` asc, index
+    asc); the representatives are ranked the same way and position ``s`` goes to the
+    ``s``-th (0-based). Only the best ``n_slots + 1`` are kept, by insertion into ``top``
+    (a candidate replaces a worse one of its own campaign): O(n * n_slots), no sort.
+    Every price below is therefore set by other campaigns' bids.
 
-    With ``b(t)`` the bid of the ``t``-th ranked eligible candidate (``0.0`` when there are
+    With ``b(t)`` the bid of the ``t``-th ranked representative (``0.0`` when there are
     fewer than ``t + 1``) and ``w`` the winner of position ``s``, the price is
 
     - ``FIRST_PRICE``: ``eff[w]``;
     - ``SECOND_PRICE``, ``GSP``: ``min(max(floor[w], b(s + 1)), eff[w])``;
-    - ``VCG``: ``min(max(floor[w], p), eff[w])`` with
-      ``p = sum_{t=s}^{n_slots-1} (weight[t] - weight[t+1]) * b(t+1) / weight[s]`` and
-      ``weight[n_slots] = 0``; when ``weight[s] <= 0``, ``min(floor[w], eff[w])``.
+    - ``VCG``: ``min(p, eff[w])`` with
+      ``p = sum_{t=s}^{n_slots-1} (weight[t] - weight[t+1]) * max(b(t+1), floor[w]) /
+      weight[s]`` and ``weight[n_slots] = 0``; when ``weight[s] <= 0``,
+      ``min(floor[w], eff[w])``.
 
-    ``weight[s] * p`` is the loss the winner of ``s`` imposes on the candidates below it
-    (each moves up one position without it), so within one priority tier and without
-    floors VCG prices make truthful bidding a dominant strategy (Varian 2007, sec. 5),
-    while GSP prices with two or more positions do not (Edelman et al. 2007, sec. 3).
-    The VCG sum is accumulated from the last position up, one term per position.
+    ``weight[s] * p`` is the loss the winner of ``s`` imposes on the others below it
+    (each moves up one position without it), with the winner's reserve acting as a
+    phantom bidder at ``floor[w]`` in every position below (Varian and Harris 2014): so
+    ``p >= floor[w]``, and within one priority tier VCG prices make truthful bidding a
+    dominant strategy with floors too, while GSP prices with two or more positions do
+    not (Edelman et al. 2007, sec. 3).
     """
     k = n_slots + 1
     cnt = 0
@@ -110,40 +126,57 @@ def multislot_auction(win, price, eff, floor, priority, tiekey, weight, n, n_slo
         e = eff[i]
         if not (e > 0.0 and e >= floor[i]):
             continue
+        # A candidate of a campaign already kept: the better of the two stays.
+        same = -1
+        for q in range(cnt):
+            if owner[top[q]] == owner[i]:
+                same = q
+                break
+        if same >= 0:
+            if not ranks_before(i, top[same], eff, priority, tievalue, tiekey):
+                continue
+            for q in range(same, cnt - 1):
+                top[q] = top[q + 1]
+            cnt -= 1
         if cnt == k:
-            if not ranks_before(i, top[k - 1], eff, priority, tiekey):
+            if not ranks_before(i, top[k - 1], eff, priority, tievalue, tiekey):
                 continue
             pos = k - 1
         else:
             pos = cnt
             cnt += 1
-        while pos > 0 and ranks_before(i, top[pos - 1], eff, priority, tiekey):
+        while pos > 0 and ranks_before(i, top[pos - 1], eff, priority, tievalue, tiekey):
             top[pos] = top[pos - 1]
             pos -= 1
         top[pos] = i
     filled = cnt if cnt < n_slots else n_slots
-    tail = 0.0  # sum_{t=s}^{n_slots-1} (weight[t] - weight[t+1]) * b(t+1)
-    for s in range(n_slots - 1, -1, -1):
-        if s >= filled:  # then b(s + 1) = 0: the VCG sum gains nothing here
+    for s in range(n_slots):
+        if s >= filled:
             win[s] = -1
             price[s] = 0.0
             continue
         w = top[s]
         bid = eff[w]
+        reserve = floor[w]
         next_bid = eff[top[s + 1]] if s + 1 < cnt else 0.0
         if mechanism == FIRST_PRICE:
             p = bid
         elif mechanism == VCG:
-            next_weight = weight[s + 1] if s + 1 < n_slots else 0.0
-            tail += (weight[s] - next_weight) * next_bid
             if weight[s] > 0.0:
-                p = tail / weight[s]
-                if p < floor[w]:
-                    p = floor[w]
+                total = 0.0  # from the last position up, one term per position
+                for t in range(n_slots - 1, s - 1, -1):
+                    below = eff[top[t + 1]] if t + 1 < cnt else 0.0
+                    if below < reserve:
+                        below = reserve
+                    next_weight = weight[t + 1] if t + 1 < n_slots else 0.0
+                    total += (weight[t] - next_weight) * below
+                p = total / weight[s]
+                if p < reserve:
+                    p = reserve
             else:
-                p = floor[w]
+                p = reserve
         else:
-            p = next_bid if next_bid > floor[w] else floor[w]
+            p = next_bid if next_bid > reserve else reserve
         if p > bid:
             p = bid
         win[s] = w
