@@ -12,8 +12,9 @@ Records are kept in the order they were written, in chunks of up to 65,536 rows 
 are allocated as the book fills and freed once every record in them is forgotten: the
 book never copies itself to grow, so no decision pays for moving a million rows. Holds
 expire ``hold_ttl`` seconds and records are forgotten ``retention`` seconds after their
-decision, both walked from the oldest record, so the work per call is proportional to
-what expires. The book holds at most ``capacity`` records: writing one more forgets the
+decision, both walked from the oldest record chunk by chunk in array operations, so the
+work per call is proportional to what expires, with one dictionary operation per hold
+released or impression id forgotten. The book holds at most ``capacity`` records: writing one more forgets the
 oldest (its hold, if still held, is handed back to the caller to release).
 """
 
@@ -202,20 +203,22 @@ class PendingBook:
     def expire(self, now: float) -> tuple[dict[str, int], int]:
         """End the holds of records decided ``hold_ttl`` or more seconds before ``now``;
         returns the micro-units to release per campaign and how many holds ended."""
+        # Chunk by chunk, in array operations: the records past the limit are a prefix
+        # of what is left (the first one decided after it ends the walk); the Python
+        # work is one dictionary update per hold that ends.
         release: dict[str, int] = {}
         ended = 0
         limit = now - self.hold_ttl
         seq = max(self._hold, self._head)
         while seq < self._tail:
             c, i = self._at(seq)
-            if not c.decided[i] <= limit:
+            end = min(self._tail - seq + i, self._chunk)
+            late = c.decided[i:end] > limit  # NaN never: decision times are finite
+            n = int(late.argmax()) if late.any() else end - i
+            ended += _end_holds(c, i, n, release)
+            seq += n
+            if i + n < end:
                 break
-            if c.flags[i] & _HELD:
-                c.flags[i] &= ~np.uint8(_HELD)
-                cid = c.campaign[i]
-                release[cid] = release.get(cid, 0) + int(c.micros[i])
-                ended += 1
-            seq += 1
         self._hold = seq
         return release, ended
 
@@ -223,18 +226,46 @@ class PendingBook:
         """Forget the records decided ``retention`` or more seconds before ``now``;
         returns the holds they still had (when ``retention < hold_ttl``), per campaign,
         and how many."""
+        # As in expire, chunk by chunk; the Python work per record is dropping its
+        # impression id from the index.
         release: dict[str, int] = {}
         ended = 0
         limit = now - self.retention
+        index = self._index
         while self._head < self._tail:
-            c, i = self._at(self._head)
-            if not c.decided[i] <= limit:
+            head = self._head
+            c, i = self._at(head)
+            end = min(self._tail - head + i, self._chunk)
+            late = c.decided[i:end] > limit
+            n = int(late.argmax()) if late.any() else end - i
+            if n:
+                for seq, iid in enumerate(c.ids[i : i + n].tolist(), head):
+                    if index.get(iid) == seq:
+                        del index[iid]
+                ended += _end_holds(c, i, n, release)
+                for column in (c.ids, c.ad, c.campaign, c.creative):
+                    column[i : i + n] = None
+                self._head = head + n
+                self._hold = max(self._hold, self._head)
+                if self._head % self._chunk == 0:  # every record of that chunk is forgotten
+                    del self._chunks[head // self._chunk]
+            if i + n < end:
                 break
-            held = self._drop_oldest()
-            if held is not None:
-                release[held[0]] = release.get(held[0], 0) + held[1]
-                ended += 1
         return release, ended
+
+
+def _end_holds(c: _Chunk, i: int, n: int, release: dict[str, int]) -> int:
+    """End the live holds among rows ``i`` to ``i + n`` of chunk ``c``: add their
+    micro-units to ``release`` per campaign and return how many there were."""
+    flags = c.flags[i : i + n]
+    held = (flags & _HELD).nonzero()[0]
+    if not held.size:
+        return 0
+    flags[held] &= ~np.uint8(_HELD)
+    rows = held + i
+    for cid, micros in zip(c.campaign[rows].tolist(), c.micros[rows].tolist(), strict=True):
+        release[cid] = release.get(cid, 0) + micros
+    return int(held.size)
 
 
 _CHUNK_ROWS = 1 << 16
