@@ -256,6 +256,7 @@ def pod_call(side: str) -> Callable[[], Any]:
                 PODDUR,
                 MAXSEQ,
                 True,
+                0,  # no campaign words: each candidate its own
                 SECOND_PRICE,
                 UNLIMITED,
                 stats,
@@ -452,6 +453,7 @@ def pod_check() -> str:
             PODDUR,
             MAXSEQ,
             True,
+            0,
             SECOND_PRICE,
             UNLIMITED,
             stats,
@@ -650,7 +652,7 @@ def pod_cpu_us(
             return int(fill_pod(sel, v, d, g, k, n, 240.0, maxseq, True, -1, budget, stats, work))
         return int(
             pod_auction(
-                sel, price, v, d, g, k, c["floor"], n, 240.0, maxseq, True, SECOND_PRICE,
+                sel, price, v, d, g, k, c["floor"], n, 240.0, maxseq, True, 0, SECOND_PRICE,
                 budget, stats, sel2, work,
             )
         )  # fmt: skip

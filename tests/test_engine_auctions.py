@@ -480,3 +480,23 @@ def test_missing_slot_weights_repeat_the_last_one() -> None:
     slots = engine.decide(rtb.BidRequest(id="r", imp=three), now=T0).slots
     assert [s.ad_id for s in slots] == ["b0", "b1", "b2"]
     assert [s.price for s in slots] == pytest.approx([2.0, 1.0, 1.0])
+
+
+def test_pod_prices_charge_only_for_other_campaigns() -> None:
+    """A 30 s video pod with room for one ad: campaign A has two 30 s ads bidding 5 and
+    4.5, B one at 3. A wins with its 5 and pays B's 3 (what it displaces from another
+    campaign), not its own 4.5."""
+    camps = [
+        Campaign(id=c, advertiser=c, daily_budget=10**9, bid=1.0, max_bid=100.0,
+                 strategy=BidStrategy.TARGET_CPC, pacing=Pacing.ASAP)
+        for c in ("A", "B")
+    ]  # fmt: skip
+    ads = [
+        Ad(id=a, campaign=c, format="video", duration=30.0, base_rate=r, embedding=(0.0, 0.0))
+        for a, c, r in (("A0", "A", 0.005), ("A1", "A", 0.0045), ("B0", "B", 0.003))
+    ]
+    engine = Engine(Catalog(camps, ads), EXACT)
+    pod = rtb.Imp(id="p", video=rtb.Video(poddur=30, maxseq=2))
+    slots = engine.decide(rtb.BidRequest(id="r", imp=(pod,)), now=T0).slots
+    assert [s.ad_id for s in slots] == ["A0"]
+    assert slots[0].price == pytest.approx(3.0)

@@ -195,12 +195,12 @@ def _warm() -> None:
     assert m == 1
     zero = one * 0.0
     pod_prices(
-        price, sel, m, one, one, groups, key, zero, 1, 1.0, 1, True, SECOND_PRICE, UNLIMITED,
-        stats, sel2, work,
+        price, sel, m, one, one, groups, key, zero, 1, 1.0, 1, True, 1, SECOND_PRICE,
+        UNLIMITED, stats, sel2, work,
     )  # fmt: skip
     assert pod_auction(
-        sel, price, one, one, groups, key, zero, 1, 1.0, 1, True, SECOND_PRICE, 1, stats, sel2,
-        work,
+        sel, price, one, one, groups, key, zero, 1, 1.0, 1, True, 1, SECOND_PRICE, 1, stats,
+        sel2, work,
     ) == 1  # fmt: skip
 
 
@@ -518,6 +518,8 @@ def pods(draw: st.DrawFn, max_n: int = 10, max_seq: int = 5, min_n: int = 0) -> 
         maxseq=draw(st.integers(1, max_seq)),
         separate=draw(st.booleans()),
         excluded=draw(st.sampled_from([-1, -1, *range(n)])),
+        # The leading words that name a candidate's campaign, for the price searches.
+        own_words=draw(st.sampled_from([0, 0, 1, words])),
     )
 
 
@@ -573,7 +575,8 @@ def run_prices_stats(
     args = {name: (v.copy() if isinstance(v, np.ndarray) else v) for name, v in a.items()}
     pod_prices(
         price, pod, m, *(args[name] for name in POD_INPUTS[:4]), args["floor"],
-        *(args[name] for name in POD_INPUTS[4:]), mechanism, budget, stats, sel2, work,
+        *(args[name] for name in POD_INPUTS[4:]), a["own_words"], mechanism, budget, stats,
+        sel2, work,
     )  # fmt: skip
     unchanged(a, args, "pod_prices")
     assert pod[:m].tolist() == sel
@@ -591,15 +594,24 @@ def run_prices(a: dict[str, Any], sel: list[int], mechanism: int) -> list[float]
     return price
 
 
-def without(a: dict[str, Any], gone: int) -> dict[str, Any]:
-    """The instance with candidate ``gone`` removed (the first ``n`` entries only)."""
-    keep = [i for i in range(a["n"]) if i != gone]
+def without(a: dict[str, Any], gone: int, campaign: bool = False) -> dict[str, Any]:
+    """The instance with candidate ``gone`` removed (the first ``n`` entries only), and
+    with ``campaign`` (when pods are separated) every candidate sharing a bit with it in
+    the first ``own_words`` words of ``groups``."""
+    g = a["groups"]
+
+    def same_campaign(i: int) -> bool:
+        if not (campaign and a["separate"] and gone >= 0):
+            return False
+        return any(int(g[i][w]) & int(g[gone][w]) for w in range(a.get("own_words", 0)))
+
+    keep = [i for i in range(a["n"]) if i != gone and not same_campaign(i)]
     out = {name: a[name][keep] for name in ("value", "duration", "groups", "tiekey", "floor")}
     return dict(a, **out, n=len(keep), excluded=-1)
 
 
-def brute_force(a: dict[str, Any]) -> float:
-    b = without(a, a["excluded"])
+def brute_force(a: dict[str, Any], campaign: bool = False) -> float:
+    b = without(a, a["excluded"], campaign)
     return ref.brute_force_pod(
         b["value"], b["duration"], b["groups"], b["n"], b["poddur"], b["maxseq"], b["separate"]
     )
@@ -653,7 +665,7 @@ def test_pod_prices(a: dict[str, Any], mechanism: int) -> None:
     value, floor = a["value"], a["floor"]
     want = ref.pod_prices(
         sel, *(a[name] for name in POD_INPUTS[:4]), floor, *(a[name] for name in POD_INPUTS[4:]),
-        mechanism,
+        mechanism, a["own_words"],
     )  # fmt: skip
     total = sum(float(value[i]) for i in sel)
     # The same operations as the reference, up to reassociation of one subtraction.
@@ -666,7 +678,9 @@ def test_pod_prices(a: dict[str, Any], mechanism: int) -> None:
             assert price[j] >= 0.0
             # The VCG payment: the others' best pod without i, by brute force, less their
             # value with i; floored, capped at i's value.
-            externality = brute_force(dict(a, excluded=i)) - (total - float(value[i]))
+            externality = brute_force(dict(a, excluded=i), campaign=True) - (
+                total - float(value[i])
+            )
             expected = min(max(float(floor[i]), externality), float(value[i]))
             assert math.isclose(price[j], expected, rel_tol=1e-9, abs_tol=1e-9 * total)
     # Winners' utilities add up to at most the pod's value.
@@ -806,7 +820,7 @@ def test_budgeted_pod_prices(a: dict[str, Any], mechanism: int, budget: int) -> 
         if mechanism == FIRST_PRICE:
             assert price[j] == value[i]
             continue
-        externality = brute_force(dict(a, excluded=i)) - (total - float(value[i]))
+        externality = brute_force(dict(a, excluded=i), campaign=True) - (total - float(value[i]))
         vcg = min(max(float(floor[i]), externality), float(value[i]))
         assert vcg - worst - tol <= price[j] <= vcg + tol
         if short == 0:
@@ -832,7 +846,8 @@ def test_pod_auction_is_fill_then_prices(a: dict[str, Any], mechanism: int, budg
     args = {name: (v.copy() if isinstance(v, np.ndarray) else v) for name, v in a.items()}
     m = pod_auction(
         out, out_price, *(args[name] for name in POD_INPUTS[:4]), args["floor"],
-        *(args[name] for name in POD_INPUTS[4:]), mechanism, budget, stats, sel2, work,
+        *(args[name] for name in POD_INPUTS[4:]), a["own_words"], mechanism, budget, stats,
+        sel2, work,
     )  # fmt: skip
     unchanged(a, args, "pod_auction")
     check_guard(work)

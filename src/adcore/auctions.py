@@ -312,9 +312,10 @@ def fill_pod(
         The most ads in the pod (>= 1).
     floors : float or array (n,)
     groups : sequence (n,) of labels, or array (n, w) of uint64 bitsets, optional
-        Competitive separation: with labels (advertiser names, ids), candidates with
-        the same label never share the pod; with bitsets, candidates whose bitsets
-        intersect never do.
+        Competitive separation: with labels (campaigns, advertisers), candidates with
+        the same label never share the pod, and a winner's price counts only what it
+        displaces from other labels (never its own label's other candidates); with
+        bitsets, candidates whose bitsets intersect never share the pod.
     mechanism : str
         ``"second_price"``: VCG prices within the pod (what each winner displaces, at
         least its floor); ``"first_price"``: the bids.
@@ -358,6 +359,7 @@ def fill_pod(
         raise InvalidInput("poddur must be finite and >= 0", "poddur")
     if isinstance(maxseq, bool) or not isinstance(maxseq, (int, np.integer)) or maxseq < 1:
         raise InvalidInput("maxseq must be an integer >= 1", "maxseq")
+    own_words = 0  # bitsets: each winner's price leaves out only itself
     if groups is None:
         bits = np.zeros((n, 1), dtype=np.uint64)
         separate = False
@@ -371,6 +373,7 @@ def fill_pod(
             bits = np.zeros((n, max(len(index), 1) // 64 + 1), dtype=np.uint64)
             for i, j in enumerate(label):
                 bits[i, j // 64] = np.uint64(1) << np.uint64(j % 64)
+            own_words = bits.shape[1]  # labels name owners: price against other owners
         else:
             bits = _array(g, "groups", np.uint64, 2)
             _length(bits, n, "groups")
@@ -390,8 +393,8 @@ def fill_pod(
             _pod_auction(
                 sel, price, np.ascontiguousarray(val[keep]), np.ascontiguousarray(dur[keep]),
                 np.ascontiguousarray(bits[keep]), np.ascontiguousarray(keys[keep]),
-                np.ascontiguousarray(floor[keep]), m, float(poddur), limit, separate, code,
-                budget, stats, sel2, work,
+                np.ascontiguousarray(floor[keep]), m, float(poddur), limit, separate,
+                own_words, code, budget, stats, sel2, work,
             )
         )  # fmt: skip
     return PodFill(

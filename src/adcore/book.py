@@ -14,8 +14,9 @@ book never copies itself to grow, so no decision pays for moving a million rows.
 expire ``hold_ttl`` seconds and records are forgotten ``retention`` seconds after their
 decision, both walked from the oldest record chunk by chunk in array operations, so the
 work per call is proportional to what expires, with one dictionary operation per hold
-released or impression id forgotten. The book holds at most ``capacity`` records: writing one more forgets the
-oldest (its hold, if still held, is handed back to the caller to release).
+released or impression id forgotten. The book holds at most ``capacity`` records:
+writing one more forgets the oldest (its hold, if still held, is handed back to the
+caller to release).
 """
 
 from __future__ import annotations

@@ -122,11 +122,22 @@ def fill_pod(
     maxseq: int,
     separate: bool,
     excluded: int = -1,
+    own_words: int = 0,
 ) -> list[int]:
     """The pod the kernel must choose: every feasible pod is visited, depth first in the
     canonical order (a pod before its extensions, lower positions first), value and
-    duration summed in that order; the best is replaced only by a strictly better one."""
-    order = [i for i in canonical_order(value, tiekey, n) if i != excluded]
+    duration summed in that order; the best is replaced only by a strictly better one.
+    ``excluded`` is left out, and with ``separate`` every candidate sharing a bit with it
+    in the first ``own_words`` words of ``groups`` (its campaign)."""
+
+    def owned(i: int) -> bool:
+        return (
+            excluded >= 0
+            and separate
+            and any(int(groups[i][w]) & int(groups[excluded][w]) for w in range(own_words))
+        )
+
+    order = [i for i in canonical_order(value, tiekey, n) if i != excluded and not owned(i)]
     values = [float(v) for v in value]
     seconds_of = [float(d) for d in duration]
     clash = {(i, j): conflict(groups, i, j) for i in order for j in order} if separate else {}
@@ -173,16 +184,19 @@ def pod_prices(
     maxseq: int,
     separate: bool,
     mechanism: int,
+    own_words: int = 0,
 ) -> list[float]:
     """First price: each ad's value. Otherwise each winner's VCG payment: the best pod
-    without it, less the others' value in the chosen pod, floored, capped at its value."""
+    without it (and without its campaign, the first ``own_words`` words of its bitset),
+    less the others' value in the chosen pod, floored, capped at its value."""
     if mechanism == FIRST_PRICE:
         return [float(value[i]) for i in sel]
     total = pod_value(value, sel)
     out = []
     for i in sel:
         without = pod_value(
-            value, fill_pod(value, duration, groups, tiekey, n, poddur, maxseq, separate, i)
+            value,
+            fill_pod(value, duration, groups, tiekey, n, poddur, maxseq, separate, i, own_words),
         )
         p = max(float(floor[i]), without - (total - float(value[i])))
         out.append(min(p, float(value[i])))

@@ -371,7 +371,8 @@ def run_auctions(
     ``imp_cpmps[k]`` times its duration. No two ads of one campaign share a pod, nor
     (``imp_dedupe[k]`` bit 1) two ads sharing an advertiser domain, nor (bit 2) an IAB
     category. Prices: first price pays bids; second price pays VCG prices within the
-    pod (:func:`adcore._kernels.pod.pod_prices`). Each search explores at most
+    pod (:func:`adcore._kernels.pod.pod_prices`), charging each campaign only for what
+    it displaces from other campaigns. Each search explores at most
     ``pod_budget`` nodes (:func:`adcore._kernels.pod.pod_auction`), and the searches of
     one request share ``pod_request_budget``: a pod's searches get at most an even share
     of what its request has left (never less than 1 node each). ``pod_nodes[k]``
@@ -452,6 +453,9 @@ def run_auctions(
             win_propensity[k] = 1.0
             win_second[k] = g_eff[g_sel[k + 1]] if k + 1 < n_imp and g_sel[k + 1] >= 0 else 0.0
         return
+    # The words of the pods' separation bitsets that name a campaign (the rest are the
+    # ads' domains and categories): a winner's VCG price leaves out its whole campaign.
+    camp_words = g_groups.shape[1] - ad_domains.shape[1] - ad_categories.shape[1]
     for k in range(n_imp):
         if not imp_pod[k]:
             _single_slot(
@@ -537,6 +541,7 @@ def run_auctions(
                 imp_poddur[k],
                 maxseq,
                 True,
+                camp_words,
                 imp_mech[k],
                 search_budget,
                 g_stats,

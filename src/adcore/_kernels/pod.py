@@ -99,16 +99,17 @@ def pod_work_size(n: int, maxseq: int, words: int) -> int:
 @helper
 def greedy(
     work, count, at, size, by_density, depth_cap, limit, value, duration, groups, separate,
-    excluded, masks, union_at,
+    excluded, masks, union_at, root_at,
 ):  # fmt: skip
     """Extend the pod ``work[at:at + size]`` (canonical positions, ascending) with each
     candidate in turn, in canonical order or (``by_density``) by value per second, that
     keeps it a pod: not a member nor ``excluded``, the durations summed in canonical
     order within ``limit``, no conflict, at most ``depth_cap`` members. Return its
-    size. ``masks[union_at:]`` holds the union of its bitsets."""
+    size. ``masks[union_at:]`` holds the union of its bitsets, starting from the search's
+    root mask ``masks[root_at:]`` (the excluded candidate's campaign, see :func:`search`)."""
     width = groups.shape[1]
     for w in range(width):
-        masks[union_at + w] = np.uint64(0)
+        masks[union_at + w] = masks[root_at + w]
     seconds = 0.0
     for d in range(size):
         c = work[work[at + d]]
@@ -155,15 +156,19 @@ def greedy(
 
 @helper
 def search(
-    sel, value, duration, groups, count, limit, maxseq, separate, excluded, m0, seed, budget,
-    fresh_greedy, work,
+    sel, value, duration, groups, count, limit, maxseq, separate, excluded, own_words, m0,
+    seed, budget, fresh_greedy, work,
 ):  # fmt: skip
     """The budgeted branch and bound of :func:`fill_pod` over the candidates prepared in
     ``work`` (see :func:`adcore._kernels.pod_order.prepare`), starting from the best pod
     of ``m0`` positions at ``work[best_at:]`` (see below), worth ``seed``. If the budget
     runs out, the best pod is completed greedily and, with ``fresh_greedy``, compared
     with the two greedy pods. Writes the best pod into ``sel``; returns ``(m, value,
-    nodes, budgeted, gap)``."""
+    nodes, budgeted, gap)``.
+
+    ``excluded`` (a candidate, or -1) is left out; with ``separate``, so is every
+    candidate sharing a bit with it in the first ``own_words`` words of ``groups`` (its
+    campaign): those words of its bitset are the root of every explored pod's mask."""
     depth_cap = maxseq if maxseq < count else count
     if depth_cap <= 0:
         return 0, seed, 0, False, 0.0
@@ -190,6 +195,9 @@ def search(
     union_at = masks_at + (depth_cap + 1) * width
     for w in range(width):
         masks[masks_at + w] = np.uint64(0)
+    if excluded >= 0:
+        for w in range(own_words):
+            masks[masks_at + w] = groups[excluded, w]
     m = m0
     best = seed
     depth = 0
@@ -278,7 +286,7 @@ def search(
                     work[greedy_at + d] = work[best_at + d]
             size = greedy(
                 work, count, greedy_at, size, attempt == 2, depth_cap, limit, value,
-                duration, groups, separate, excluded, masks, union_at,
+                duration, groups, separate, excluded, masks, union_at, masks_at,
             )  # fmt: skip
             v = 0.0
             for d in range(size):
@@ -298,7 +306,7 @@ def search(
 @helper
 def vcg_prices(
     price, sel, m, value, duration, groups, tiekey, floor, count, limit, maxseq, separate,
-    mechanism, budget, sel2, work,
+    own_words, mechanism, budget, sel2, work,
 ):  # fmt: skip
     """The prices of :func:`pod_prices` over the candidates prepared in ``work``; returns
     ``(nodes, searches that ran out, their largest gap)``."""
@@ -325,8 +333,8 @@ def vcg_prices(
                 seed += value[sel[t]]
                 m0 += 1
         _, without, spent, budgeted, gap = search(
-            sel2, value, duration, groups, count, limit, maxseq, separate, i, m0, seed,
-            budget, False, work,
+            sel2, value, duration, groups, count, limit, maxseq, separate, i, own_words, m0,
+            seed, budget, False, work,
         )  # fmt: skip
         nodes += spent
         if budgeted:
@@ -456,7 +464,7 @@ def fill_pod(
     limit = poddur + DURATION_SLACK
     count = prepare(work, value, duration, groups, tiekey, n, limit, separate)
     m, _, nodes, budgeted, gap = search(
-        sel, value, duration, groups, count, limit, maxseq, separate, excluded, 0, 0.0,
+        sel, value, duration, groups, count, limit, maxseq, separate, excluded, 0, 0, 0.0,
         budget, True, work,
     )  # fmt: skip
     stats[STAT_NODES] = nodes
@@ -470,7 +478,7 @@ def fill_pod(
 @kernel
 def pod_prices(
     price, sel, m, value, duration, groups, tiekey, floor, n, poddur, maxseq, separate,
-    mechanism, budget, stats, sel2, work,
+    own_words, mechanism, budget, stats, sel2, work,
 ):  # fmt: skip
     """Write the price of each ad of a pod: ``price[j]`` for ``sel[j]``, ``j < m``.
 
@@ -485,6 +493,10 @@ def pod_prices(
         Its size.
     value, duration, groups, tiekey, n, poddur, maxseq, separate
         As for :func:`fill_pod`.
+    own_words : int
+        With ``separate``, the first ``own_words`` words of each bitset name its
+        campaign (0: each candidate is its own): a winner's price search leaves out its
+        whole campaign, so a campaign pays only for what it takes from the others.
     floor : float64 array (>= n,)
         Each candidate's floor (the caller passes candidates with ``value >= floor``).
     mechanism : int
@@ -505,13 +517,14 @@ def pod_prices(
     Notes
     -----
     VCG (the second price of a pod): for winner ``i = sel[j]``, ``without`` is the value
-    of the best pod with ``i`` excluded, found by the search of :func:`fill_pod` started
-    from the pod less ``i`` (a pod; its value summed in canonical order), ``others =
-    total - value[i]`` with ``total`` the pod's value summed over ``sel[:m]`` in order,
-    and ``price[j] = min(max(floor[i], without - others), value[i])``: what the other
-    candidates lose by ``i`` taking part. The price lies in ``[floor[i], value[i]]``
-    and each winner's utility ``value - price`` is at least 0 and at most ``value[i] -
-    floor[i]``, whatever the budget. Cost: ``m`` further searches.
+    of the best pod with ``i`` and its campaign (``own_words``) excluded, found by the
+    search of :func:`fill_pod` started from the pod less ``i`` (a pod; its value summed
+    in canonical order), ``others = total - value[i]`` with ``total`` the pod's value
+    summed over ``sel[:m]`` in order, and ``price[j] = min(max(floor[i], without -
+    others), value[i])``: what the other campaigns lose by ``i`` taking part. The price
+    lies in ``[floor[i], value[i]]`` and each winner's utility ``value - price`` is at
+    least 0 and at most ``value[i] - floor[i]``, whatever the budget. Cost: ``m``
+    further searches.
 
     When a search ends within its budget, ``without`` is the optimum and the price the
     VCG payment. When it runs out, ``without`` is the best value found, the starting
@@ -534,7 +547,7 @@ def pod_prices(
     count = prepare(work, value, duration, groups, tiekey, n, limit, separate)
     nodes, short, worst = vcg_prices(
         price, sel, m, value, duration, groups, tiekey, floor, count, limit, maxseq,
-        separate, mechanism, budget, sel2, work,
+        separate, own_words, mechanism, budget, sel2, work,
     )  # fmt: skip
     stats[STAT_NODES] = nodes
     stats[STAT_PRICE_BUDGETED] = short
@@ -544,7 +557,7 @@ def pod_prices(
 @kernel
 def pod_auction(
     sel, price, value, duration, groups, tiekey, floor, n, poddur, maxseq, separate,
-    mechanism, budget, stats, sel2, work,
+    own_words, mechanism, budget, stats, sel2, work,
 ):  # fmt: skip
     """:func:`fill_pod` (``excluded = -1``) then :func:`pod_prices`, sorting the
     candidates once; return the pod's size ``m``.
@@ -557,12 +570,12 @@ def pod_auction(
     limit = poddur + DURATION_SLACK
     count = prepare(work, value, duration, groups, tiekey, n, limit, separate)
     m, _, nodes, budgeted, gap = search(
-        sel, value, duration, groups, count, limit, maxseq, separate, -1, 0, 0.0, budget,
+        sel, value, duration, groups, count, limit, maxseq, separate, -1, 0, 0, 0.0, budget,
         True, work,
     )  # fmt: skip
     more, short, worst = vcg_prices(
         price, sel, m, value, duration, groups, tiekey, floor, count, limit, maxseq,
-        separate, mechanism, budget, sel2, work,
+        separate, own_words, mechanism, budget, sel2, work,
     )  # fmt: skip
     stats[STAT_NODES] = nodes + more
     stats[STAT_FILL_BUDGETED] = 1.0 if budgeted else 0.0
