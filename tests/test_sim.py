@@ -43,35 +43,50 @@ def test_arms_see_the_same_market() -> None:
 
 
 @pytest.mark.parametrize("name", ["steady", "budget-crunch"])
-def test_agents_beat_the_baseline(name: str) -> None:
-    """On every fixed seed: skip rate at least 10 % lower, completion rate at least 10 %
-    higher, advertiser ROI at least 20 % higher than the monolithic baseline, and no
-    campaign of the agents' arm out of budget before the last tenth of the day (hour
-    21.6). Budgets scale with the request count, so a 20,000-request day keeps the
-    scenario's tension."""
-    results = simulate(name, requests=20_000, seeds=[0, 1], progress=False)
+def test_agents_against_the_monolith_and_the_naive_arm(name: str) -> None:
+    """On every fixed seed of a 20,000-request day (budgets scale with the request
+    count, so the scenario keeps its tension):
+
+    - against the naive arm: skip rate at least 10 % lower, completion rate at least
+      10 % higher, ROAS at least 20 % higher;
+    - against the monolith, which differs from the agents only by the creative agent
+      (the monolith plays every ad's default 30 s cut): skip rate at least 10 % lower and
+      completion rate at least 10 % higher (podcast listeners skip long cuts). Nothing
+      is claimed about the monolith's advertiser value: it may match or beat the agents;
+    - the monolith and the agents pace: no campaign out of budget before the last tenth
+      of the day (hour 21.6), and a pacing error below the naive arm's."""
+    results = simulate(
+        name, arms=("agents", "monolith", "naive"), requests=20_000, seeds=[0, 1], progress=False
+    )
     for seed in results.seeds:
         ours = results.run("agents", seed).metrics
-        base = results.run("baseline", seed).metrics
-        assert ours["skip_rate"] <= 0.9 * base["skip_rate"]
-        assert ours["completion_rate"] >= 1.1 * base["completion_rate"]
-        assert ours["roi"] >= 1.2 * base["roi"]
-        assert ours["first_exhaustion_hour"] >= 0.9 * 24
-        assert ours["exhausted_early"] == 0
-    rows = {r.metric: r for r in results.summary()}
+        mono = results.run("monolith", seed).metrics
+        naive = results.run("naive", seed).metrics
+        assert ours["skip_rate"] <= 0.9 * naive["skip_rate"]
+        assert ours["completion_rate"] >= 1.1 * naive["completion_rate"]
+        assert ours["roas"] >= 1.2 * naive["roas"]
+        assert ours["skip_rate"] <= 0.9 * mono["skip_rate"]
+        assert ours["completion_rate"] >= 1.1 * mono["completion_rate"]
+        for m in (ours, mono):
+            assert m["first_exhaustion_hour"] >= 0.9 * 24
+            assert m["campaigns_out_early"] == 0
+            assert m["pacing_error"] < naive["pacing_error"]
+    rows = {r.metric: r for r in results.summary("naive")}
     assert rows["skip_rate"].uplift is not None and rows["skip_rate"].uplift < 0
-    assert rows["roi"].uplift is not None and rows["roi"].uplift >= 0.2
-    assert rows["roi"].ci_low is not None and rows["roi"].ci_high is not None
+    assert rows["roas"].uplift is not None and rows["roas"].uplift >= 0.2
+    assert rows["roas"].ci_low is not None and rows["roas"].ci_high is not None
 
 
 def test_results_table_and_summary() -> None:
     results = simulate("quick", requests=1500, seeds=2, progress=False)
+    assert results.arms == ("agents", "monolith")
     table = results.table()
-    assert {row["arm"] for row in table} == {"agents", "baseline"}
+    assert {row["arm"] for row in table} == {"agents", "monolith"}
     assert {row["seed"] for row in table} == {0, 1}
     text = results.format()
     assert text.startswith("scenario quick")
-    assert "advertiser ROI" in text and "agents vs baseline" in text
+    assert "ROAS" in text and "agents vs monolith" in text
+    assert "ROI" not in text
     with pytest.raises(ValueError, match="unknown arms"):
         simulate("quick", arms=("agents", "nope"), progress=False)
 
@@ -87,7 +102,7 @@ def test_bot_attack_puts_little_money_on_bots() -> None:
     scenario = msgspec.structs.replace(SCENARIOS["bot-attack"], requests=6000)
     market = Market(scenario, 0)
     ours = run_arm(market, "agents").metrics["bot_spend_share"]
-    base = run_arm(market, "baseline").metrics["bot_spend_share"]
+    base = run_arm(market, "naive").metrics["bot_spend_share"]
     assert ours < 0.5 * base
 
 

@@ -15,6 +15,7 @@ import pytest
 from adcore.errors import AdcoreError
 from adcore.sim import METRICS, SCENARIOS, SimResults, simulate
 from adcore.sim.report import ReportError, write_report
+from adcore.sim.results import VALUE_METRICS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 VOID = {"meta", "img", "br", "hr", "link", "input", "col", "wbr", "source", "area"}
@@ -79,7 +80,10 @@ def parse(text: str) -> Page:
 
 @pytest.fixture(scope="module")
 def results() -> SimResults:
-    return simulate("quick", requests=2000, seeds=2, progress=False)
+    # The alias "baseline" names the naive arm; results use the canonical name.
+    return simulate(
+        "quick", arms=("agents", "monolith", "baseline"), requests=2000, seeds=2, progress=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -106,28 +110,44 @@ def test_page_names_the_scenario_and_seeds(report: Path, results: SimResults) ->
 
 
 def test_summary_table_has_one_row_per_metric(report: Path, results: SimResults) -> None:
+    """One column per arm, then one comparison column per other arm."""
     table = parse(report.read_text(encoding="utf-8")).tables["summary"]
     header, rows = table[0], table[1:]
-    assert [c for c, _ in header][1:3] == list(results.arms)
-    assert "agents vs baseline" in header[3][0]
+    assert results.arms == ("agents", "monolith", "naive")
+    assert [c for c, _ in header][1:4] == list(results.arms)
+    assert header[4][0] == "agents vs monolith (95% CI)"
+    assert header[5][0] == "agents vs naive (95% CI)"
     assert [r[0][0] for r in rows] == [label for label, _ in METRICS.values()]
-    assert all(len(r) == 1 + len(results.arms) + 1 for r in rows)
+    assert all(len(r) == 1 + len(results.arms) + 2 for r in rows)
 
 
-def test_summary_values_and_colours_follow_the_summary(report: Path, results: SimResults) -> None:
+@pytest.mark.parametrize("column", [0, 1])
+def test_summary_values_and_colours_follow_the_summary(
+    report: Path, results: SimResults, column: int
+) -> None:
     rows = parse(report.read_text(encoding="utf-8")).tables["summary"][1:]
     by_label = {r[0][0]: r for r in rows}
     coloured = 0
-    for s in results.summary():
+    ref = results.arms[1 + column]
+    for s in results.summary(ref):
         cells = by_label[s.label]
         for k, arm in enumerate(results.arms, start=1):
-            assert float(cells[k][0]) == pytest.approx(s.means[arm], rel=1e-3, abs=1e-12)
-        text, cls = cells[-1]
+            number, *rest = cells[k][0].split()
+            assert float(number) == pytest.approx(s.means[arm], rel=1e-3, abs=1e-12)
+            if s.metric in VALUE_METRICS:
+                # The arm's delivery beside every value metric.
+                delivery = results.summary(ref)[list(METRICS).index("delivery")].means[arm]
+                assert rest == ["delivery", f"{delivery:.0%}"], s.metric
+            else:
+                assert rest == [], s.metric
+        text, cls = cells[len(results.arms) + 1 + column]
         if s.uplift is None:
             assert text == "n/a" and cls == ""
             continue
         assert text.startswith(f"{s.uplift:+.1%}")
-        if s.uplift != 0:
+        if s.higher_is_better is None:
+            assert cls == "", s.metric
+        elif s.uplift != 0:
             good = (s.uplift > 0) == s.higher_is_better
             assert cls.split()[0] == ("good" if good else "bad"), s.metric
             assert s.ci_low is not None and s.ci_high is not None
@@ -221,3 +241,17 @@ def test_no_global_matplotlib_state_is_touched(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_one_reference_by_name_or_alias(results: SimResults, tmp_path: Path) -> None:
+    text = write_report(results, tmp_path, reference="baseline").read_text(encoding="utf-8")
+    header = parse(text).tables["summary"][0]
+    assert [c for c, _ in header] == [
+        "metric",
+        "agents",
+        "monolith",
+        "naive",
+        "agents vs naive (95% CI)",
+    ]
+    spend = parse(text).tables["spend"][0]
+    assert [c for c, _ in spend][2:4] == ["agents spend", "agents delivery"]

@@ -189,12 +189,14 @@ def test_eu_consent_personalises_only_with_consent() -> None:
     listeners seen, with ``w_j`` their request counts, has variance
     ``p (1 - p) sum(w^2) / sum(w)^2``; four standard deviations bound a fixed seed's
     deviation (a normal tail of 6e-5)."""
-    results = simulate("eu-consent", requests=3000, seeds=[0], progress=False)
+    results = simulate(
+        "eu-consent", arms=("agents", "monolith", "naive"), requests=3000, seeds=[0], progress=False
+    )
     market = Market(results.scenario, 0)
     gdpr = np.array([_gdpr(market, i) for i in range(market.n_requests)])
     consent = market.listener_consent[market.listener]
     truth = float(consent[gdpr].mean())
-    for arm in ("agents", "baseline"):
+    for arm in ("agents", "monolith", "naive"):
         m = results.run(arm, 0).metrics
         assert m["consent_violations"] == 0, arm
         assert m["gdpr_personalised_share"] == truth, arm
@@ -203,11 +205,11 @@ def test_eu_consent_personalises_only_with_consent() -> None:
     bound = 4.0 * math.sqrt(p * (1 - p) * float((w**2).sum())) / float(w.sum())
     assert 0 < truth and abs(truth - p) <= bound, (truth, bound)
     # Both metrics are in the summary table and the report's order.
-    assert list(METRICS)[-2:] == ["consent_violations", "gdpr_personalised_share"]
+    assert {"consent_violations", "gdpr_personalised_share"} <= set(METRICS)
     text = results.format()
     assert "consent violations" in text and "spend on bots" in text
     keys = {row["metric"] for row in results.table()}
-    assert {"consent_violations", "gdpr_personalised_share", "bot_spend_share"} <= keys
+    assert {"consent_violations", "gdpr_personalised_share", "bot_spend", "bot_spend_share"} <= keys
 
 
 def test_engine_decisions_follow_consent() -> None:
@@ -255,13 +257,15 @@ def test_consent_violations_are_counted() -> None:
 
 def test_bot_attack_spends_almost_nothing_on_bots() -> None:
     """Bots are a third of the requests from 10:00 to 16:00 UTC (about a tenth of the
-    day's). The baseline has no fraud filter, so it spends on them roughly in proportion
-    (over 3 %); the agents' arm vetoes bot user agents and data-center addresses, and
-    spends under 1 % on bots."""
+    day's). The naive arm has no fraud filter, so it spends on them roughly in
+    proportion (over 3 %); the agents' arm and the monolith veto bot user agents and
+    data-center addresses, and spend under 1 % on bots."""
     market = _market("bot-attack", 4000)
     assert market.bot.mean() > 0.05
     ours = run_arm(market, "agents").metrics["bot_spend_share"]
+    mono = run_arm(market, "monolith").metrics["bot_spend_share"]
     base = run_arm(market, "baseline").metrics["bot_spend_share"]
     assert ours < 0.01
+    assert mono < 0.01
     assert base > 0.03
     assert ours < base

@@ -6,6 +6,7 @@ import argparse
 import importlib.util
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 __all__ = ["main"]
 
@@ -23,7 +24,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sim = sub.add_parser(
         "simulate",
-        help="simulate a day of the marketplace with the agents and compare against a baseline",
+        help="simulate a day of the marketplace with the ten agents and compare them "
+        "against other arms",
     )
     sim.add_argument(
         "--scenario",
@@ -32,9 +34,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sim.add_argument(
         "--compare",
-        default="baseline",
-        help="the arm to compare the agents against (default baseline); "
-        "'none' for the agents alone",
+        default="monolith",
+        metavar="ARMS",
+        help="comma-separated arms to compare the agents against: monolith (one response "
+        "model with pacing, fraud filter, frequency caps, safety and consent), naive (no "
+        "pacing, fraud filter or frequency caps; alias baseline); 'none' for the agents "
+        "alone (default monolith)",
     )
     sim.add_argument("--seeds", type=int, default=1, help="how many seeds (default 1)")
     sim.add_argument(
@@ -42,6 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sim.add_argument(
         "--report", default=None, metavar="DIR", help="write an HTML report with plots into DIR"
+    )
+    sim.add_argument(
+        "--json",
+        default=None,
+        metavar="FILE",
+        help="write the tidy table (one record per scenario, arm, seed and metric) to FILE "
+        "as a JSON list",
     )
     sim.add_argument("--no-progress", action="store_true", help="no progress bar")
     sim.add_argument("--list", action="store_true", help="list the built-in scenarios")
@@ -58,8 +70,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
+def _compare_arms(parser: argparse.ArgumentParser, text: str) -> list[str]:
+    """The arms ``--compare`` names, canonical, after ``agents``; argparse errors for
+    unknown, repeated or empty names."""
+    from .sim import ARMS
+
+    if text.strip() == "none":
+        return ["agents"]
+    known = ", ".join([*(a for a in ARMS if a != "agents"), *ARMS.aliases])
+    arms = ["agents"]
+    for part in text.split(","):
+        name = part.strip()
+        if not name:
+            parser.error(f"--compare: empty arm name in {text!r}; known: {known}, or none")
+        if name not in ARMS:
+            parser.error(f"--compare: unknown arm {name!r}; known: {known}, or none")
+        canonical = ARMS[name].name
+        if canonical == "agents":
+            parser.error("--compare: the agents are always compared; name the other arms")
+        if canonical in arms:
+            parser.error(f"--compare: arm {canonical!r} is named twice")
+        arms.append(canonical)
+    return arms
+
+
 def _simulate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from .sim import ARMS, SCENARIOS, InvalidScenario, simulate
+    from .sim import SCENARIOS, InvalidScenario, simulate
 
     if args.list:
         for name, sc in sorted(SCENARIOS.items()):
@@ -69,9 +105,16 @@ def _simulate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error("--seeds must be at least 1")
     if args.requests is not None and args.requests < 100:
         parser.error("--requests must be at least 100")
-    arms = ["agents"] if args.compare == "none" else ["agents", args.compare]
-    if args.compare != "none" and args.compare not in ARMS:
-        parser.error(f"--compare must be one of {sorted(ARMS)} or none")
+    arms = _compare_arms(parser, args.compare)
+    if args.json is not None:
+        # Checked before the (long) simulation: a directory for the file, created if
+        # missing as --report's is.
+        if Path(args.json).is_dir():
+            parser.error(f"--json: {args.json} is a directory, not a file")
+        try:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            parser.error(f"--json: cannot create the directory of {args.json}: {exc}")
     if args.report is not None and importlib.util.find_spec("matplotlib") is None:
         print(
             "adcore simulate: --report needs matplotlib: pip install 'adcore[plots]'",
@@ -90,6 +133,13 @@ def _simulate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         print(f"adcore simulate: {exc}", file=sys.stderr)
         return 2
     print(results.format())
+    if args.json is not None:
+        try:
+            path = results.write_json(args.json)
+        except OSError as exc:
+            print(f"adcore simulate: cannot write --json {args.json}: {exc}", file=sys.stderr)
+            return 2
+        print(f"\ntable: {path}")
     if args.report is not None:
         from .sim.report import write_report
 

@@ -1,10 +1,19 @@
 """The marketplace simulator: a seeded day of audio-first ad traffic decided by the real
-engine, a monolithic baseline to compare against, and reports.
+engine under several arms (ways of deciding), and reports.
+
+The arms (:data:`ARMS`): ``agents``, the ten agents; ``monolith``, what a strong team
+runs today with one model (one online-learned response model ranking by bid times
+predicted action rate, default PID pacing, the fraud filter, frequency caps, brand safety
+and consent handling, no creative adaptation); ``naive`` (alias ``baseline``), a strawman
+without pacing, fraud filter, frequency caps or creative adaptation, kept for reference.
+:func:`simulate` compares ``agents`` against ``monolith`` by default.
 
 >>> from adcore.sim import simulate
 >>> results = simulate("quick", requests=2000, seeds=1, progress=False)
+>>> results.arms
+('agents', 'monolith')
 >>> [row.metric for row in results.summary()][:3]
-['ctr', 'completion_rate', 'skip_rate']
+['relevance', 'ctr_human', 'completion_rate']
 """
 
 from typing import TYPE_CHECKING, Any

@@ -1,12 +1,24 @@
-"""The monolithic baseline: adcore's engine as a team would have run it before agents.
+"""The arms the ten agents are compared against: a strong monolith and a naive reference.
 
-One global model ranks by bid times predicted action rate (the relevance and bidding
-agents), budgets are spent as fast as bids win (pacing gain 0: only an empty budget
-stops a campaign), every ad plays its default cut whatever the listener's attention (no
-creative agent), there is no fraud filter and no frequency cap. It keeps what no ad
-server may drop: consent (privacy), campaign targeting, inventory fit and the
-exchange's block lists. It runs on the same engine machinery, catalog and traffic as the
-multi-agent arm, so the comparison isolates the agents.
+``monolith`` is what a strong team runs today with one model: one response model,
+learned online from feedback, ranks every eligible ad by bid times predicted action rate
+(the relevance and bidding agents are that model), campaigns are paced by the default
+PID pacing (the pacing agent, configured as for the ten agents), and it keeps what no
+serious ad server drops: consent handling (privacy), invalid-traffic filtering (fraud),
+campaign targeting and the listener's interest (audience), inventory fit, brand safety
+with frequency caps (safety) and the auction. It has no specialised agent beyond those
+and no creative adaptation: every ad plays its default cut, whatever the listener's
+attention (no creative agent). So ``agents`` against ``monolith`` measures what the
+specialised agents add over that model.
+
+``naive`` (alias ``baseline``) is a strawman kept for reference: the same response
+model, but budgets spent as fast as bids win (pacing gain 0: only an empty budget stops
+a campaign), no fraud filter and no frequency caps, and no creative agent. It keeps
+consent, campaign targeting, inventory fit and the exchange's block lists. Beating it
+says little; it shows what pacing, the fraud filter and frequency caps are worth.
+
+Every arm runs on the same engine machinery, catalog and traffic, so a comparison
+isolates the agents that differ.
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ from ..agents import (
     AuctionAgent,
     AudienceAgent,
     BiddingAgent,
+    FraudAgent,
     InventoryAgent,
     PacingAgent,
     PrivacyAgent,
@@ -29,7 +42,7 @@ from ..agents import (
 from ..config import EngineConfig
 from ..context import Context
 
-__all__ = ["BlockListSafety", "baseline_agents", "baseline_config"]
+__all__ = ["BlockListSafety", "baseline_agents", "baseline_config", "monolith_agents"]
 
 
 class BlockListSafety(SafetyAgent):
@@ -46,8 +59,29 @@ class BlockListSafety(SafetyAgent):
             ctx.user_key = user_key
 
 
+def monolith_agents() -> list[Agent]:
+    """The ``monolith`` arm's agents: the ten agents without the creative agent.
+
+    Privacy, fraud, audience, inventory, safety (block lists and frequency caps),
+    relevance and bidding (the one response model), pacing (the default PID pacing) and
+    the auction; every ad plays its default cut.
+    """
+    return [
+        PrivacyAgent(),
+        FraudAgent(),
+        AudienceAgent(),
+        InventoryAgent(),
+        SafetyAgent(),
+        RelevanceAgent(),
+        BiddingAgent(),
+        PacingAgent(),
+        AuctionAgent(),
+    ]
+
+
 def baseline_agents() -> list[Agent]:
-    """The baseline's agents: no fraud filter, no frequency caps, no creative choice."""
+    """The ``naive`` arm's agents (alias ``baseline``): no fraud filter, no frequency
+    caps, no creative choice."""
     return [
         PrivacyAgent(),
         AudienceAgent(),
@@ -62,7 +96,7 @@ def baseline_agents() -> list[Agent]:
 
 def baseline_config(config: EngineConfig) -> EngineConfig:
     """``config`` with pacing off (PID gains 0, so the multiplier stays 1): spend as fast
-    as bids win."""
+    as bids win. The ``naive`` arm's configuration."""
     import msgspec
 
     return msgspec.structs.replace(config, pacing_gain=0.0, pacing_ki=0.0, pacing_kd=0.0)

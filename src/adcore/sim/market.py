@@ -110,8 +110,7 @@ class Behaviour:
         if market.bot[req]:
             click = u_click < 0.3
             return SlotOutcome(click=click, complete=False, skip=False, conversion=False, value=0.0)
-        listener = market.listener[req]
-        r = float(market.interest[listener] @ market.ad_truth[ad])
+        r = market.affinity(int(market.listener[req]), ad)
         fmt = market.ad_format_code[ad]
         session = market.session[req]
         click_logit = -4.6 + 2.5 * r - 0.3 * fatigue
@@ -519,6 +518,16 @@ class Market:
     @property
     def n_requests(self) -> int:
         return len(self.time)
+
+    # ------------------------------------------------------------------ ground truth
+    def affinity(self, listener: int, ad: int) -> float:
+        """The true affinity of ``listener`` for catalog ad ``ad`` (its index in
+        :attr:`ad_truth`): the cosine of the listener's true interest and the ad's true
+        embedding (both unit vectors), in [-1, 1]. It is the relevance ``r`` that drives
+        a human listener's click and completion probabilities (:class:`Behaviour`); the
+        engine never sees it. Which requests come from bots is :attr:`bot` (one flag per
+        request); a bot's response does not depend on affinity."""
+        return float(self.interest[listener] @ self.ad_truth[ad])
 
     # ------------------------------------------------------------------ requests
     def request(self, i: int) -> rtb.BidRequest:

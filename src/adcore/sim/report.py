@@ -62,12 +62,14 @@ def write_report(
     """Write an HTML report of ``results`` into ``directory``.
 
     The page, ``report.html``, holds the scenario, the seeds, the summary table (each
-    arm's mean per metric and the first arm's uplift over ``reference`` with its 95 %
-    interval, green where the first arm is better and red where it is worse), spend per
-    campaign against its daily budget, and five plots: cumulative spend against the
-    pacing plan, skip and completion rates by hour, clearing prices by hour, per-agent
-    latency, and the distribution of decision latency. Each plot is also written as a
-    PNG file next to the page, and embedded in it (base64), so the page stands alone.
+    arm's mean per metric, with its delivery beside every value metric, and the first
+    arm's uplift over each reference arm with its 95 % interval, green where the first
+    arm is better and red where it is worse), each campaign's spend and delivery against
+    its daily budget, and five plots: cumulative spend against the traffic that arrived,
+    skip and completion rates (human traffic) by hour, clearing prices by hour,
+    per-agent latency, and the distribution of decision latency. Each plot is also
+    written as a PNG file next to the page, and embedded in it (base64), so the page
+    stands alone.
 
     Parameters
     ----------
@@ -77,7 +79,8 @@ def write_report(
         Where to write; created (with its parents) if missing. Existing files named
         like the report's are overwritten.
     reference : str, optional
-        The arm the first arm is compared with; the second arm by default.
+        The one arm the first arm is compared with (a name or an alias); by default it
+        is compared with every other arm, one column each.
 
     Returns
     -------
@@ -103,23 +106,24 @@ def write_report(
     5
     """
     _require_matplotlib()
-    if reference is not None and reference not in results.arms:
-        raise ValueError(f"reference arm {reference!r} is not one of {list(results.arms)}")
-    ref = reference or (results.arms[1] if len(results.arms) > 1 else None)
+    refs = results.references(reference)  # ValueError for an arm not in the results
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     figures = [
         (
             "spend.png",
-            "Cumulative spend against the pacing plan",
+            "Cumulative spend against the traffic that arrived",
             "Each campaign's spend so far as a fraction of its daily budget (mean over "
-            "seeds); the dashed line is the planned fraction of the day's traffic.",
+            "seeds); the dashed line is the share of the day's human requests that had "
+            "arrived (what pacing error is measured against), the dotted line the curve "
+            "the pacing controllers were given.",
             _plot_spend(results),
         ),
         (
             "engagement.png",
             "Skip and completion rates by hour",
-            "Skips and completes per audio/video ad shown, over all seeds; hours with "
+            "Skips and completes per audio/video ad shown to human listeners (bots are "
+            "reported apart), over all seeds; hours with "
             f"fewer than {_MIN_SHOWN} audio/video ads shown are left blank (too few to "
             "give a rate).",
             _plot_engagement(results),
@@ -155,7 +159,7 @@ def write_report(
             f'<img src="data:image/png;base64,{data}" alt="{_e(title)}">\n'
             f"<figcaption>{_e(caption)} (<code>{_e(name)}</code>)</figcaption>\n</figure>"
         )
-    page = _page(results, ref, sections)
+    page = _page(results, refs, sections)
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")
     return path
@@ -193,15 +197,16 @@ td.good.weak { background: #edf7ee; } td.bad.weak { background: #fdeeef; }
 .note { color: #555; font-size: 0.9em; }
 figure { margin: 1em 0; } figure img { max-width: 100%; }
 figcaption { color: #555; font-size: 0.9em; }
+.constraint { color: #666; font-size: 0.8em; white-space: nowrap; }
 .bar { display: inline-block; height: 0.7em; background: #1f77b4; vertical-align: middle; }
 """
 
 
-def _page(results: SimResults, ref: str | None, sections: Sequence[str]) -> str:
+def _page(results: SimResults, refs: Sequence[str], sections: Sequence[str]) -> str:
     sc = results.scenario
     seeds = ", ".join(str(s) for s in results.seeds)
     arms = ", ".join(results.arms)
-    compare = f"{results.arms[0]} against {ref}" if ref is not None else "none (a single arm)"
+    compare = f"{results.arms[0]} against {', '.join(refs)}" if refs else "none (a single arm)"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -219,8 +224,8 @@ def _page(results: SimResults, ref: str | None, sections: Sequence[str]) -> str:
         f"<li>arms: {_e(arms)}; comparison: {_e(compare)}</li>",
         "</ul>",
         "<h2>Summary</h2>",
-        _summary_table(results, ref),
-        "<h2>Spend against daily budget</h2>",
+        _summary_table(results, refs),
+        "<h2>Delivery: spend against daily budget</h2>",
         _spend_table(results),
         *sections,
         "</body>",
@@ -229,19 +234,23 @@ def _page(results: SimResults, ref: str | None, sections: Sequence[str]) -> str:
     return "\n".join(p for p in parts if p) + "\n"
 
 
-def _summary_table(results: SimResults, ref: str | None) -> str:
-    rows = results.summary(ref)
+def _summary_table(results: SimResults, refs: Sequence[str]) -> str:
     ours = results.arms[0]
+    summaries = [results.summary(ref) for ref in refs]
+    rows = summaries[0] if summaries else results.summary()
     head = "<th>metric</th>" + "".join(f"<th>{_e(a)}</th>" for a in results.arms)
-    if ref is not None:
+    for ref in refs:
         head += f"<th>{_e(ours)} vs {_e(ref)} (95% CI)</th>"
     body = []
-    for r in rows:
-        cells = f"<td>{_e(r.label)}</td>" + "".join(
-            f"<td>{_e(_num(r.means[a]))}</td>" for a in results.arms
-        )
-        if ref is not None:
-            cls, text = _uplift_cell(r)
+    for i, r in enumerate(rows):
+        cells = f"<td>{_e(r.label)}</td>"
+        for a in results.arms:
+            text = _e(_num(r.means[a]))
+            if r.delivery is not None:
+                text += f' <span class="constraint">delivery {r.delivery[a]:.0%}</span>'
+            cells += f"<td>{text}</td>"
+        for summary in summaries:
+            cls, text = _uplift_cell(summary[i])
             attr = f' class="{cls}"' if cls else ""
             cells += f"<td{attr}>{_e(text)}</td>"
         body.append(f'<tr id="metric-{_e(r.metric)}">{cells}</tr>')
@@ -252,14 +261,23 @@ def _summary_table(results: SimResults, ref: str | None) -> str:
         + "\n".join(body)
         + "\n</tbody>\n</table>"
     )
-    if ref is None:
-        return table
     note = (
-        f'<p class="note">Means over {len(results.seeds)} seed(s). The last column is the '
-        f"relative change of {_e(ours)} over {_e(ref)}, averaged over seeds, with a 95 % "
-        "Student t interval across seeds (none with one seed). Green: better for "
-        f"{_e(ours)}, red: worse, given whether the metric is better higher or lower; "
-        "pale when the interval includes 0 or there is none; n/a where the reference is 0.</p>"
+        '<p class="note">Engagement (relevance, CTR, completion and skip rates, seconds '
+        "listened) is measured on human traffic only; bots are reported apart. Beside "
+        "each value metric, each arm's delivery (spend / daily budget): value is "
+        "comparable only between arms that deliver alike.</p>"
+    )
+    if not refs:
+        return table + "\n" + note
+    others = ", ".join(_e(ref) for ref in refs)
+    note += (
+        f'\n<p class="note">Means over {len(results.seeds)} seed(s). The last '
+        f"column{'s are' if len(refs) > 1 else ' is'} the relative change of {_e(ours)} "
+        f"over {others}, averaged over seeds, with a 95 % Student t interval across "
+        f"seeds (none with one seed). Green: better for {_e(ours)}, red: worse, given "
+        "whether the metric is better higher or lower (uncoloured where neither is); "
+        "pale when the interval includes 0 or there is none; n/a where the reference "
+        "is 0.</p>"
     )
     return table + "\n" + note
 
@@ -270,7 +288,7 @@ def _uplift_cell(r: SummaryRow) -> tuple[str, str]:
     text = f"{r.uplift:+.1%}"
     if r.ci_low is not None and r.ci_high is not None:
         text += f" [{r.ci_low:+.1%}, {r.ci_high:+.1%}]"
-    if r.uplift == 0:
+    if r.uplift == 0 or r.higher_is_better is None:
         return "", text
     good = (r.uplift > 0) == r.higher_is_better
     cls = "good" if good else "bad"
@@ -281,7 +299,7 @@ def _uplift_cell(r: SummaryRow) -> tuple[str, str]:
 def _spend_table(results: SimResults) -> str:
     first = _runs(results, results.arms[0])[0]
     head = "<th>campaign</th><th>daily budget</th>" + "".join(
-        f"<th>{_e(a)} spend</th><th>{_e(a)} / budget</th>" for a in results.arms
+        f"<th>{_e(a)} spend</th><th>{_e(a)} delivery</th>" for a in results.arms
     )
     spend = {a: np.mean([r.spend for r in _runs(results, a)], axis=0) for a in results.arms}
     budget = np.mean([r.daily_budget for r in _runs(results, results.arms[0])], axis=0)
@@ -303,7 +321,8 @@ def _spend_table(results: SimResults) -> str:
         + "</tr></thead>\n<tbody>\n"
         + "\n".join(body)
         + "\n</tbody>\n</table>\n"
-        '<p class="note">Spend and budgets in currency units, means over seeds.</p>'
+        '<p class="note">Spend and budgets in currency units, means over seeds; delivery '
+        "is spend / daily budget.</p>"
     )
 
 
@@ -406,8 +425,10 @@ def _plot_spend(results: SimResults) -> bytes:
                 lw=1.4,
                 label=label,
             )
-        plan = np.concatenate([[0.0], runs[0].planned])
-        ax.plot(hours, plan, color="black", ls="--", lw=2.0, label="plan")
+        arrived = np.concatenate([[0.0], np.mean([r.planned for r in runs], axis=0)])
+        ax.plot(hours, arrived, color="black", ls="--", lw=2.0, label="traffic that arrived")
+        curve = np.concatenate([[0.0], runs[0].pacing_curve])
+        ax.plot(hours, curve, color="grey", ls=":", lw=1.6, label="curve given to pacing")
         _hour_axis(ax, results)
         ax.set_title(arm)
         if k == 0:
@@ -417,7 +438,7 @@ def _plot_spend(results: SimResults) -> bytes:
     title = "campaign" if len(ids) <= _MAX_LEGEND_CAMPAIGNS else f"{len(ids)} campaigns"
     fig.legend(handles, labels, loc="outside right upper", title=title, fontsize="small")
     mean = ", mean" if len(results.seeds) > 1 else ""
-    fig.suptitle(f"Cumulative spend against plan ({_seeds_text(results)}{mean})")
+    fig.suptitle(f"Cumulative spend against arrived traffic ({_seeds_text(results)}{mean})")
     return _png(fig)
 
 
@@ -452,7 +473,7 @@ def _plot_engagement(results: SimResults) -> bytes:
         ax.set_title(title)
         ax.set_ylim(0, 1)
         ax.yaxis.set_major_formatter("{x:.0%}")
-    ax_skip.set_ylabel("share of audio/video ads shown")
+    ax_skip.set_ylabel("share of audio/video ads shown to humans")
     ax_done.legend(loc="best", fontsize="small")
     fig.suptitle(f"Listener response by hour ({_seeds_text(results)})")
     return _png(fig)
