@@ -3,9 +3,10 @@
 
 An episode is one simulated day of a scenario. Each :meth:`AdMarketEnv.step` decides the
 next ``1 / steps_per_day`` of the day's requests through the real :class:`adcore.Engine`
-(the ten default agents, three of them tuned by the actions), lets the outside market
-compete for every slot and plays the listeners' responses back as feedback, exactly as
-:func:`adcore.sim.run_arm` does.
+(the ten default agents, three of them steered per campaign by the actions), lets the
+outside market compete for every slot and plays the listeners' responses back as
+feedback, exactly as :func:`adcore.sim.run_arm` does. The reward is
+:func:`adcore.sim.reward.shared_reward`.
 
 Needs the optional extra ``adcore[rl]`` (pettingzoo, gymnasium).
 
@@ -16,18 +17,20 @@ Examples
 >>> observations, infos = env.reset()
 >>> env.agents
 ['bidding', 'pacing', 'creative']
+>>> len(env.campaign_ids)
+8
+>>> env.action_space("bidding")
+Box(0.0, 2.0, (8,), float32)
 >>> actions = {agent: env.action_space(agent).sample() for agent in env.agents}
 >>> observations, rewards, terminations, truncations, infos = env.step(actions)
->>> observations["pacing"].shape
-(5,)
+>>> observations["pacing"].shape  # 5 market-wide fields, 3 per campaign
+(29,)
 """
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import msgspec
 import numpy as np
@@ -42,21 +45,50 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "pip install 'adcore[rl]' (pettingzoo, gymnasium)"
     ) from exc
 
-from .._kernels.creative import FOCUS_BACKGROUND, FOCUS_HIGH
+from .._kernels.creative import FOCUS_BACKGROUND, FOCUS_HIGH, choose_variants
 from ..agents import Agent, BiddingAgent, CreativeAgent, PacingAgent, Services, default_agents
 from ..agents.pacing import planned_fraction
+from ..agents.privacy import request_activities
 from ..catalog import CatalogSnapshot
 from ..context import Context
 from ..engine import Engine
+from ..errors import InvalidInput
+from ..ledger import InProcessLedger
 from ..money import MICROS
 from .market import Market
+from .reward import (
+    REWARD_VERSION,
+    RewardTerms,
+    RewardWeights,
+    delivery_score,
+    shared_reward,
+)
 from .runner import ARMS, _engine_config, play_request
 from .scenario import Scenario, load_scenario
 
-__all__ = ["AGENTS", "OBSERVATION_FIELDS", "STATE_FIELDS", "AdMarketEnv", "RewardWeights"]
+__all__ = [
+    "AGENTS",
+    "BID_MULTIPLIER_RANGE",
+    "CAMPAIGN_FIELDS",
+    "CAMPAIGN_OBSERVATION_FIELDS",
+    "CUTS",
+    "OBSERVATION_FIELDS",
+    "REWARD_VERSION",
+    "STATE_FIELDS",
+    "AdMarketEnv",
+    "RewardWeights",
+]
 
 AGENTS: tuple[str, ...] = ("bidding", "pacing", "creative")
-"""The reinforcement-learning agents: the engine agents that actions tune."""
+"""The reinforcement-learning agents: the engine agents that actions steer."""
+
+BID_MULTIPLIER_RANGE: tuple[float, float] = (0.0, 2.0)
+"""The bounds of a campaign's bid multiplier (the ``"bidding"`` action)."""
+
+CUTS: tuple[str, ...] = ("engine", "shortest", "longest")
+"""The ``"creative"`` action's choices per campaign, by number: the engine's rule by the
+listener's focus (0), always the shortest (1) or always the longest (2) variant that
+fits the slot."""
 
 STATE_FIELDS: tuple[str, ...] = (
     "day_fraction",
@@ -68,7 +100,7 @@ STATE_FIELDS: tuple[str, ...] = (
     "ctr",
     "price_ratio",
 )
-"""The global state vector (:meth:`AdMarketEnv.state`), in order.
+"""The market-wide part of the global state (:meth:`AdMarketEnv.state`), in order.
 
 - ``day_fraction``: share of the day elapsed at the last decided request, in [0, 1];
 - ``spent_fraction``: all campaigns' spend today over their daily budgets, in [0, 1];
@@ -80,7 +112,22 @@ STATE_FIELDS: tuple[str, ...] = (
   scenario's median outside CPM, clipped to [0, 10].
 """
 
-_HIGH = {name: 10.0 if name == "price_ratio" else 1.0 for name in STATE_FIELDS}
+CAMPAIGN_FIELDS: tuple[str, ...] = (
+    "spent_fraction",
+    "shown_share",
+    "price_ratio",
+    "completion_rate",
+    "value_per_spend",
+)
+"""The per-campaign part of the global state, for each campaign in order.
+
+- ``spent_fraction``: the campaign's spend today over its daily budget, in [0, 1];
+- over the last step: ``shown_share`` (the campaign's share of the ads shown),
+  ``price_ratio`` (mean clearing CPM of its shown ads over the scenario's median
+  outside CPM, clipped to [0, 10]), ``completion_rate`` (per shown audio or video ad of
+  the campaign), in [0, 1], and ``value_per_spend`` (its advertiser value over its
+  spend, clipped to [0, 100]; 0 when it spent nothing).
+"""
 
 OBSERVATION_FIELDS: dict[str, tuple[str, ...]] = {
     "bidding": (
@@ -94,108 +141,230 @@ OBSERVATION_FIELDS: dict[str, tuple[str, ...]] = {
     "pacing": ("day_fraction", "spent_fraction", "planned_fraction", "fill_rate", "price_ratio"),
     "creative": ("day_fraction", "fill_rate", "completion_rate", "skip_rate", "ctr"),
 }
-"""What each agent observes: a subset of :data:`STATE_FIELDS`, in this order."""
+"""The market-wide fields each agent observes: a subset of :data:`STATE_FIELDS`."""
 
-_BID_LOW, _BID_HIGH = 0.5, 1.5
-_GAIN_HIGH = 40.0
-_CUTS = ("engine", "shortest", "longest")
+CAMPAIGN_OBSERVATION_FIELDS: dict[str, tuple[str, ...]] = {
+    "bidding": ("spent_fraction", "shown_share", "price_ratio", "value_per_spend"),
+    "pacing": ("spent_fraction", "shown_share", "price_ratio"),
+    "creative": ("shown_share", "completion_rate"),
+}
+"""The per-campaign fields each agent observes, for every campaign: a subset of
+:data:`CAMPAIGN_FIELDS`."""
 
-_COUNTS = ("requests", "slots", "shown", "av_shown", "clicks", "completes", "skips", "conversions")
+_HIGH = {name: 10.0 if name == "price_ratio" else 1.0 for name in STATE_FIELDS}
+_CAMPAIGN_HIGH = {
+    name: {"price_ratio": 10.0, "value_per_spend": 100.0}.get(name, 1.0) for name in CAMPAIGN_FIELDS
+}
 
-
-@dataclass(frozen=True)
-class RewardWeights:
-    """Weights of the shared reward, per step:
-    ``value * advertiser value - spend * spend + complete * completions - skip * skips``.
-
-    Advertiser value and spend are in currency units; completions and skips are counts,
-    so their default weight of 0.001 makes one completion worth about what one impression
-    costs at the built-in scenarios' median outside CPM (1.2, i.e. 0.0012 per impression).
-    """
-
-    value: float = 1.0
-    spend: float = 1.0
-    complete: float = 0.001
-    skip: float = 0.001
-
-    def reward(self, value: float, spend: float, completes: int, skips: int) -> float:
-        """The shared reward of a step with these totals."""
-        return (
-            self.value * value - self.spend * spend + self.complete * completes - self.skip * skips
-        )
+_COUNTS = (
+    "requests",
+    "slots",
+    "shown",
+    "av_shown",
+    "clicks",
+    "completes",
+    "skips",
+    "conversions",
+    "consent_violations",
+)
 
 
-# ---------------------------------------------------------------------- tuned agents
-# Subclasses keep the engine agents' names, reads and writes, so the plan is unchanged;
-# the knob an action sets is a plain attribute, read on every request.
+# ---------------------------------------------------------------------- steered agents
+# Subclasses keep the engine agents' names, reads and writes, so the plan is unchanged.
+# Each holds its action per campaign, in the environment's campaign order, and maps it
+# onto the engine's snapshot rows when it binds.
 
 
-class _ScaledBidding(BiddingAgent):
-    """The bidding agent, its bids multiplied by ``multiplier`` and still capped at each
-    campaign's max bid."""
+def _rows(snapshot: CatalogSnapshot, campaign_ids: tuple[str, ...]) -> NDArray[np.intp]:
+    """The snapshot row of each campaign, in ``campaign_ids`` order (-1 for a campaign
+    the snapshot lacks, as the engine's warm-up catalog does)."""
+    index = snapshot.campaign_index
+    return np.array([index.get(c, -1) for c in campaign_ids], dtype=np.intp)
 
-    def __init__(self) -> None:
-        self.multiplier = 1.0
+
+def _by_row(rows: NDArray[np.intp], values: NDArray[Any], n_rows: int, fill: float) -> NDArray[Any]:
+    """``values`` (in campaign order) laid out by snapshot row; ``fill`` elsewhere."""
+    out = np.full(n_rows, fill, dtype=values.dtype)
+    known = rows >= 0
+    out[rows[known]] = values[known]
+    return out
+
+
+class _BiddingState:
+    """Per ad: its campaign's max bid and current bid multiplier."""
+
+    def __init__(self, snapshot: CatalogSnapshot, campaign_ids: tuple[str, ...]) -> None:
+        self.max_bid = np.ascontiguousarray(snapshot.camp_max_bid[snapshot.ad_campaign])
+        self.rows = _rows(snapshot, campaign_ids)
+        self.ad_campaign = snapshot.ad_campaign
+        self.per_ad = np.ones(snapshot.n_ads, dtype=np.float64)
+        self.version = -1
+
+
+class _CampaignBidding(BiddingAgent):
+    """The bidding agent, each campaign's bids multiplied by its ``multipliers`` entry
+    and still capped at the campaign's max bid."""
+
+    def __init__(self, campaign_ids: tuple[str, ...]) -> None:
+        self.campaign_ids = campaign_ids
+        self.multipliers = np.ones(len(campaign_ids), dtype=np.float64)
+        self.neutral = True
+        self.version = 0
+
+    def set(self, multipliers: NDArray[np.float64]) -> None:
+        self.multipliers = multipliers
+        self.neutral = bool(np.all(multipliers == 1.0))
+        self.version += 1
 
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
-        # Per ad: its campaign's max bid.
-        return np.ascontiguousarray(snapshot.camp_max_bid[snapshot.ad_campaign])
+        return _BiddingState(snapshot, self.campaign_ids)
 
-    def run(self, ctx: Context, state: Any) -> None:
+    def run(self, ctx: Context, state: _BiddingState) -> None:
         super().run(ctx, state)
-        if self.multiplier != 1.0:
-            np.multiply(ctx.bid, self.multiplier, out=ctx.bid)
-            np.minimum(ctx.bid, state, out=ctx.bid)
+        if self.neutral or ctx.n_cand == 0:
+            return
+        if state.version != self.version:
+            by_row = _by_row(state.rows, self.multipliers, ctx.snapshot.n_campaigns, 1.0)
+            state.per_ad = by_row[state.ad_campaign]
+            state.version = self.version
+        cand = ctx.cand[: ctx.n_cand]
+        ctx.bid[cand] = np.minimum(ctx.bid[cand] * state.per_ad[cand], state.max_bid[cand])
 
 
-class _TunedPacing(PacingAgent):
-    """The pacing agent with its gain and multiplier floor set by the action (the
-    engine configuration's values until an action arrives)."""
+class _TargetLedger:
+    """What the pacing agent sees of the ledger: the real books, with each campaign's
+    daily budget scaled by its pacing target. Spend, holds and charges stay on the
+    real ledger; only the budget the pacing controllers and caps aim at changes."""
 
-    def __init__(self) -> None:
-        self.gain: float | None = None
-        self.min_multiplier: float | None = None
-        self._ki_per_gain = 0.0
+    def __init__(
+        self, ledger: InProcessLedger, rows: NDArray[np.intp], agent: _TargetPacing
+    ) -> None:
+        self._ledger = ledger
+        self._rows = rows
+        self._agent = agent
+        self._version = -1
+        self._daily = ledger.daily
 
-    def bind(self, snapshot: Any, previous: Any, services: Any) -> Any:
-        cfg = services.config
-        # The action sets the proportional gain; the integral gain keeps its configured
-        # ratio to it, so a gain of 0 turns pacing off.
-        self._ki_per_gain = cfg.pacing_ki / cfg.pacing_gain if cfg.pacing_gain > 0 else 0.0
-        return super().bind(snapshot, previous, services)
+    @property
+    def daily(self) -> NDArray[np.int64]:
+        agent, real = self._agent, self._ledger.daily
+        if agent.neutral:
+            return real
+        if self._version != agent.version or self._daily.shape != real.shape:
+            scale = _by_row(self._rows, agent.targets, real.shape[0], 1.0)
+            self._daily = np.floor(scale * real).astype(np.int64)
+            self._version = agent.version
+        return self._daily
 
-    def run(self, ctx: Context, state: Any) -> None:
-        if self.gain is not None:
-            state.gain = self.gain
-            state.ki = self.gain * self._ki_per_gain
-        if self.min_multiplier is not None:
-            state.floor = self.min_multiplier
-        super().run(ctx, state)
+    @property
+    def total(self) -> NDArray[np.int64]:
+        return self._ledger.total
+
+    @property
+    def spent_today(self) -> NDArray[np.int64]:
+        return self._ledger.spent_today
+
+    @property
+    def spent_total(self) -> NDArray[np.int64]:
+        return self._ledger.spent_total
+
+    @property
+    def held(self) -> NDArray[np.int64]:
+        return self._ledger.held
+
+    def pacing_view(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        _, spent_today, held = self._ledger.pacing_view()
+        return self.daily, spent_today, held
 
 
-class _CutCreative(CreativeAgent):
-    """The creative agent, with a cut chosen by the action: the engine's own rule by
-    the listener's focus (0), always the shortest (1) or always the longest (2) variant
-    that fits."""
+class _TargetPacing(PacingAgent):
+    """The pacing agent, pacing each campaign to its ``targets`` share of its daily
+    budget: the controllers follow the plan towards that share and the cap stops the
+    campaign there."""
 
-    _FORCED: ClassVar[dict[int, int]] = {1: FOCUS_HIGH, 2: FOCUS_BACKGROUND}
+    def __init__(self, campaign_ids: tuple[str, ...]) -> None:
+        self.campaign_ids = campaign_ids
+        self.targets = np.ones(len(campaign_ids), dtype=np.float64)
+        self.neutral = True
+        self.version = 0
 
-    def __init__(self) -> None:
-        self.cut = 0
+    def set(self, targets: NDArray[np.float64]) -> None:
+        self.targets = targets
+        self.neutral = bool(np.all(targets == 1.0))
+        self.version += 1
 
-    def run(self, ctx: Context, state: Any) -> None:
-        forced = self._FORCED.get(self.cut)
-        if forced is None:
+    def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
+        view = _TargetLedger(services.ledger, _rows(snapshot, self.campaign_ids), self)
+        # The view has every ledger attribute the pacing state reads.
+        steered = Services(services.config, cast(InProcessLedger, view), services.bus)
+        return super().bind(snapshot, previous, steered)
+
+
+class _CreativeState:
+    def __init__(self, snapshot: CatalogSnapshot, campaign_ids: tuple[str, ...]) -> None:
+        self.rows = _rows(snapshot, campaign_ids)
+        self.ad_campaign = snapshot.ad_campaign
+        self.per_ad = np.zeros(snapshot.n_ads, dtype=np.int64)
+        self.version = -1
+
+
+class _CampaignCreative(CreativeAgent):
+    """The creative agent, with a cut per campaign (:data:`CUTS`)."""
+
+    _FORCED: ClassVar[tuple[tuple[int, int], ...]] = ((1, FOCUS_HIGH), (2, FOCUS_BACKGROUND))
+
+    def __init__(self, campaign_ids: tuple[str, ...]) -> None:
+        self.campaign_ids = campaign_ids
+        self.cuts = np.zeros(len(campaign_ids), dtype=np.int64)
+        self.neutral = True
+        self.version = 0
+
+    def set(self, cuts: NDArray[np.int64]) -> None:
+        self.cuts = cuts
+        self.neutral = bool(np.all(cuts == 0))
+        self.version += 1
+
+    def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
+        return _CreativeState(snapshot, self.campaign_ids)
+
+    def run(self, ctx: Context, state: _CreativeState) -> None:
+        if self.neutral or ctx.n_cand == 0:
             super().run(ctx, state)
             return
-        # The kernel picks the shortest cut under high focus and the longest in the
-        # background: run it with that focus, then put the audience agent's back.
-        focus = ctx.focus
-        ctx.focus = forced
-        try:
-            super().run(ctx, state)
-        finally:
-            ctx.focus = focus
+        if state.version != self.version:
+            by_row = _by_row(state.rows, self.cuts, ctx.snapshot.n_campaigns, 0)
+            state.per_ad = by_row[state.ad_campaign]
+            state.version = self.version
+        cand = ctx.cand[: ctx.n_cand]
+        cut = state.per_ad[cand]
+        # The engine's rule is the kernel at the listener's focus; "shortest" and
+        # "longest" are the kernel at high focus and in the background. Each runs over
+        # its own campaigns' candidates only.
+        runs = [*self._FORCED]
+        if ctx.focus in (FOCUS_HIGH, FOCUS_BACKGROUND):
+            runs.append((0, ctx.focus))
+        snap = ctx.snapshot
+        for choice, focus in runs:
+            subset = np.ascontiguousarray(cand[cut == choice])
+            if subset.size == 0:
+                continue
+            choose_variants(
+                ctx.creative,
+                ctx.reason,
+                ctx.n_imp,
+                snap.ad_format,
+                snap.var_ptr,
+                snap.var_duration,
+                snap.var_mimes,
+                snap.var_protocols,
+                ctx.imp_mimes,
+                ctx.imp_protocols,
+                ctx.imp_mindur,
+                ctx.imp_maxdur,
+                focus,
+                subset,
+                subset.size,
+            )
 
 
 # ---------------------------------------------------------------------- environment
@@ -204,31 +373,40 @@ class _CutCreative(CreativeAgent):
 class AdMarketEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo ships no type hints
     """A PettingZoo ``ParallelEnv``: one simulated day, decided step by step.
 
-    Agents (:data:`AGENTS`) and their actions:
+    Agents (:data:`AGENTS`) act per campaign, in the order of :attr:`campaign_ids` (the
+    scenario's campaigns, ``C`` of them):
 
-    - ``"bidding"``: ``Box(0.5, 1.5, (1,))``, a multiplier of every bid (bids stay capped
-      at the campaign's max bid);
-    - ``"pacing"``: ``Box([0, 0], [40, 1])``, the pacing gain and the floor of the pacing
-      multiplier (the engine's defaults are 20 and 0), see
-      :class:`adcore.agents.PacingAgent`;
-    - ``"creative"``: ``Discrete(3)``, which cut of an audio or video ad plays: 0 the
-      engine's rule (shortest for a focused listener, longest in the background, the
-      default otherwise), 1 always the shortest, 2 always the longest.
+    - ``"bidding"``: ``Box(0, 2, (C,), float32)``, each campaign's bid multiplier (1 is
+      the engine's own bid; bids stay capped at the campaign's max bid; 0 bids nothing);
+    - ``"pacing"``: ``Box(0, 1, (C,), float32)``, each campaign's pacing target: the
+      share of its daily budget to deliver today (1 is the engine's default). The
+      pacing controllers follow the plan towards that share and stop the campaign
+      there;
+    - ``"creative"``: ``MultiDiscrete([3] * C)``, which cut of each campaign's audio and
+      video ads plays (:data:`CUTS`): 0 the engine's rule (shortest for a focused
+      listener, longest in the background, the default otherwise), 1 always the
+      shortest, 2 always the longest.
 
-    Box actions outside their bounds are clipped. An agent left out of a step's actions
-    keeps its previous action (at the start of an episode: 1.0, the engine's pacing
-    configuration, and 0).
+    An agent left out of a step's actions keeps its previous action (at the start of an
+    episode: every multiplier and target 1, every cut 0: the engine's own decisions,
+    which replay :func:`adcore.sim.run_arm`'s day exactly). A bad action (unknown agent,
+    wrong shape or type, NaN, out of its space) raises :class:`~adcore.InvalidInput`
+    naming it, and nothing changes.
 
-    Observations are float32 ``Box`` vectors of the fields in
-    :data:`OBSERVATION_FIELDS`; :meth:`state` gives all of :data:`STATE_FIELDS` for a
-    centralised critic. Every agent gets the same reward, :class:`RewardWeights` over
-    the step's totals. The episode terminates, for every agent at once, after the day's
-    last request; it is never truncated.
+    Observations are float32 ``Box`` vectors: the market-wide fields of
+    :data:`OBSERVATION_FIELDS`, then for each campaign in order the fields of
+    :data:`CAMPAIGN_OBSERVATION_FIELDS` (:meth:`observation_names` names every entry).
+    :meth:`state` gives all of :data:`STATE_FIELDS` and :data:`CAMPAIGN_FIELDS` for a
+    centralised critic. Every agent gets the same reward,
+    :func:`adcore.sim.reward.shared_reward` of the step. The episode terminates, for
+    every agent at once, after the day's last request; it is never truncated.
 
     Each step's ``infos[agent]`` (the same for every agent) holds the step's counts
     (``requests``, ``slots``, ``shown``, ``av_shown``, ``clicks``, ``completes``,
-    ``skips``, ``conversions``), its ``value`` and ``spend`` (currency units), the
-    day's running ``value_total`` and ``spend_total``, and ``step``.
+    ``skips``, ``conversions``, ``consent_violations``), its ``value``, ``spend``,
+    ``invalid_spend`` and ``delivery`` (currency units: the reward's terms), the day's
+    running ``value_total``, ``spend_total`` and ``delivery_total``, ``step`` and
+    ``reward_version``.
 
     Parameters
     ----------
@@ -243,8 +421,17 @@ class AdMarketEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo ships no typ
         The day of the first episode. ``reset(seed=s)`` plays day ``s``; ``reset()``
         plays the day after the previous episode's, so a run is reproducible.
     reward_weights : RewardWeights, optional
+        The shared reward's weights (the defaults when omitted).
     render_mode : None
         Nothing is rendered.
+
+    Raises
+    ------
+    InvalidInput
+        ``steps_per_day``, ``render_mode`` or a reward weight out of range (``field``
+        names it).
+    InvalidScenario
+        A scenario that cannot be loaded or is out of range.
 
     Notes
     -----
@@ -254,7 +441,7 @@ class AdMarketEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo ships no typ
     same seed and the same actions give the same observations and rewards.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"name": "adcore_market_v0", "render_modes": []}
+    metadata: ClassVar[dict[str, Any]] = {"name": "adcore_market_v1", "render_modes": []}
 
     def __init__(
         self,
@@ -267,48 +454,72 @@ class AdMarketEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo ships no typ
         render_mode: str | None = None,
     ) -> None:
         if render_mode is not None:
-            raise ValueError(f"render_mode must be None (nothing is rendered), got {render_mode!r}")
+            raise InvalidInput(
+                f"render_mode must be None (nothing is rendered), got {render_mode!r}",
+                "render_mode",
+            )
         sc = load_scenario(scenario) if isinstance(scenario, str) else scenario.validate()
         if requests is not None:
             sc = msgspec.structs.replace(sc, requests=int(requests)).validate()
-        if not isinstance(steps_per_day, int) or not 1 <= steps_per_day <= sc.requests:
-            raise ValueError(
+        if (
+            not isinstance(steps_per_day, int)
+            or isinstance(steps_per_day, bool)
+            or not 1 <= steps_per_day <= sc.requests
+        ):
+            raise InvalidInput(
                 f"steps_per_day must be an integer from 1 to the day's {sc.requests} "
-                f"requests, got {steps_per_day!r}"
+                f"requests, got {steps_per_day!r}",
+                "steps_per_day",
+            )
+        weights = reward_weights if reward_weights is not None else RewardWeights()
+        if not isinstance(weights, RewardWeights):
+            raise InvalidInput(
+                f"reward_weights must be a RewardWeights, got {type(weights).__name__}",
+                "reward_weights",
             )
         self.scenario = sc
         self.requests = requests
         self.steps_per_day = steps_per_day
         self.seed = int(seed)
-        self.reward_weights = reward_weights if reward_weights is not None else RewardWeights()
+        self.reward_weights = weights.validate()
         self.render_mode = render_mode
         self.possible_agents: list[str] = list(AGENTS)
         self.agents: list[str] = []
+        # The first day's market names the campaigns; every day of a scenario has the
+        # same ones.
+        self._market: Market | None = Market(sc, self.seed)
+        self.campaign_ids: tuple[str, ...] = tuple(c.id for c in self._market.catalog.campaigns)
+        """The scenario's campaigns, in the order of every per-campaign action and
+        observation entry."""
+        n = len(self.campaign_ids)
+        lo, hi = BID_MULTIPLIER_RANGE
         self._action_spaces: dict[str, spaces.Space[Any]] = {
-            "bidding": spaces.Box(_BID_LOW, _BID_HIGH, shape=(1,), dtype=np.float32),
-            "pacing": spaces.Box(
-                np.array([0.0, 0.0], dtype=np.float32),
-                np.array([_GAIN_HIGH, 1.0], dtype=np.float32),
-                dtype=np.float32,
-            ),
-            "creative": spaces.Discrete(len(_CUTS)),
+            "bidding": spaces.Box(lo, hi, shape=(n,), dtype=np.float32),
+            "pacing": spaces.Box(0.0, 1.0, shape=(n,), dtype=np.float32),
+            "creative": spaces.MultiDiscrete(np.full(n, len(CUTS), dtype=np.int64)),
         }
-        self._observation_spaces = {
-            agent: _box(fields) for agent, fields in OBSERVATION_FIELDS.items()
-        }
-        self.state_space = _box(STATE_FIELDS)
+        self._observation_spaces = {agent: self._box(agent) for agent in AGENTS}
+        high = [_HIGH[f] for f in STATE_FIELDS] + [_CAMPAIGN_HIGH[f] for f in CAMPAIGN_FIELDS] * n
+        self.state_space = spaces.Box(
+            np.zeros(len(high), dtype=np.float32), np.array(high, dtype=np.float32)
+        )
         self._index = {
-            agent: np.array([STATE_FIELDS.index(f) for f in fields], dtype=np.intp)
-            for agent, fields in OBSERVATION_FIELDS.items()
+            agent: (
+                np.array([STATE_FIELDS.index(f) for f in OBSERVATION_FIELDS[agent]], np.intp),
+                np.array(
+                    [CAMPAIGN_FIELDS.index(f) for f in CAMPAIGN_OBSERVATION_FIELDS[agent]], np.intp
+                ),
+            )
+            for agent in AGENTS
         }
         # Step k decides requests boundaries[k] to boundaries[k + 1] - 1 (at least one each).
         self._boundaries = np.arange(steps_per_day + 1) * sc.requests // steps_per_day
         cum = np.cumsum(np.asarray(sc.diurnal, dtype=np.float64))
         self._plan_curve = cum / cum[-1]
         self._next_seed = self.seed
-        self._market: Market | None = None
         self._engine: Engine | None = None
         self._state = np.zeros(len(STATE_FIELDS), dtype=np.float64)
+        self._campaign_state = np.zeros((n, len(CAMPAIGN_FIELDS)), dtype=np.float64)
 
     # ------------------------------------------------------------------ spaces
     def observation_space(self, agent: str) -> spaces.Space[Any]:
@@ -318,6 +529,25 @@ class AdMarketEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo ships no typ
     def action_space(self, agent: str) -> spaces.Space[Any]:
         """The action space of ``agent`` (the same object on every call)."""
         return self._action_spaces[agent]
+
+    def observation_names(self, agent: str) -> tuple[str, ...]:
+        """The name of each entry of ``agent``'s observation: its market-wide fields,
+        then ``field[campaign id]`` for each campaign in order, e.g.
+        ``"spent_fraction[adv0]"``."""
+        return OBSERVATION_FIELDS[agent] + self._campaign_names(CAMPAIGN_OBSERVATION_FIELDS[agent])
+
+    def state_names(self) -> tuple[str, ...]:
+        """The name of each entry of :meth:`state`, laid out as :meth:`observation_names`."""
+        return STATE_FIELDS + self._campaign_names(CAMPAIGN_FIELDS)
+
+    def _campaign_names(self, fields: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(f"{f}[{c}]" for c in self.campaign_ids for f in fields)
+
+    def _box(self, agent: str) -> spaces.Box:
+        high = [_HIGH[f] for f in OBSERVATION_FIELDS[agent]] + [
+            _CAMPAIGN_HIGH[f] for f in CAMPAIGN_OBSERVATION_FIELDS[agent]
+        ] * len(self.campaign_ids)
+        return spaces.Box(np.zeros(len(high), dtype=np.float32), np.array(high, dtype=np.float32))
 
     # ------------------------------------------------------------------ episode
     @property
@@ -339,7 +569,8 @@ class AdMarketEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo ships no typ
     ) -> tuple[dict[str, NDArray[np.float32]], dict[str, dict[str, Any]]]:
         """Start a day: day ``seed``, or the one after the previous episode's.
 
-        ``options`` is accepted for the API and ignored. Returns the first observations
+        ``options`` is accepted for the API and ignored. Every action starts at the
+        engine's own (multipliers and targets 1, cuts 0). Returns the first observations
         (nothing decided yet: every rate is 0) and infos.
         """
         day = self._next_seed if seed is None else int(seed)
@@ -347,27 +578,30 @@ class AdMarketEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo ships no typ
         if self._market is None or self._market.seed != day:
             self._market = Market(self.scenario, day)
         market = self._market
-        self._bidding = _ScaledBidding()
-        self._pacing = _TunedPacing()
-        self._creative = _CutCreative()
-        tuned: dict[str, Agent] = {
+        ids = self.campaign_ids
+        self._bidding = _CampaignBidding(ids)
+        self._pacing = _TargetPacing(ids)
+        self._creative = _CampaignCreative(ids)
+        steered: dict[str, Agent] = {
             "bidding": self._bidding,
             "pacing": self._pacing,
             "creative": self._creative,
         }
         arm = ARMS["agents"]
-        agents = [tuned.get(a.name, a) for a in default_agents()]
-        self._engine = Engine(
-            market.catalog, arm.configure(_engine_config(self.scenario)), agents=agents
-        )
-        self._daily_micros = sum(c.daily_budget for c in market.catalog.campaigns)
+        agents = [steered.get(a.name, a) for a in default_agents()]
+        engine = Engine(market.catalog, arm.configure(_engine_config(self.scenario)), agents=agents)
+        self._engine = engine
+        self._rows = _rows(engine.catalog.snapshot, ids)
+        self._daily = np.array([c.daily_budget for c in market.catalog.campaigns], np.int64)
+        self._invalid = np.zeros(len(ids), dtype=np.int64)
         self._fatigue: dict[tuple[int, int], int] = {}
         self._step = 0
         self._value_total = 0.0
-        self._spend_total = 0.0
+        self._delivery_total = 0.0
         self._state = np.zeros(len(STATE_FIELDS), dtype=np.float64)
+        self._campaign_state = np.zeros((len(ids), len(CAMPAIGN_FIELDS)), dtype=np.float64)
         self.agents = list(self.possible_agents)
-        info = self._info(dict.fromkeys(_COUNTS, 0), 0.0, 0.0)
+        info = self._info(dict.fromkeys(_COUNTS, 0), RewardTerms())
         return self._observations(), {agent: dict(info) for agent in self.agents}
 
     def step(
@@ -380,33 +614,56 @@ class AdMarketEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo ships no typ
         dict[str, dict[str, Any]],
     ]:
         """Apply ``actions``, decide the next share of the day's requests, and return
-        observations, the shared reward, terminations, truncations and infos."""
+        observations, the shared reward, terminations, truncations and infos.
+
+        Raises
+        ------
+        InvalidInput
+            A bad action (``field`` names the agent and, for a value out of range, the
+            campaign's index: ``"bidding[3]"``); nothing changes.
+        RuntimeError
+            No episode is running.
+        """
         if not self.agents:
             raise RuntimeError("the episode is over (or never started): call reset()")
-        unknown = set(actions) - set(self.agents)
-        if unknown:
-            raise ValueError(f"actions for unknown agents {sorted(unknown)}; live: {self.agents}")
-        self._apply(actions)
+        parsed = self._parse(actions)
+        if "bidding" in parsed:
+            self._bidding.set(parsed["bidding"])
+        if "pacing" in parsed:
+            self._pacing.set(parsed["pacing"])
+        if "creative" in parsed:
+            self._creative.set(parsed["creative"])
         engine = self.engine
-        spent_before = engine.ledger.total_spent()
+        ledger = engine.ledger
+        spent_before = ledger.spent_total[self._rows].copy()
+        delivery_before = self._delivery(spent_before)
+        invalid_before = int(self._invalid.sum())
+        n = len(self.campaign_ids)
         counts = dict.fromkeys(_COUNTS, 0)
+        per = np.zeros((n, 5), dtype=np.float64)  # shown, av, completes, value, price sum
         tally = {"value": 0.0, "price_sum": 0.0}
         lo, hi = int(self._boundaries[self._step]), int(self._boundaries[self._step + 1])
         for i in range(lo, hi):
-            self._play(i, counts, tally)
-        spent = engine.ledger.total_spent()
-        spend = (spent - spent_before) / MICROS
-        value = tally["value"]
-        self._step += 1
-        self._value_total += value
-        self._spend_total = spent / MICROS
-        self._measure(hi - 1, counts, tally["price_sum"])
-        reward = float(
-            self.reward_weights.reward(value, spend, counts["completes"], counts["skips"])
+            self._play(i, counts, tally, per)
+        spent = ledger.spent_total[self._rows].copy()
+        delivery_after = self._delivery(spent)
+        terms = RewardTerms(
+            value=tally["value"],
+            spend=int((spent - spent_before).sum()) / MICROS,
+            delivery=delivery_after - delivery_before,
+            completes=counts["completes"],
+            skips=counts["skips"],
+            invalid_spend=(int(self._invalid.sum()) - invalid_before) / MICROS,
+            consent_violations=counts["consent_violations"],
         )
+        reward = shared_reward(terms, self.reward_weights)
+        self._step += 1
+        self._value_total += terms.value
+        self._delivery_total = delivery_after
+        self._measure(hi - 1, counts, tally["price_sum"], per, spent - spent_before, spent)
         done = self._step >= self.steps_per_day
         observations = self._observations()
-        info = self._info(counts, value, spend)
+        info = self._info(counts, terms)
         agents = self.agents
         rewards = dict.fromkeys(agents, reward)
         terminations = dict.fromkeys(agents, done)
@@ -417,8 +674,8 @@ class AdMarketEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo ships no typ
         return observations, rewards, terminations, truncations, infos
 
     def state(self) -> NDArray[np.float32]:
-        """The global state: every field of :data:`STATE_FIELDS`, in ``state_space``."""
-        return self._state.astype(np.float32)
+        """The global state (:meth:`state_names`), in ``state_space``."""
+        return np.concatenate([self._state, self._campaign_state.ravel()]).astype(np.float32)
 
     def render(self) -> None:
         """Nothing to render (``render_mode`` is None)."""
@@ -431,48 +688,112 @@ class AdMarketEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo ships no typ
         self.agents = []
 
     # ------------------------------------------------------------------ internals
-    def _apply(self, actions: Mapping[str, Any]) -> None:
-        if "bidding" in actions:
-            m = _finite(actions["bidding"], 1, "bidding")
-            self._bidding.multiplier = float(np.clip(m[0], _BID_LOW, _BID_HIGH))
-        if "pacing" in actions:
-            g, f = _finite(actions["pacing"], 2, "pacing")
-            self._pacing.gain = float(np.clip(g, 0.0, _GAIN_HIGH))
-            self._pacing.min_multiplier = float(np.clip(f, 0.0, 1.0))
-        if "creative" in actions:
-            a = actions["creative"]
-            try:
-                cut = operator.index(a)
-            except TypeError:
-                cut = -1
-            if not 0 <= cut < len(_CUTS):
-                raise ValueError(f"the creative action is 0, 1 or 2, got {a!r}")
-            self._creative.cut = cut
+    def _parse(self, actions: Mapping[str, Any]) -> dict[str, NDArray[Any]]:
+        """Every action checked, before any is applied."""
+        if not isinstance(actions, Mapping):
+            raise InvalidInput(
+                f"actions must be a mapping of agent to action, got {type(actions).__name__}",
+                "actions",
+            )
+        unknown = sorted(str(a) for a in actions if a not in self.agents)
+        if unknown:
+            raise InvalidInput(
+                f"actions for unknown agents {unknown}; live: {self.agents}", "actions"
+            )
+        return {agent: self._check(agent, action) for agent, action in actions.items()}
 
-    def _play(self, i: int, counts: dict[str, int], tally: dict[str, float]) -> None:
+    def _check(self, agent: str, action: Any) -> NDArray[Any]:
+        n = len(self.campaign_ids)
+        discrete = agent == "creative"
+        try:
+            raw: NDArray[Any] | None = np.asarray(action)
+        except (TypeError, ValueError, OverflowError):
+            raw = None
+        if raw is None or raw.shape != (n,) or raw.dtype.kind not in ("iu" if discrete else "iuf"):
+            kind = "integers" if discrete else "numbers"
+            raise InvalidInput(
+                f"the {agent} action is {n} {kind}, one per campaign, got {action!r}", agent
+            )
+        a = raw.astype(np.int64 if discrete else np.float64)
+        low: float
+        high: float
+        if discrete:
+            low, high = 0, len(CUTS) - 1
+        else:
+            low, high = BID_MULTIPLIER_RANGE if agent == "bidding" else (0.0, 1.0)
+        bad = ~((a >= low) & (a <= high))  # NaN is never inside
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise InvalidInput(
+                f"the {agent} action for campaign {self.campaign_ids[k]} must be from {low} "
+                f"to {high}, got {a[k].item()!r}",
+                f"{agent}[{k}]",
+            )
+        return a
+
+    def _delivery(self, spent: NDArray[np.int64]) -> float:
+        return delivery_score(spent - self._invalid, self._daily)
+
+    def _play(
+        self,
+        i: int,
+        counts: dict[str, int],
+        tally: dict[str, float],
+        per: NDArray[np.float64],
+    ) -> None:
         """Decide request ``i`` and play its shown slots, as :func:`run_arm` does."""
-        decision, shown, _ = play_request(self.engine, self.market, i, self._fatigue)
+        engine, market = self.engine, self.market
+        ledger = engine.ledger
+        bot = bool(market.bot[i])
+        if bot:
+            before = ledger.spent_total[self._rows].copy()
+        decision, shown, _ = play_request(engine, market, i, self._fatigue)
+        if bot:
+            self._invalid += ledger.spent_total[self._rows] - before
+        listener = int(market.listener[i])
+        if market.listener_eu[listener]:
+            # What the privacy agent allowed, against what the listener really chose (as
+            # the runner counts consent violations).
+            allowed = request_activities(market.request(i), engine.config.vendor_id)
+            counts["consent_violations"] += bool(
+                allowed.personalise and not market.listener_consent[listener]
+            )
         counts["requests"] += 1
         counts["slots"] += len(decision.slots)
         for item in shown:
             outcome = item.outcome
+            c = item.campaign
             counts["shown"] += 1
             tally["price_sum"] += item.decision.price
             tally["value"] += outcome.value
-            counts["av_shown"] += item.audio_video
-            counts["clicks"] += outcome.click
-            counts["completes"] += outcome.complete
-            counts["skips"] += outcome.skip
-            counts["conversions"] += outcome.conversion
+            av = bool(item.audio_video)
+            counts["av_shown"] += av
+            counts["clicks"] += bool(outcome.click)
+            counts["completes"] += bool(outcome.complete)
+            counts["skips"] += bool(outcome.skip)
+            counts["conversions"] += bool(outcome.conversion)
+            per[c, 0] += 1
+            per[c, 1] += av
+            per[c, 2] += bool(outcome.complete) and av
+            per[c, 3] += outcome.value
+            per[c, 4] += item.decision.price
 
-    def _measure(self, last: int, counts: dict[str, int], price_sum: float) -> None:
+    def _measure(
+        self,
+        last: int,
+        counts: dict[str, int],
+        price_sum: float,
+        per: NDArray[np.float64],
+        step_spend: NDArray[np.int64],
+        spent: NDArray[np.int64],
+    ) -> None:
         sc = self.scenario
         now = float(self.market.time[last])
         shown, av, slots = counts["shown"], counts["av_shown"], counts["slots"]
-        spent = self.engine.ledger.spent_total.sum() / max(1, self._daily_micros)
+        daily = self._daily
         values = {
             "day_fraction": (now - sc.start) / 86400.0,
-            "spent_fraction": float(spent),
+            "spent_fraction": float(spent.sum()) / max(1, int(daily.sum())),
             "planned_fraction": planned_fraction(now, self._plan_curve),
             "fill_rate": shown / slots if slots else 0.0,
             "completion_rate": counts["completes"] / av if av else 0.0,
@@ -483,30 +804,40 @@ class AdMarketEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo ships no typ
         raw = np.array([values[f] for f in STATE_FIELDS], dtype=np.float64)
         high = np.array([_HIGH[f] for f in STATE_FIELDS], dtype=np.float64)
         self._state = np.clip(raw, 0.0, high)
+        n_shown, n_av, completes, value, prices = per.T
+        cost = step_spend / MICROS
+        with np.errstate(divide="ignore", invalid="ignore"):
+            columns = {
+                "spent_fraction": np.where(daily > 0, spent / np.maximum(daily, 1), 0.0),
+                "shown_share": n_shown / shown if shown else np.zeros_like(n_shown),
+                "price_ratio": np.where(n_shown > 0, prices / n_shown / sc.market_price, 0.0),
+                "completion_rate": np.where(n_av > 0, completes / n_av, 0.0),
+                "value_per_spend": np.where(cost > 0, value / cost, 0.0),
+            }
+        table = np.stack([columns[f] for f in CAMPAIGN_FIELDS], axis=1)
+        high_c = np.array([_CAMPAIGN_HIGH[f] for f in CAMPAIGN_FIELDS], dtype=np.float64)
+        self._campaign_state = np.clip(np.nan_to_num(table), 0.0, high_c)
 
     def _observations(self) -> dict[str, NDArray[np.float32]]:
-        state = self._state.astype(np.float32)
-        return {agent: state[self._index[agent]] for agent in self.agents}
+        out = {}
+        for agent in self.agents:
+            market_wide, per_campaign = self._index[agent]
+            out[agent] = np.concatenate(
+                [self._state[market_wide], self._campaign_state[:, per_campaign].ravel()]
+            ).astype(np.float32)
+        return out
 
-    def _info(self, counts: dict[str, int], value: float, spend: float) -> dict[str, Any]:
+    def _info(self, counts: dict[str, int], terms: RewardTerms) -> dict[str, Any]:
+        spent = self.engine.ledger.spent_total[self._rows]
         return {
             **counts,
-            "value": value,
-            "spend": spend,
+            "value": terms.value,
+            "spend": terms.spend,
+            "invalid_spend": terms.invalid_spend,
+            "delivery": terms.delivery,
             "value_total": self._value_total,
-            "spend_total": self._spend_total,
+            "spend_total": int(spent.sum()) / MICROS,
+            "delivery_total": self._delivery_total,
             "step": self._step,
+            "reward_version": REWARD_VERSION,
         }
-
-
-def _box(fields: tuple[str, ...]) -> spaces.Box:
-    low = np.zeros(len(fields), dtype=np.float32)
-    high = np.array([_HIGH[f] for f in fields], dtype=np.float32)
-    return spaces.Box(low, high, dtype=np.float32)
-
-
-def _finite(action: Any, size: int, agent: str) -> NDArray[np.float64]:
-    a = np.asarray(action, dtype=np.float64).reshape(-1)
-    if a.size != size or not np.isfinite(a).all():
-        raise ValueError(f"the {agent} action is {size} finite number(s), got {action!r}")
-    return a
