@@ -590,7 +590,7 @@ class NumpyRelevance(RelevanceAgent):
             return
         if message.kind == "impression":
             state.shows[i] += 1.0
-        elif message.kind == ("click" if snap.ad_format[i] == 0 else "complete"):
+        elif message.kind == ("click" if snap.ad_action[i] == 0 else "complete"):
             state.actions[i] += 1.0
         else:
             return

@@ -159,4 +159,4 @@ def test_monolith_paces(results: SimResults) -> None:
     naive = results.run("naive", 0).metrics
     assert naive["campaigns_out_early"] >= 2
     assert mono["campaigns_out_early"] == 0
-    assert mono["pacing_error"] < 0.6 * naive["pacing_error"]
+    assert mono["pacing_error"] < 0.8 * naive["pacing_error"]

@@ -66,12 +66,19 @@ _MTYPE = {Format.DISPLAY: 1, Format.VIDEO: 2, Format.AUDIO: 3}  # OpenRTB markup
 class BidStrategy(enum.StrEnum):
     """How a campaign turns a predicted action probability into a CPM bid.
 
-    - ``fixed_cpm``: bid ``Campaign.bid`` CPM.
-    - ``target_cpc``: ``Campaign.bid`` is the cost per click aimed at: bid p * CPC * 1000.
-    - ``target_cpa``: ``Campaign.bid`` is the cost per acquisition:
+    Each strategy values the action it pays for, and the relevance agent predicts that
+    action for the campaign's ads (``p``):
+
+    - ``fixed_cpm``: bid ``Campaign.bid`` CPM (``p`` is the ad's primary action: a click
+      for display, a completion for audio and video; it only breaks ties).
+    - ``target_cpc``: ``Campaign.bid`` is the cost per click aimed at; ``p`` is the
+      probability of a click, whatever the format: bid p * CPC * 1000.
+    - ``target_cpa``: ``Campaign.bid`` is the cost per acquisition; ``p`` is the
+      probability of a click, and ``conversion_rate`` the conversions per click:
       bid p * conversion_rate * CPA * 1000.
-    - ``max_value``: ``Campaign.bid`` is the value of an action to the advertiser: bid its
-      expected value p * value * 1000.
+    - ``max_value``: ``Campaign.bid`` is the value to the advertiser of the ad's primary
+      action (a click for display, a completion for audio and video); ``p`` is that
+      action's probability: bid its expected value p * value * 1000.
 
     Every strategy's bid is capped at ``Campaign.max_bid``.
     """
@@ -244,8 +251,11 @@ class Ad(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     bundle : str or None
         The app the ad advertises (its store bundle id), for the request's ``bapp``.
     base_rate : float
-        Prior probability of the action the ad is bought for (click or completion),
-        refined by the relevance agent from the embedding and from feedback.
+        Prior probability of the action the ad is bought for, refined by the relevance
+        agent from the embedding and from feedback: a click when its campaign pays per
+        click or acquisition (``target_cpc``, ``target_cpa``) or the ad is display; a
+        completion for an audio or video ad of a ``fixed_cpm`` or ``max_value``
+        campaign (see :class:`BidStrategy`).
     """
 
     id: str
@@ -262,6 +272,9 @@ class Ad(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     base_rate: float = 0.01
     bundle: str | None = None
 
+
+ACTION_CLICK, ACTION_COMPLETE = 0, 1
+"""The actions an ad can be bought for (``CatalogSnapshot.ad_action``)."""
 
 MAX_PROTOCOL = 63
 """The highest protocol number a catalog can declare (bit ``p`` of a 64-bit word; bit 0
@@ -507,6 +520,17 @@ class CatalogSnapshot:
         self.camp_strategy = _readonly(
             np.array([_STRATEGY_CODE[BidStrategy(c.strategy)] for c in campaigns], dtype=np.int8)
         )
+        # The action each ad is bought for (what the relevance agent predicts and learns):
+        # a click when its campaign pays per click or acquisition, or the ad is display;
+        # else a completion.
+        pays_clicks = np.isin(
+            self.camp_strategy,
+            (_STRATEGY_CODE[BidStrategy.TARGET_CPC], _STRATEGY_CODE[BidStrategy.TARGET_CPA]),
+        )
+        self.ad_action = _readonly(
+            np.where(pays_clicks[self.ad_campaign] | (self.ad_format == 0), ACTION_CLICK,
+                     ACTION_COMPLETE).astype(np.int8)
+        )  # fmt: skip
         self.camp_amount = _readonly(np.array([c.bid for c in campaigns], dtype=np.float64))
         self.camp_max_bid = _readonly(np.array([c.max_bid for c in campaigns], dtype=np.float64))
         self.camp_conversion_rate = _readonly(

@@ -61,9 +61,11 @@ def sample_catalog(
     campaigns = []
     for c in range(nc):
         strategy = strategies[(c // 3) % len(strategies)]
-        # Display buys clicks (rates around 1 %); audio and video buy completions (rates
-        # around 50 %), so their amounts per action are smaller.
-        scale = 1.0 if c % 3 == 2 else 0.02
+        # Target-CPC and -CPA campaigns pay for clicks on every format (rates around 1 %),
+        # as do display ads; fixed-CPM and max-value audio and video buy completions
+        # (rates around 50 %), so their amounts per action are smaller.
+        pays_clicks = strategy in (BidStrategy.TARGET_CPC, BidStrategy.TARGET_CPA)
+        scale = 1.0 if c % 3 == 2 or pays_clicks else 0.02
         amount = {
             BidStrategy.FIXED_CPM: float(rng.uniform(1.0, 6.0)),
             BidStrategy.TARGET_CPC: float(rng.uniform(0.3, 1.5)) * scale,
@@ -97,6 +99,7 @@ def sample_catalog(
                 deals=(DEAL,) if c % 9 == 0 else (),
             )
         )
+    clicks = [c.strategy in (BidStrategy.TARGET_CPC, BidStrategy.TARGET_CPA) for c in campaigns]
     ads = []
     for i in range(n_ads):
         c = i % nc
@@ -135,7 +138,8 @@ def sample_catalog(
                         Creative(id=f"ad{i}-30s", duration=30.0),
                         Creative(id=f"ad{i}-15s", duration=15.0),
                     ),
-                    base_rate=float(rng.uniform(0.2, 0.7)),
+                    # the prior of the action bought: a completion, or a click (a fiftieth)
+                    base_rate=float(rng.uniform(0.2, 0.7)) / (50.0 if clicks[c] else 1.0),
                 )
             )
     signals = {}

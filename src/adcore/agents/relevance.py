@@ -1,8 +1,10 @@
 """The relevance agent: the probability that the listener acts on each ad.
 
 ``p = sigmoid(logit(base_rate) + learned + relevance_scale * <ad embedding, interest>)``.
-``learned`` comes from feedback on the bus: each ad's observed action rate (completions
-for audio and video, clicks for display) shrunk towards its prior by
+``p`` is the probability of the action the ad is bought for (``CatalogSnapshot.ad_action``:
+a click when its campaign pays per click or acquisition or the ad is display, else a
+completion), so each bid strategy values the action it pays for. ``learned`` comes from
+feedback on the bus: each ad's observed rate of that action shrunk towards its prior by
 ``EngineConfig.prior_strength`` impressions of evidence (empirical Bayes).
 
 Optional: when the latency budget is at risk, the fallback scores with the prior and
@@ -16,14 +18,14 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._kernels.scoring import action_probability, learned_logit_update, prior_probability
-from ..catalog import CatalogSnapshot
+from ..catalog import ACTION_CLICK, ACTION_COMPLETE, CatalogSnapshot
 from ..context import Context
 from ..events import Outcome
 from .base import Agent, Services
 
 __all__ = ["RelevanceAgent"]
 
-_ACTION_FOR_FORMAT = {0: "click", 1: "complete", 2: "complete"}
+_ACTION_KIND = {ACTION_CLICK: "click", ACTION_COMPLETE: "complete"}
 
 
 class _RelevanceState:
@@ -98,7 +100,7 @@ class RelevanceAgent(Agent):
             return
         if message.kind == "impression":
             state.shows[i] += 1.0
-        elif message.kind == _ACTION_FOR_FORMAT[int(snap.ad_format[i])]:
+        elif message.kind == _ACTION_KIND[int(snap.ad_action[i])]:
             state.actions[i] += 1.0
         else:
             return

@@ -379,18 +379,36 @@ class Market:
                 vconv,
             )
             strategy = strategies[a % len(strategies)]
+            # Each strategy pays for its own action, below what the action is worth to
+            # the advertiser: max-value campaigns value a completion (the primary
+            # action of their audio and video ads), target-CPC campaigns pay for a click,
+            # target-CPA ones for a conversion (5 % of clicks, as the market converts).
             amount = {
                 BidStrategy.MAX_VALUE: vcomp,
-                BidStrategy.TARGET_CPC: vcomp * 0.9,
+                BidStrategy.TARGET_CPC: vc * 0.9,
                 BidStrategy.FIXED_CPM: float(rng.uniform(0.8, 2.2)),
                 BidStrategy.TARGET_CPA: vconv * 0.8,
             }[strategy]
             budget = budget_each * float(rng.uniform(0.6, 1.4))
-            max_bid = float(rng.uniform(2.0, 5.0))
+            cap_share = float(rng.uniform(2.0, 5.0))
+            pays_clicks = strategy in (BidStrategy.TARGET_CPC, BidStrategy.TARGET_CPA)
+            cold = sc.cold_start and a == a_n - 1
+            # Priors of the action each ad is bought for: clicks (about 1.2 % on display,
+            # a tenth of that on audio and video) or completions (about 60 %).
+            display_prior = 0.01 if cold else 0.012
+            av_prior = display_prior / 10.0 if pays_clicks else (0.5 if cold else 0.6)
+            # The bid cap in proportion to what the campaign bids at its prior on its
+            # most valuable format (1.7 to 4.7 times it; fixed CPM: 2 to 5 CPM), so bids
+            # follow relevance below the cap rather than saturating at it.
+            if strategy is BidStrategy.FIXED_CPM:
+                max_bid = cap_share
+            else:
+                per_action = amount * (0.05 if strategy is BidStrategy.TARGET_CPA else 1.0)
+                typical = 1000.0 * per_action * max(display_prior, av_prior)
+                max_bid = typical * (cap_share - 0.3)
             if sc.aggressive and a == 0:
                 strategy, amount, max_bid = BidStrategy.FIXED_CPM, 6.0, 8.0
                 budget = budget_each * 1.2
-            cold = sc.cold_start and a == a_n - 1
             campaigns.append(
                 Campaign(
                     id=f"adv{a}",
@@ -409,7 +427,7 @@ class Market:
                 # A campaign with history has priors near its ads' real average rates; a
                 # new one starts from an uninformative prior.
                 if fmt is Format.DISPLAY:
-                    base = 0.01 if cold else 0.012
+                    base = display_prior
                     ads.append(
                         Ad(
                             id=ad_id,
@@ -439,7 +457,7 @@ class Market:
                                 Creative(id=f"{ad_id}-30s", duration=30.0),
                                 Creative(id=f"{ad_id}-15s", duration=15.0),
                             ),
-                            base_rate=0.5 if cold else 0.6,
+                            base_rate=av_prior,
                         )
                     )
                 truth.append(e)

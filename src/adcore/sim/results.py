@@ -252,6 +252,9 @@ class ArmRun:
         What the listener (or bot) did with each impression.
     shown_duration : float array
         The length of the cut each impression played (0 for display).
+    shown_bid : float array
+        The winner's effective bid for each impression (CPM), to set beside its
+        campaign's ``max_bid``.
     """
 
     arm: str
@@ -279,6 +282,7 @@ class ArmRun:
     shown_complete: NDArray[np.bool_]
     shown_skip: NDArray[np.bool_]
     shown_duration: NDArray[np.float64]
+    shown_bid: NDArray[np.float64]
 
     @property
     def delivery(self) -> NDArray[np.float64]:
@@ -402,6 +406,7 @@ class ArmRun:
             shown_complete=np.asarray(shown["complete"], dtype=np.bool_),
             shown_skip=np.asarray(shown["skip"], dtype=np.bool_),
             shown_duration=np.asarray(shown["duration"], dtype=np.float64),
+            shown_bid=np.asarray(shown["bid"], dtype=np.float64),
         )
 
 

@@ -363,6 +363,7 @@ def run_arm(
             "complete",
             "skip",
             "duration",
+            "bid",
         )
     }
     value = np.zeros(n_camp)
@@ -430,6 +431,7 @@ def run_arm(
             log["complete"].append(outcome.complete)
             log["skip"].append(outcome.skip)
             log["duration"].append(slot.duration)
+            log["bid"].append(slot.bid)  # the winner's effective bid (CPM)
             if np.isnan(exhausted[c]) and slot.campaign_id is not None:
                 b = ledger.balance(slot.campaign_id)
                 if b.available <= 0.001 * b.daily_budget:
