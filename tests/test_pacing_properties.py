@@ -37,6 +37,9 @@ from adcore._kernels.pacing_control import (
     DUAL,
     PID,
     THROTTLE,
+    catch_up_ceiling,
+    clamp_to_ceiling,
+    dual_floor,
     dual_update,
     forecast_update,
     pid_update,
@@ -118,6 +121,11 @@ def campaigns(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     }
 
 
+def ceilings(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Multiplier ceilings (>= 1): 1 (no catch-up) half the time, else up to 10."""
+    return mixed(rng, n, (1.0, 1.0, 2.0, 10.0), 1.0, 10.0)
+
+
 def untouched(strategy: np.ndarray, code: int, after: np.ndarray, before: np.ndarray) -> None:
     """Campaigns on another strategy keep their state bit for bit."""
     other = strategy != code
@@ -146,22 +154,29 @@ def test_dual_update_matches_reference(
 ) -> None:
     rng = np.random.default_rng(seed)
     camp = campaigns(rng, n)
+    ceiling = ceilings(rng, n)
     mu0 = mixed(rng, n, (0.0, mu_max), 0.0, mu_max)
+    # a third catching up: a multiplier between 1 and the ceiling
+    behind = rng.random(n) < 0.3
+    mu0[behind] = (1.0 / rng.uniform(1.0, ceiling) - 1.0)[behind]
     planned_prev, planned_now = sorted(planned) if ordered else planned
     mu, last = mu0.copy(), camp["last_spent"].copy()
     money = (camp["strategy"], camp["daily"], camp["spent_today"])
-    dual_update(mu, *money, last, planned_prev, planned_now, step, mu_max)
+    dual_update(mu, *money, last, ceiling, planned_prev, planned_now, step, mu_max)
     want_mu, want_last = ref.dual_update(
-        mu0, *money, camp["last_spent"], planned_prev, planned_now, step, mu_max
+        mu0, *money, camp["last_spent"], planned_prev, planned_now, step, mu_max, ceiling
     )
     close(mu, want_mu, scale=mu_max)
     assert_array_equal(last, want_last)
-    # Properties: the projection keeps mu in [0, mu_max]; other strategies untouched;
-    # a DUAL campaign's last_spent becomes its spend today.
-    assert np.all((mu >= 0.0) & (mu <= mu_max))
+    # Properties: the projection keeps mu in [floor, mu_max], so the multiplier
+    # 1 / (1 + mu) is at most the ceiling, exactly; other strategies untouched; a DUAL
+    # campaign's last_spent becomes its spend today.
+    dual = camp["strategy"] == DUAL
+    floors = np.array([dual_floor(c) for c in ceiling])
+    assert np.all((mu[dual] >= floors[dual]) & (mu[dual] <= mu_max))
+    assert np.all(1.0 / (1.0 + mu[dual]) <= ceiling[dual])
     untouched(camp["strategy"], DUAL, mu, mu0)
     untouched(camp["strategy"], DUAL, last, camp["last_spent"])
-    dual = camp["strategy"] == DUAL
     assert_array_equal(last[dual], camp["spent_today"][dual])
 
 
@@ -175,7 +190,7 @@ def test_dual_update_moves_mu_with_the_sign_of_overspend(
     planned_prev, planned_now = sorted(planned)
     mu, last = np.full(n, 1.0), camp["last_spent"].copy()
     money = (camp["strategy"], camp["daily"], camp["spent_today"])
-    dual_update(mu, *money, last, planned_prev, planned_now, 0.1, 10.0)
+    dual_update(mu, *money, last, np.full(n, 3.0), planned_prev, planned_now, 0.1, 10.0)
     share = 0.0 if planned_prev >= 1 else (planned_now - planned_prev) / (1 - planned_prev)
     for c in range(n):
         if camp["strategy"][c] != DUAL or camp["daily"][c] <= 0:
@@ -221,27 +236,37 @@ def test_pid_update_matches_reference(
 ) -> None:
     rng = np.random.default_rng(seed)
     camp = campaigns(rng, n)
-    u0 = mixed(rng, n, UNIT_SPECIALS, 0.0, 1.0)
+    ceiling = ceilings(rng, n)
+    # Plan anchors: midnight (0, 0) half the time, else anywhere up to 0.99 (or 1).
+    plan0 = mixed(rng, n, (0.0, 0.0, 0.5, 1.0), 0.0, 0.99)
+    share0 = np.where(plan0 == 0.0, 0.0, mixed(rng, n, (0.0, 0.25), 0.0, 1.2))
+    u0 = mixed(rng, n, UNIT_SPECIALS, 0.0, 1.0) * ceiling
     bound = min(1.0 / ki, 5.0) if ki > 0 else 5.0  # within the clamp
     i0 = mixed(rng, n, (0.0, -bound, bound), -bound, bound)
     e0 = mixed(rng, n, (0.0, planned_now), -1.5, 1.5)
     u, integral, prev = u0.copy(), i0.copy(), e0.copy()
-    args = (camp["strategy"], camp["daily"], camp["spent_today"], camp["held"], planned_now)
+    money = (camp["strategy"], camp["daily"], camp["spent_today"], camp["held"])
     gains = (dt_hours, kp, ki, kd, min_multiplier)
-    pid_update(u, integral, prev, *args, *gains)
-    want_u, want_i, want_e = ref.pid_update(u0, i0, e0, *args, *gains)
-    # Terms are at most kp * 3, ki * 5 and kd * 3 / dt in size (an output with a larger
-    # term is clipped to 1 or min_multiplier, exactly, in both).
-    d_size = min(kd * 3.0 / dt_hours, 1e6) if dt_hours > 0 else 0.0
-    close(u, want_u, scale=1.0 + kp * 3.0 + ki * 5.0 + d_size)
-    close(integral, want_i, scale=5.0 + 3.0 * dt_hours)
-    close(prev, want_e, scale=3.0)
-    # Properties: the multiplier is in [min_multiplier, 1]; the integral term is at most 1
-    # in size when ki > 0; other strategies untouched.
+    pid_update(u, integral, prev, *money, plan0, share0, ceiling, planned_now, *gains)
+    want_u, want_i, want_e = ref.pid_update(
+        u0, i0, e0, *money, planned_now, *gains, plan0, share0, ceiling
+    )
+    # Errors are up to about 100 in size (an anchor at 0.99: the plan's slope is 100),
+    # the integral at most 5 plus that times dt, the derivative term kd * 2 * that / dt
+    # (an output with a larger term is clipped to the ceiling or min_multiplier,
+    # exactly, in both).
+    e_size = max(3.0, float(np.max(np.abs(want_e))))
+    d_size = min(kd * 2.0 * e_size / dt_hours, 1e6) if dt_hours > 0 else 0.0
+    close(u, want_u, scale=1.0 + kp * e_size + ki * 5.0 + d_size)
+    close(integral, want_i, scale=5.0 + e_size * dt_hours)
+    close(prev, want_e, scale=e_size)
+    # Properties: the multiplier is in [min_multiplier, ceiling]; the integral term is in
+    # [-1, max(1, ceiling - 1)] when ki > 0; other strategies untouched.
     pid = camp["strategy"] == PID
-    assert np.all((u[pid] >= min_multiplier) & (u[pid] <= 1.0))
+    assert np.all((u[pid] >= min_multiplier) & (u[pid] <= ceiling[pid]))
     if ki > 0:
-        assert np.all(np.abs(integral) <= 1.0 / ki)
+        high = np.array([max(1.0, float(c) - 1.0) / ki for c in ceiling])  # inf: tiny ki
+        assert np.all((integral[pid] >= -1.0 / ki) & (integral[pid] <= high[pid]))
     for after, before in ((u, u0), (integral, i0), (prev, e0)):
         untouched(camp["strategy"], PID, after, before)
 
@@ -271,7 +296,9 @@ def test_pid_without_integral_or_derivative_is_the_proportional_controller(
     prev = mixed(rng, n, (0.0,), -1.5, 1.5)
     daily, spent, held = camp["daily"], camp["spent_today"], camp["held"]
     gains = (dt_hours, kp, 0.0, 0.0, min_multiplier)
-    pid_update(u, integral, prev, strategy, daily, spent, held, planned_now, *gains)
+    zeros, ones = np.zeros(n), np.ones(n)
+    money = (strategy, daily, spent, held)
+    pid_update(u, integral, prev, *money, zeros, zeros, ones, planned_now, *gains)
     mult = np.array(
         ref.proportional_multipliers(daily, spent, held, planned_now, kp, min_multiplier)
     )
@@ -322,6 +349,39 @@ def test_throttle_update_matches_reference(
     assert np.all((live >= min(p_min, 1.0)) & (live <= 1.0))
     for after, before in ((p, p0), (spr, s0), (last, camp["last_spent"])):
         untouched(camp["strategy"], THROTTLE, after, before)
+
+
+# --------------------------------------------------------------------------- ceilings
+
+
+@cases(1000)
+@given(seed=SEEDS, n=SIZES, max_multiplier=st.sampled_from([1.0, 2.0, 10.0, 1000.0]))
+def test_ceilings_match_reference_and_clamp_state(seed: int, n: int, max_multiplier: float) -> None:
+    """``catch_up_ceiling`` against its reference (to an ulp for target CPA, whose
+    product the JIT may round in another order; the max-bid property itself is in
+    test_pacing_catchup.py), and ``clamp_to_ceiling`` bringing PID and dual state within
+    the ceilings while leaving everything else alone."""
+    rng = np.random.default_rng(seed)
+    strategy = rng.integers(0, 4, n).astype(np.int8)
+    amount = mixed(rng, n, (0.0, 1.0, 0.002), 1e-6, 100.0)
+    max_bid = mixed(rng, n, (1.0, 5.0), 1e-3, 1e3)
+    rate = mixed(rng, n, (0.05,), 1e-4, 1.0)
+    ceiling = np.full(n, np.nan)
+    catch_up_ceiling(ceiling, strategy, amount, max_bid, rate, max_multiplier)
+    want = ref.catch_up_ceiling(strategy, amount, max_bid, rate, max_multiplier)
+    close(ceiling, want)
+    assert np.all((ceiling >= 1.0) & (ceiling <= max_multiplier))
+    pacing = rng.choice(np.array(STRATEGIES, dtype=np.int8), n)
+    mu0, u0 = rng.uniform(-0.99, 5.0, n), rng.uniform(0.0, 20.0, n)
+    mu, u = mu0.copy(), u0.copy()
+    clamp_to_ceiling(mu, u, pacing, ceiling)
+    pid, dual = pacing == PID, pacing == DUAL
+    assert_array_equal(u[pid], np.minimum(u0, ceiling)[pid])
+    floors = np.array([ref.dual_floor(c) for c in ceiling])
+    assert_array_equal(mu[dual], np.maximum(mu0, floors)[dual])
+    assert np.all(1.0 / (1.0 + mu[dual]) <= ceiling[dual])
+    assert_array_equal(u[~pid], u0[~pid])
+    assert_array_equal(mu[~dual], mu0[~dual])
 
 
 # --------------------------------------------------------------------------- multipliers
@@ -386,26 +446,33 @@ def test_multipliers_after_updates_are_in_range(
     request_key: int,
 ) -> None:
     """Run every controller on a mixed set of campaigns for a few intervals, then take
-    multipliers: DUAL, THROTTLE and ASAP in [0, 1], PID in [min_multiplier, 1], mu in
-    [0, mu_max]."""
+    multipliers: THROTTLE and ASAP in [0, 1], DUAL in [0, ceiling], PID in
+    [min_multiplier, ceiling], mu in [dual_floor(ceiling), mu_max]."""
     rng = np.random.default_rng(seed)
     camp = campaigns(rng, n)
     s, d, spent, held = camp["strategy"], camp["daily"], camp["spent_today"], camp["held"]
+    ceiling = ceilings(rng, n)
+    zeros = np.zeros(n)
     mu = mixed(rng, n, (0.0,), 0.0, 10.0)
     u, integral, prev = np.ones(n), np.zeros(n), np.zeros(n)
     p, spr = mixed(rng, n, UNIT_SPECIALS, 0.0, 1.0), mixed(rng, n, (0.0,), 0.0, 1e4)
     last_d, last_t = camp["last_spent"].copy(), camp["last_spent"].copy()
     previous = 0.0
     for now in sorted(planned):
-        dual_update(mu, s, d, spent, last_d, previous, now, 0.5, 10.0)
-        pid_update(u, integral, prev, s, d, spent, held, now, 0.25, kp, ki, kd, min_multiplier)
+        dual_update(mu, s, d, spent, last_d, ceiling, previous, now, 0.5, 10.0)
+        pid_update(
+            u, integral, prev, s, d, spent, held, zeros, zeros, ceiling, now, 0.25, kp, ki,
+            kd, min_multiplier,
+        )  # fmt: skip
         throttle_update(p, spr, s, d, spent, held, last_t, 200, 1e4, 0.2, 0.01)
         previous = now
         spent = spent + (d * rng.uniform(0.0, 0.2, n)).astype(np.int64).clip(0)
     mult = np.full(n, np.nan)
     strategy_multipliers(mult, s, mu, u, p, keys_for(rng, n), np.uint64(request_key))
-    assert np.all((mu >= 0.0) & (mu <= 10.0))
-    assert np.all((mult >= 0.0) & (mult <= 1.0))
+    floors = np.array([dual_floor(c) for c in ceiling])
+    assert np.all((mu >= floors) & (mu <= 10.0))
+    assert np.all((mult >= 0.0) & (mult <= ceiling))
+    assert np.all(mult[(s == ASAP) | (s == THROTTLE)] <= 1.0)
     assert np.all(mult[s == PID] >= min_multiplier)
 
 
@@ -576,6 +643,7 @@ def simulate_day(code: int, seed: int) -> dict[str, np.ndarray]:
     mu, u, integral, prev = np.zeros(1), np.ones(1), np.zeros(1), np.zeros(1)
     p, spr, mult = np.ones(1), np.zeros(1), np.empty(1)
     camp_key = np.array([12345], np.uint64)
+    zero, one = np.zeros(1), np.ones(1)  # plan from midnight; no catch-up (ceiling 1)
     flat = np.full(24, PER_MINUTE * 60.0)  # the true (flat) traffic, known here
     state, spend, plan = [], [], []
     for i in range(MINUTES):
@@ -588,12 +656,13 @@ def simulate_day(code: int, seed: int) -> dict[str, np.ndarray]:
         spent[0] += auction_spend(rng, PER_MINUTE, m, int(daily[0] - spent[0]))
         before, now = planned_share(flat, i * 60.0), planned_share(flat, (i + 1) * 60.0)
         if code == DUAL:
-            dual_update(mu, strategy, daily, spent, last, before, now, 0.05, 10.0)
+            dual_update(mu, strategy, daily, spent, last, one, before, now, 0.05, 10.0)
             state.append(mu[0])
         elif code == PID:
             pid_update(
-                u, integral, prev, strategy, daily, spent, held, now, 1 / 60, 10.0, 2.0, 0.0, 0.0
-            )
+                u, integral, prev, strategy, daily, spent, held, zero, zero, one, now, 1 / 60,
+                10.0, 2.0, 0.0, 0.0,
+            )  # fmt: skip
             state.append(u[0])
         else:
             left_requests = remaining_requests(flat, (i + 1) * 60.0)
@@ -697,7 +766,7 @@ def test_learned_forecast_tracks_a_diurnal_curve_and_paces_to_it() -> None:
             spent[0] += auction_spend(rng, n, 1.0 / (1.0 + mu[0]), int(budget - spent[0]))
             before = planned_share(forecast, start)
             now = planned_share(forecast, start + 60.0)
-            dual_update(mu, strategy, daily, spent, last, before, now, 0.05, 10.0)
+            dual_update(mu, strategy, daily, spent, last, np.ones(1), before, now, 0.05, 10.0)
             mus.append(mu[0])
             spend.append(spent[0])
             plan.append(now)

@@ -25,6 +25,7 @@ from adcore.sim.env import (
     AdMarketEnv,
 )
 from adcore.sim.reward import REWARD_VERSION, RewardTerms, RewardWeights, shared_reward
+from adcore.sim.runner import _engine_config
 
 REQUESTS = 600
 STEPS = 6
@@ -135,7 +136,10 @@ def test_neutral_actions_replay_run_arm(seed: int) -> None:
     _, totals, last = _day(_env(seed), NEUTRAL)
     _, implicit, _ = _day(_env(seed), {})  # no actions: the engine's own settings too
     scenario = msgspec.structs.replace(SCENARIOS["quick"], requests=REQUESTS)
-    ref = run_arm(Market(scenario, seed), "agents").metrics
+    # the environment leaves the multipliers to its bidding actions: no pacing catch-up
+    market = Market(scenario, seed)
+    config = msgspec.structs.replace(_engine_config(scenario), pacing_max_multiplier=1.0)
+    ref = run_arm(market, "agents", config=config).metrics
     assert totals["requests"] == REQUESTS
     assert last["spend_total"] == pytest.approx(ref["revenue"], rel=1e-12)
     assert last["value_total"] == pytest.approx(ref["advertiser_value"], rel=1e-12)

@@ -58,9 +58,15 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         feedback.
     pacing_gain, pacing_min_multiplier : float
         PID pacing's proportional gain and lowest multiplier: the multiplier is
-        ``clip(1 + gain * e + pacing_ki * integral(e) + pacing_kd * de/dt, min, 1)`` with
-        ``e`` = planned minus committed fraction of the daily budget (see
-        :class:`~adcore.catalog.Pacing`).
+        ``clip(1 + gain * e + pacing_ki * integral(e) + pacing_kd * de/dt, min, ceiling)``
+        with ``e`` = planned minus committed fraction of the daily budget (see
+        :class:`~adcore.catalog.Pacing` and ``docs/pacing.md``).
+    pacing_max_multiplier : float
+        The highest multiplier a campaign behind plan may bid at to catch up (PID and
+        dual pacing), from 1 to 1000. The default, 1, keeps pacing from ever raising a
+        bid; above it, each campaign's own ceiling is lower when its ``max_bid``
+        requires: the multiplier never takes a bid its strategy produces above
+        ``Campaign.max_bid`` (``docs/pacing.md``, "Catching up").
     pacing_curve : tuple of 24 floats or None
         Relative traffic per UTC hour, the shape of the planned spend curve; None uses
         the traffic forecast learned from observed requests (flat until a day is seen).
@@ -186,6 +192,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     prior_strength: float = 200.0
     pacing_gain: float = 20.0
     pacing_min_multiplier: float = 0.0
+    pacing_max_multiplier: float = 1.0
     pacing_curve: tuple[float, ...] | None = None
     pacing_interval: float = 60.0
     pacing_ki: float = 1.0
@@ -250,6 +257,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
             ("prior_strength", 0 < cfg.prior_strength < math.inf),
             ("pacing_gain", 0 <= cfg.pacing_gain < math.inf),
             ("pacing_min_multiplier", 0.0 <= cfg.pacing_min_multiplier <= 1.0),
+            ("pacing_max_multiplier", 1.0 <= cfg.pacing_max_multiplier <= 1000.0),
             (
                 "pacing_curve",
                 cfg.pacing_curve is None

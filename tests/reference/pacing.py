@@ -7,16 +7,50 @@ as new lists instead of arrays updated in place. Inputs may be NumPy arrays or l
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .kernels import splitmix64
 
 ASAP, DUAL, PID, THROTTLE = 0, 1, 2, 3
+FIXED_CPM, TARGET_CPC, TARGET_CPA, MAX_VALUE = 0, 1, 2, 3
 DAY = 86400.0
 
 
 def _clip(x: float, lo: float, hi: float) -> float:
     return max(lo, min(hi, x))
+
+
+def catch_up_ceiling(
+    camp_strategy: Any,
+    camp_amount: Any,
+    camp_max_bid: Any,
+    camp_conversion_rate: Any,
+    max_multiplier: float,
+) -> list[float]:
+    """Each campaign's highest multiplier: the float below max_bid over its highest
+    possible bid, clipped to [1, max_multiplier]."""
+    out = []
+    for c in range(len(camp_strategy)):
+        s, a, m = int(camp_strategy[c]), float(camp_amount[c]), float(camp_max_bid[c])
+        if s == FIXED_CPM:
+            top = a
+        elif s == TARGET_CPA:
+            top = float(camp_conversion_rate[c]) * a * 1000.0 * (1.0 + 1e-12)
+        else:
+            top = a * 1000.0
+        top = min(top, m)
+        if not top > 0.0:
+            out.append(1.0)
+            continue
+        out.append(_clip(math.nextafter(m / top, 0.0), 1.0, max_multiplier))
+    return out
+
+
+def dual_floor(ceiling: float) -> float:
+    """The lowest mu of dual pacing under a multiplier ceiling."""
+    q = math.nextafter(1.0 / ceiling, math.inf)
+    return min(0.0, math.nextafter(q - 1.0, math.inf))
 
 
 def dual_update(
@@ -29,8 +63,11 @@ def dual_update(
     planned_now: float,
     step: float,
     mu_max: float,
+    ceiling: Any = None,
 ) -> tuple[list[float], list[int]]:
-    """(mu, last_spent) after one interval of adaptive pacing."""
+    """(mu, last_spent) after one interval of adaptive pacing; the step is taken on
+    ``z`` (``mu`` above 0, one minus the multiplier below), clipped to ``[1 -
+    ceiling, mu_max]``. No ``ceiling``: all 1."""
     new_mu = [float(x) for x in mu]
     new_last = [int(x) for x in last_spent]
     if planned_prev >= 1.0:
@@ -48,7 +85,11 @@ def dual_update(
             remaining = max(d - int(last_spent[c]), 0)
             target = remaining * share
             scale = max(target, d * 1e-6)
-            new_mu[c] = _clip(new_mu[c] + step * (spent - target) / scale, 0.0, mu_max)
+            top = 1.0 if ceiling is None else float(ceiling[c])
+            mu = new_mu[c]
+            z = mu if mu >= 0 else 1.0 - 1.0 / (1.0 + mu)
+            z = _clip(z + step * (spent - target) / scale, 1.0 - top, mu_max)
+            new_mu[c] = z if z >= 0 else max(1.0 / (1.0 - z) - 1.0, dual_floor(top))
         new_last[c] = int(spent_today[c])
     return new_mu, new_last
 
@@ -67,8 +108,12 @@ def pid_update(
     ki: float,
     kd: float,
     min_multiplier: float,
+    plan0: Any = None,
+    share0: Any = None,
+    ceiling: Any = None,
 ) -> tuple[list[float], list[float], list[float]]:
-    """(u, integral, prev_error) after one interval of the PID controller."""
+    """(u, integral, prev_error) after one interval of the PID controller. No anchors:
+    0 (the plan from midnight); no ``ceiling``: all 1."""
     new_u = [float(x) for x in u]
     new_i = [float(x) for x in integral]
     new_e = [float(x) for x in prev_error]
@@ -79,19 +124,25 @@ def pid_update(
         if d <= 0:
             new_u[c] = min_multiplier
             continue
-        error = planned_now - (int(spent_today[c]) + int(held[c])) / d
+        p0 = 0.0 if plan0 is None else float(plan0[c])
+        s0 = 0.0 if share0 is None else float(share0[c])
+        top = 1.0 if ceiling is None else float(ceiling[c])
+        target = 1.0 if p0 >= 1.0 else s0 + (1.0 - s0) * (planned_now - p0) / (1.0 - p0)
+        error = target - (int(spent_today[c]) + int(held[c])) / d
+        if error > 0:  # behind: the shortfall of what is left of the plan, half weight
+            error = 0.5 * error / max(1.0 - target, 0.1)
         d_term = 0.0
         if kd != 0 and dt_hours > 0:
             d_term = kd * ((error - new_e[c]) / dt_hours)
         before = 1.0 + kp * error + ki * new_i[c] + d_term
-        pushing_up = before >= 1.0 and error > 0
+        pushing_up = before >= top and error > 0
         pushing_down = before <= min_multiplier and error < 0
         if not (pushing_up or pushing_down):
             new_i[c] += error * dt_hours
         if ki > 0:
-            new_i[c] = _clip(new_i[c], -1.0 / ki, 1.0 / ki)
+            new_i[c] = _clip(new_i[c], -1.0 / ki, max(1.0, top - 1.0) / ki)
         out = 1.0 + kp * error + ki * new_i[c] + d_term
-        new_u[c] = max(min_multiplier, min(1.0, out))
+        new_u[c] = max(min_multiplier, min(top, out))
         new_e[c] = error
     return new_u, new_i, new_e
 

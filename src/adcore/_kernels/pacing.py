@@ -38,7 +38,10 @@ def pace(
     """The pacing agent's work for one request: :func:`budget_available`, then each
     campaign's multiplier from its strategy's state
     (:func:`adcore._kernels.pacing_control.strategy_multipliers`); 0 for a campaign
-    that has committed its whole daily budget."""
+    that has committed its whole daily budget. A campaign behind plan may get a
+    multiplier above 1, never above its ceiling
+    (:func:`adcore._kernels.pacing_control.catch_up_ceiling`), so ``bid * mult`` stays
+    at or below its ``max_bid`` for every bid its strategy produces."""
     budget_available(avail, daily, total, spent_today, spent_total, held)
     strategy_multipliers(mult, strategy, mu, u, p, camp_key, request_key)
     for c in range(mult.shape[0]):

@@ -12,6 +12,12 @@ Every campaign runs one strategy, ``strategy[c]`` (``int8`` codes below):
 - ``THROTTLE``: probabilistic throttling; the campaign takes part in a request with
   probability ``p`` and then bids in full (:func:`throttle_update`).
 
+**Catching up.** A campaign behind plan may bid above its own bid: PID and dual
+multipliers range up to the campaign's ceiling ``ceiling[c] >= 1``
+(:func:`catch_up_ceiling`), the largest multiplier that keeps every bid its strategy can
+produce at or below its ``max_bid``, exactly in floating point. Throttling cannot raise a
+bid; behind plan it stops throttling (``p = 1``).
+
 The update kernels each touch only the campaigns on their own strategy, so the caller
 runs all of them every interval on the same arrays. :func:`strategy_multipliers` turns
 the state into the multiplier for one request. The planned spend curve comes from a
@@ -33,6 +39,7 @@ References
 import numpy as np
 
 from ._jit import helper, kernel
+from .bidding import FIXED_CPM, TARGET_CPA
 from .bits import splitmix64
 
 ASAP = 0
@@ -41,6 +48,12 @@ PID = 2
 THROTTLE = 3
 
 SECONDS_PER_DAY = 86400.0
+
+# PID pacing behind plan: the shortfall is measured against what is left of the plan,
+# never less than REMAINING_FLOOR of the budget, and weighted by CATCH_UP_WEIGHT: a
+# catch-up gain from kp / 2 at midnight to 5 kp over the plan's last tenth.
+REMAINING_FLOOR = 0.1
+CATCH_UP_WEIGHT = 0.5
 
 _SHIFT53 = np.uint64(11)
 _INV_2_53 = 2.0**-53
@@ -53,9 +66,111 @@ def unit_uniform(x):
     return float(x >> _SHIFT53) * _INV_2_53
 
 
+# Relative margin on the highest target-CPA bid: the bidding kernel's product
+# p * conversion_rate * amount * 1000 may be evaluated in any order (reassociation), a
+# few ulps (~1e-16 each) apart; 1e-12 covers every order.
+_CPA_MARGIN = 1.0 + 1e-12
+
+
+@kernel
+def catch_up_ceiling(
+    ceiling, camp_strategy, camp_amount, camp_max_bid, camp_conversion_rate, max_multiplier
+):
+    """Each campaign's highest pacing multiplier: the largest (to an ulp) that keeps
+    every bid its strategy can produce at or below its ``max_bid``, and at most
+    ``max_multiplier``.
+
+    The bidding kernel (:func:`adcore._kernels.bidding.strategy_bids`) bids
+    ``min(value, max_bid)`` with ``value`` the fixed CPM, or ``p * amount * 1000``
+    (``* conversion_rate`` for target CPA) with a probability ``p <= 1``. So no bid of
+    campaign ``c`` exceeds ``top = min(amount, max_bid)`` (fixed CPM), ``min(amount *
+    1000, max_bid)`` (target CPC, max value) or ``min(conversion_rate * amount * 1000 *
+    (1 + 1e-12), max_bid)`` (target CPA; the margin covers any order of the product's
+    roundings), and ``ceiling[c] = clip(k, 1, max_multiplier)`` with ``k`` the float
+    just below the rounded quotient ``max_bid / top``.
+
+    Exactness: the rounded quotient is at most half an ulp above ``max_bid / top``, so
+    ``k < max_bid / top`` and ``top * k < max_bid`` exactly; rounded to nearest, the
+    product is at most ``max_bid`` (a float). No check is computed (the JIT's
+    reassociation may fold ``top * (max_bid / top)`` to ``max_bid``). Rounding is
+    monotonic, so any bid ``b <= top`` has ``b * m * f <= max_bid`` for every
+    multiplier ``m <= ceiling[c]`` and discount ``f <= 1``, in any order of evaluation.
+    A campaign whose bids cannot be positive (``top <= 0``) gets 1. For a fixed-CPM
+    campaign (every bid exactly ``top``) the bound is tight: bidding ``ceiling[c]``
+    times its CPM is bidding its ``max_bid`` (to an ulp); for the others it is the bid
+    at ``p = 1``, so they catch up by less than their ``max_bid`` allows when they bid
+    far below it.
+
+    Parameters
+    ----------
+    ceiling : float64 (n_campaigns,)
+        Output, each at least 1.
+    camp_strategy : int8 (n_campaigns,)
+        Bid strategy codes (:mod:`adcore._kernels.bidding`).
+    camp_amount, camp_max_bid, camp_conversion_rate : float64 (n_campaigns,)
+        ``Campaign.bid``, ``Campaign.max_bid`` and ``Campaign.conversion_rate``.
+    max_multiplier : float
+        Upper end for every campaign (``EngineConfig.pacing_max_multiplier``), >= 1.
+    """
+    for c in range(ceiling.shape[0]):
+        s = camp_strategy[c]
+        a = camp_amount[c]
+        m = camp_max_bid[c]
+        if s == FIXED_CPM:
+            top = a
+        elif s == TARGET_CPA:
+            top = camp_conversion_rate[c] * a * 1000.0 * _CPA_MARGIN
+        else:
+            top = a * 1000.0
+        if top > m:
+            top = m
+        if not top > 0.0:
+            ceiling[c] = 1.0
+            continue
+        k = np.nextafter(m / top, 0.0)
+        if k > max_multiplier:
+            k = max_multiplier
+        if k < 1.0:
+            k = 1.0
+        ceiling[c] = k
+
+
+@helper
+def dual_floor(ceiling):
+    """The lowest ``mu`` of dual pacing under the multiplier ceiling ``ceiling >= 1``,
+    so that ``1 / (1 + mu) <= ceiling`` in floating point for every ``mu`` at or above
+    it: ``min(0, up(up(1 / ceiling) - 1))``, ``up`` the next float towards infinity.
+
+    Exactness: ``q = up(1 / ceiling)`` is above ``1 / ceiling``; ``up(q - 1)`` is above
+    ``q - 1``, and between -1 and -0.5 adding 1 is exact (Sterbenz), so ``1 + mu > 1 /
+    ceiling`` and the rounded reciprocal is at most ``ceiling``; the same holds for any
+    larger ``mu``. A few ulps of ``1 + mu`` are lost, a relative ``ceiling * 2**-52`` of
+    the multiplier at most. (A check ``1 / (1 + mu) > ceiling`` computed here could be
+    folded away by the JIT's reassociation.)"""
+    q = np.nextafter(1.0 / ceiling, np.inf)
+    mu = np.nextafter(q - 1.0, np.inf)
+    return mu if mu < 0.0 else 0.0
+
+
+@kernel
+def clamp_to_ceiling(mu, u, strategy, ceiling):
+    """Bring carried-over state within new ceilings (a catalog swap may lower a
+    campaign's ``max_bid``): ``u[c] = min(u[c], ceiling[c])`` for ``PID`` campaigns and
+    ``mu[c] = max(mu[c], dual_floor(ceiling[c]))`` for ``DUAL`` ones, so no multiplier
+    exceeds its ceiling before the next update."""
+    for c in range(strategy.shape[0]):
+        if strategy[c] == PID:
+            if u[c] > ceiling[c]:
+                u[c] = ceiling[c]
+        elif strategy[c] == DUAL:
+            lo = dual_floor(ceiling[c])
+            if mu[c] < lo:
+                mu[c] = lo
+
+
 @kernel
 def dual_update(
-    mu, strategy, daily, spent_today, last_spent, planned_prev, planned_now, step, mu_max
+    mu, strategy, daily, spent_today, last_spent, ceiling, planned_prev, planned_now, step, mu_max
 ):
     """One interval of adaptive pacing (Balseiro and Gur, 2019) for the ``DUAL`` campaigns.
 
@@ -70,9 +185,20 @@ def dual_update(
       (1 - planned_prev)``, at least 0 (0 when ``planned_prev >= 1``): the remaining
       budget spread evenly over the remaining planned traffic, so that a campaign behind or
       ahead of plan re-targets the rest of the day instead of catching up at once;
-    - ``mu[c] = clip(mu[c] + step * (spent - target) / max(target, daily[c] * 1e-6),
-      0, mu_max)``;
+    - the step ``g = step * (spent - target) / max(target, daily[c] * 1e-6)`` is taken
+      on ``z``, a coordinate equal to ``mu`` for ``mu >= 0`` and to ``1 - m`` below, with
+      ``m = 1 / (1 + mu)`` the multiplier: ``z = clip(z + g, 1 - ceiling[c], mu_max)``,
+      then ``mu[c] = z`` for ``z >= 0`` and ``1 / (1 - z) - 1`` (the multiplier ``1 -
+      z``) below, raised to :func:`dual_floor` so that ``1 / (1 + mu[c]) <=
+      ceiling[c]`` exactly;
     - ``last_spent[c] = spent_today[c]``.
+
+    Above 0 this is Balseiro and Gur's update. Below 0 (catching up: the campaign spends
+    less than its target even bidding its value) the multiplier moves linearly, by
+    ``-g``, up to ``ceiling[c]``; were the step taken on ``mu`` there, a step would move
+    the multiplier by ``m**2`` times as much, 4 to 100 times at ceilings of 2 to 10,
+    and the loop would swing from bound to bound. Both pieces have slope -1 at 0, so the
+    map is smooth there.
 
     Normalisation: Balseiro and Gur step by ``eps * (z_t - rho)`` with spend ``z_t`` and
     per-period target ``rho`` in value units. Dividing the subgradient by the interval's
@@ -92,6 +218,9 @@ def dual_update(
         Daily budget and spend so far today, micro-units.
     last_spent : int64 (n_campaigns,)
         ``spent_today`` at the previous update; set to ``spent_today`` in place.
+    ceiling : float64 (n_campaigns,)
+        Highest multiplier per campaign, >= 1 (:func:`catch_up_ceiling`; all 1: the
+        multiplier never exceeds 1, ``mu >= 0``).
     planned_prev, planned_now : float
         Planned share of the day's spend at the previous update and now, in [0, 1]
         (e.g. :func:`planned_share`).
@@ -125,13 +254,33 @@ def dual_update(
         scale = daily[c] * 1e-6
         if target > scale:
             scale = target
-        m = mu[c] + step * (spent - target) / scale
-        if m < 0.0:
-            m = 0.0
-        if m > mu_max:
-            m = mu_max
-        mu[c] = m
+        z = mu[c]
+        if z < 0.0:
+            z = 1.0 - 1.0 / (1.0 + z)
+        z = z + step * (spent - target) / scale
+        lo = 1.0 - ceiling[c]
+        if z < lo:
+            z = lo
+        if z > mu_max:
+            z = mu_max
+        if z >= 0.0:
+            mu[c] = z
+        else:
+            below = 1.0 / (1.0 - z) - 1.0
+            floor = dual_floor(ceiling[c])
+            mu[c] = below if below > floor else floor
         last_spent[c] = spent_today[c]
+
+
+@helper
+def plan_target(plan0, share0, planned_now):
+    """The committed share of the daily budget planned by now for a campaign whose plan
+    was anchored when the planned share was ``plan0`` and its committed share ``share0``:
+    ``share0 + (1 - share0) * (planned_now - plan0) / (1 - plan0)``, 1 when ``plan0 >=
+    1``; exactly ``planned_now`` when both anchors are 0 (a day paced from midnight)."""
+    if plan0 >= 1.0:
+        return 1.0
+    return share0 + (1.0 - share0) * (planned_now - plan0) / (1.0 - plan0)
 
 
 @kernel
@@ -143,6 +292,9 @@ def pid_update(
     daily,
     spent_today,
     held,
+    plan0,
+    share0,
+    ceiling,
     planned_now,
     dt_hours,
     kp,
@@ -154,26 +306,47 @@ def pid_update(
 
     For each campaign with ``strategy[c] == PID`` and ``daily[c] > 0``:
 
-    - ``error = planned_now - (spent_today[c] + held[c]) / daily[c]``, the share of the
-      daily budget the campaign is behind plan (negative when ahead);
+    - ``gap = target - (spent_today[c] + held[c]) / daily[c]``, the share of the daily
+      budget the campaign is behind plan (negative when ahead), where ``target =
+      plan_target(plan0[c], share0[c], planned_now)``: the plan runs from the
+      campaign's anchor (its committed share ``share0[c]`` when the planned share was
+      ``plan0[c]``: 0 and 0 at midnight; where pacing started later, as for an engine
+      or a campaign started during the day, the rest of the budget over the rest of the
+      planned traffic, so nothing missed before is caught up) to the whole budget at the
+      end of the day;
+    - ``error = gap`` ahead of plan (``gap <= 0``); behind it, ``error =
+      CATCH_UP_WEIGHT * gap / max(1 - target, REMAINING_FLOOR)``: the shortfall as a
+      share of what is left of the plan (to end on budget the campaign must spend ``1 +
+      gap / (1 - target)`` times the plan's rate from now on), at half weight
+      (``CATCH_UP_WEIGHT = 0.5``). A proportional controller on ``gap`` alone settles
+      behind plan by ``(u* - 1) / kp`` wherever the campaign needs a multiplier ``u* >
+      1``, and ends the day that far short; on the shortfall of what is left, that lag
+      shrinks with the rest of the plan. The gain behind plan thus runs from ``kp / 2``
+      at the start of the plan to ``5 * kp`` over its last tenth (``REMAINING_FLOOR =
+      0.1``): slowing down is urgent (spend cannot be undone), catching up grows urgent
+      as the day runs out, and campaigns behind together do not bid each other up
+      early in the day. Ahead of plan the budget cap ends the day on budget anyway, and
+      the error is the plain gap;
     - ``derivative = (error - prev_error[c]) / dt_hours``; the derivative term
       ``kd * derivative`` is 0 when ``kd == 0`` or ``dt_hours <= 0``;
     - anti-windup by conditional integration (Astrom and Hagglund, 2006): with the
       output before integrating, ``v = 1 + kp * error + ki * integral[c] + kd *
       derivative``, the integral is left alone when the output is saturated in the
-      direction of the error (``v >= 1`` and ``error > 0``, or ``v <= min_multiplier``
-      and ``error < 0``); otherwise
-      ``integral[c] += error * dt_hours``. When ``ki > 0``, ``integral[c]`` is then
-      clamped to ``[-1 / ki, 1 / ki]`` (the integral term alone never exceeds 1);
+      direction of the error (``v >= ceiling[c]`` and ``error > 0``, or ``v <=
+      min_multiplier`` and ``error < 0``); otherwise ``integral[c] += error *
+      dt_hours``. When ``ki > 0``, ``integral[c]`` is then clamped to ``[-1 / ki,
+      max(1, ceiling[c] - 1) / ki]``: the integral term alone can hold the output
+      anywhere in its range and no further;
     - ``u[c] = clip(1 + kp * error + ki * integral[c] + kd * derivative,
-      min_multiplier, 1)``;
+      min_multiplier, ceiling[c])``;
     - ``prev_error[c] = error``.
 
     A campaign with ``daily[c] <= 0`` gets ``u[c] = min_multiplier`` and its state is left
-    alone. With ``ki = kd = 0`` this is the proportional controller
-    ``clip(1 - kp * (committed_share - planned_now), min_multiplier, 1)``, with
-    ``committed_share = (spent_today + held) / daily``. A campaign that has committed its
-    whole budget keeps a multiplier here; the budget cap
+    alone. With ``ki = kd = 0``, zero anchors and ``ceiling = 1`` this is the
+    proportional controller ``clip(1 - kp * (committed_share - planned_now),
+    min_multiplier, 1)``, with ``committed_share = (spent_today + held) / daily`` (behind
+    plan both are 1). A
+    campaign that has committed its whole budget keeps a multiplier here; the budget cap
     (:func:`adcore._kernels.pacing.pace`) stops its bidding. The caller sets
     ``prev_error`` to 0 at the start of a day (or to the first error, to avoid a
     derivative kick).
@@ -187,6 +360,11 @@ def pid_update(
         Strategy codes; only ``PID`` campaigns are touched.
     daily, spent_today, held : int64 (n_campaigns,)
         Daily budget, spend so far today and money held for decided, not yet shown ads.
+    plan0, share0 : float64 (n_campaigns,)
+        Each campaign's plan anchor: the planned share and its committed share when its
+        plan for today started (0 and 0 from midnight).
+    ceiling : float64 (n_campaigns,)
+        Highest multiplier per campaign, >= 1 (:func:`catch_up_ceiling`).
     planned_now : float
         Planned share of the day's spend now.
     dt_hours : float
@@ -208,25 +386,36 @@ def pid_update(
         if daily[c] <= 0:
             u[c] = min_multiplier
             continue
-        error = planned_now - (spent_today[c] + held[c]) / daily[c]
+        top = ceiling[c]
+        target = plan_target(plan0[c], share0[c], planned_now)
+        error = target - (spent_today[c] + held[c]) / daily[c]
+        if error > 0.0:
+            left = 1.0 - target
+            if left < REMAINING_FLOOR:
+                left = REMAINING_FLOOR
+            error = CATCH_UP_WEIGHT * error / left
         d_term = 0.0
         if kd != 0.0 and dt_hours > 0.0:
             d_term = kd * ((error - prev_error[c]) / dt_hours)
         v = 1.0 + kp * error + ki * integral[c] + d_term
-        saturated = (v >= 1.0 and error > 0.0) or (v <= min_multiplier and error < 0.0)
+        saturated = (v >= top and error > 0.0) or (v <= min_multiplier and error < 0.0)
         i = integral[c]
         if not saturated:
             i = i + error * dt_hours
         if ki > 0.0:
-            bound = 1.0 / ki
-            if i > bound:
-                i = bound
-            if i < -bound:
-                i = -bound
+            reach = top - 1.0
+            if reach < 1.0:
+                reach = 1.0
+            high = reach / ki
+            low = -1.0 / ki
+            if i > high:
+                i = high
+            if i < low:
+                i = low
         integral[c] = i
         out = 1.0 + kp * error + ki * i + d_term
-        if out > 1.0:
-            out = 1.0
+        if out > top:
+            out = top
         if out < min_multiplier:
             out = min_multiplier
         u[c] = out
@@ -263,6 +452,10 @@ def throttle_update(
       ``p[c] = clip(left / remaining_requests / spend_per_request[c], p_min, 1)``, the
       share of the remaining requests the remaining budget pays for;
     - ``last_spent[c] = spent_today[c]``.
+
+    Throttling never raises a bid: a campaign behind plan (its remaining budget buys
+    more than the remaining requests at full participation) catches up by taking part
+    in every request, ``p = 1``.
 
     Parameters
     ----------
@@ -321,7 +514,9 @@ def strategy_multipliers(mult, strategy, mu, u, p, camp_key, request_key):
     ``unit_uniform(splitmix64(camp_key[c] ^ request_key)) < p[c]`` else 0, where
     ``unit_uniform(x) = (x >> 11) * 2**-53``: a draw that is the same for the same
     (campaign, request) and independent across requests. A multiplier of 0 makes the
-    campaign sit out the request.
+    campaign sit out the request. The update kernels keep ``u[c]`` and ``1 / (1 +
+    mu[c])`` within the campaign's ceiling (:func:`catch_up_ceiling`); above 1 the
+    campaign is catching up.
 
     Parameters
     ----------

@@ -9,6 +9,14 @@ request the agent turns it into one bid multiplier per campaign and computes wha
 campaign may still commit (daily and total budget less spend and holds), which caps the
 auction's bids: pacing caps bidding, and spend never exceeds a budget.
 
+A campaign behind plan catches up: PID and dual multipliers rise above 1, up to the
+campaign's ceiling (the largest multiplier that keeps every bid its strategy produces at
+or below its ``max_bid``, and at most ``EngineConfig.pacing_max_multiplier``); a
+throttled campaign stops throttling. Each campaign's plan runs from an anchor: midnight
+for a day paced from its start, else the moment pacing began for it (an engine started,
+a campaign added or its flight begun during the day), from which the rest of its budget
+is spread over the rest of the planned traffic; nothing missed before is caught up.
+
 The planned spend curve is ``EngineConfig.pacing_curve`` when given; otherwise it is the
 traffic forecast the agent learns from the requests it sees, per bin of the UTC day
 (``forecast_bins``), blended day by day (``forecast_alpha``). Until a whole day has been
@@ -26,6 +34,8 @@ import numpy as np
 
 from .._kernels.pacing import pace
 from .._kernels.pacing_control import (
+    catch_up_ceiling,
+    clamp_to_ceiling,
     dual_update,
     forecast_update,
     pid_update,
@@ -89,7 +99,21 @@ class _PacingState:
         self.alpha = cfg.forecast_alpha
         self.strategy = snapshot.camp_pacing
         self.camp_key = snapshot.camp_key
+        self.camp_start = snapshot.camp_start
+        self.camp_end = snapshot.camp_end
         n = snapshot.n_campaigns
+        self.ceiling = np.ones(n, dtype=np.float64)
+        catch_up_ceiling(
+            self.ceiling,
+            snapshot.camp_strategy,
+            snapshot.camp_amount,
+            snapshot.camp_max_bid,
+            snapshot.camp_conversion_rate,
+            cfg.pacing_max_multiplier,
+        )
+        # Plan anchors: NaN until the next update anchors the campaign there.
+        self.plan0 = np.full(n, np.nan, dtype=np.float64)
+        self.share0 = np.zeros(n, dtype=np.float64)
         self.mu = np.zeros(n, dtype=np.float64)
         self.u = np.ones(n, dtype=np.float64)
         self.integral = np.zeros(n, dtype=np.float64)
@@ -114,8 +138,12 @@ class _PacingState:
                         "p",
                         "spend_per_request",
                         "last_spent",
+                        "plan0",
+                        "share0",
                     ):
                         getattr(self, name)[c] = getattr(previous, name)[j]
+            # A lower max_bid (or another strategy) takes effect on the next request.
+            clamp_to_ceiling(self.mu, self.u, self.strategy, self.ceiling)
             self.forecast = previous.forecast
             self.counts = previous.counts
             self.days_seen = previous.days_seen
@@ -151,6 +179,25 @@ class _PacingState:
             return 1.0
         return max(1.0, self.today / planned * (1.0 - planned))
 
+    def anchor(
+        self,
+        now: float,
+        planned: float,
+        daily: np.ndarray,
+        spent_today: np.ndarray,
+        held: np.ndarray,
+    ) -> None:
+        """Start the plan of each campaign not yet anchored today, or outside its
+        flight, at ``now``: its plan then runs from its committed share now to its
+        whole budget at the end of the day."""
+        fresh = np.isnan(self.plan0) | (now < self.camp_start) | (now >= self.camp_end)
+        if not fresh.any():
+            return
+        self.plan0[fresh] = planned
+        budget = np.maximum(daily[fresh], 1).astype(np.float64)
+        share = (spent_today[fresh] + held[fresh]) / budget
+        self.share0[fresh] = np.where(daily[fresh] > 0, share, 0.0)
+
     def update(self, now: float) -> None:
         """One pacing interval: roll the day if it changed, then update every
         controller (called under ``lock``)."""
@@ -165,9 +212,14 @@ class _PacingState:
         self.today += new
         ledger = self.ledger
         if day != self.day:
-            if self.day >= 0 and day == self.day + 1 and self.counts.sum() > 0:
+            continued = self.day >= 0 and day == self.day + 1
+            if continued and self.counts.sum() > 0:
                 forecast_update(self.forecast, self.counts, self.alpha, self.days_seen)
                 self.days_seen += 1
+            # Paced through midnight: today's plans start there. Otherwise (the first
+            # update, or days skipped) they start now, below.
+            self.plan0[:] = 0.0 if continued else np.nan
+            self.share0[:] = 0.0
             self.counts[:] = 0.0
             self.today = 0.0
             self.day = day
@@ -181,12 +233,14 @@ class _PacingState:
         # Controllers pace the campaign's whole budget (for a fleet ledger, the fleet's
         # spend); the per-request cap (pace) uses what this process may commit.
         daily, spent_today, held = ledger.pacing_view()
+        self.anchor(now, planned, daily, spent_today, held)
         dual_update(
             self.mu,
             self.strategy,
             daily,
             spent_today,
             self.last_spent,
+            self.ceiling,
             self.planned_prev,
             planned,
             self.step,
@@ -200,6 +254,9 @@ class _PacingState:
             daily,
             spent_today,
             held,
+            self.plan0,
+            self.share0,
+            self.ceiling,
             planned,
             dt_hours,
             self.gain,
@@ -276,5 +333,6 @@ class PacingAgent(Agent):
         return {
             "planned_fraction": round(state.planned(ctx.now), 4),
             "campaigns_damped": int((ctx.mult < 1.0).sum()),
+            "campaigns_catching_up": int((ctx.mult > 1.0).sum()),
             "campaigns_out_of_budget": int((ctx.avail <= 0).sum()),
         }

@@ -589,7 +589,12 @@ class AdMarketEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo ships no typ
         }
         arm = ARMS["agents"]
         agents = [steered.get(a.name, a) for a in default_agents()]
-        engine = Engine(market.catalog, arm.configure(_engine_config(self.scenario)), agents=agents)
+        # The environment's bidding actions set the multipliers; pacing does not raise
+        # bids on top of them (so every bid stays within its campaign's max_bid).
+        config = msgspec.structs.replace(
+            arm.configure(_engine_config(self.scenario)), pacing_max_multiplier=1.0
+        )
+        engine = Engine(market.catalog, config, agents=agents)
         self._engine = engine
         self._rows = _rows(engine.catalog.snapshot, ids)
         self._daily = np.array([c.daily_budget for c in market.catalog.campaigns], np.int64)

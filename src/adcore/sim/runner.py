@@ -146,10 +146,13 @@ def _engine_config(scenario: Scenario) -> EngineConfig:
     # from data centres known to send non-human traffic is general invalid traffic, to be
     # filtered, not merely scored (MRC, "Invalid Traffic Detection and Filtration
     # Guidelines Addendum", 2015): no simulated listener listens from a data centre, and
-    # every simulated bot runs in one.
+    # every simulated bot runs in one. No pacing curve: the pacing agent is not told the
+    # scenario's traffic; it learns its forecast from the requests it sees, as in
+    # production (on a simulated first day, a flat plan). Campaigns behind plan catch up,
+    # each up to its max bid (10 is above every built-in campaign's own ceiling).
     return EngineConfig(
         latency_budget_us=float("inf"),
-        pacing_curve=scenario.diurnal,
+        pacing_max_multiplier=10.0,
         hold_ttl=60.0,
         seed=0,
         vendor_id=SIM_VENDOR_ID,
