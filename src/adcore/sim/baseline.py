@@ -32,12 +32,13 @@ from ..agents import (
     AuctionAgent,
     AudienceAgent,
     BiddingAgent,
-    FraudAgent,
+    CreativeAgent,
     InventoryAgent,
     PacingAgent,
     PrivacyAgent,
     RelevanceAgent,
     SafetyAgent,
+    default_agents,
 )
 from ..config import EngineConfig
 from ..context import Context
@@ -66,17 +67,7 @@ def monolith_agents() -> list[Agent]:
     relevance and bidding (the one response model), pacing (the default PID pacing) and
     the auction; every ad plays its default cut.
     """
-    return [
-        PrivacyAgent(),
-        FraudAgent(),
-        AudienceAgent(),
-        InventoryAgent(),
-        SafetyAgent(),
-        RelevanceAgent(),
-        BiddingAgent(),
-        PacingAgent(),
-        AuctionAgent(),
-    ]
+    return [a for a in default_agents() if not isinstance(a, CreativeAgent)]
 
 
 def baseline_agents() -> list[Agent]:

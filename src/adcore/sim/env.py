@@ -45,8 +45,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "pip install 'adcore[rl]' (pettingzoo, gymnasium)"
     ) from exc
 
-from .._kernels.creative import FOCUS_BACKGROUND, FOCUS_HIGH, choose_variants
+from .._kernels.creative import FOCUS_BACKGROUND, FOCUS_HIGH
 from ..agents import Agent, BiddingAgent, CreativeAgent, PacingAgent, Services, default_agents
+from ..agents.creative import choose_cuts
 from ..agents.pacing import planned_fraction
 from ..agents.privacy import request_activities
 from ..catalog import CatalogSnapshot
@@ -343,28 +344,10 @@ class _CampaignCreative(CreativeAgent):
         runs = [*self._FORCED]
         if ctx.focus in (FOCUS_HIGH, FOCUS_BACKGROUND):
             runs.append((0, ctx.focus))
-        snap = ctx.snapshot
         for choice, focus in runs:
             subset = np.ascontiguousarray(cand[cut == choice])
-            if subset.size == 0:
-                continue
-            choose_variants(
-                ctx.creative,
-                ctx.reason,
-                ctx.n_imp,
-                snap.ad_format,
-                snap.var_ptr,
-                snap.var_duration,
-                snap.var_mimes,
-                snap.var_protocols,
-                ctx.imp_mimes,
-                ctx.imp_protocols,
-                ctx.imp_mindur,
-                ctx.imp_maxdur,
-                focus,
-                subset,
-                subset.size,
-            )
+            if subset.size:
+                choose_cuts(ctx, focus, subset, subset.size)
 
 
 # ---------------------------------------------------------------------- environment
