@@ -696,7 +696,9 @@ class NumpyAuction(AuctionAgent):
         won = ctx.won.view(bool)
         won.fill(False)
         avail = ctx.avail
-        bid_x_mult = ctx.bid * ctx.mult[camp] * ctx.bid_factor[0]
+        bid_x_mult = np.minimum(
+            ctx.bid * ctx.mult[camp] * ctx.bid_factor[0], snap.camp_max_bid[camp]
+        )
         for k in range(ctx.n_imp):
             eligible = (ctx.reason[k] == 0) & ~won
             e = np.minimum(bid_x_mult, avail[camp] / 1000.0)

@@ -794,3 +794,52 @@ def test_pod_path_reports_its_search(
         assert gap == 0.0 and got == pytest.approx(best, abs=1e-9)
     for k in range(1, a["n_imp"]):
         assert (out["pod_nodes"][k], out["pod_gap"][k], out["pod_budgeted"][k]) == (0, 0.0, 0)
+
+
+@cases(600)
+@given(
+    st.integers(2, 8),
+    st.lists(st.sampled_from([0.0, 1.0, 2.0, 5.0]), min_size=8, max_size=8),
+    st.lists(st.integers(1, 2**64 - 1), min_size=8, max_size=8, unique=True),
+    st.integers(0, 2**64 - 1),
+    st.integers(1, 4),  # call_kernel's pods hold 4 ads
+    st.sampled_from([FIRST_PRICE, SECOND_PRICE]),
+)
+def test_pod_ties_go_to_expected_value_then_the_tie_key(
+    n: int, values: list[float], keys: list[int], request_key: int, maxseq: int, mech: int
+) -> None:
+    """A pod of ``maxseq`` equal spots, ``n`` ads of ``n`` campaigns all bidding the
+    same: every pod of ``min(n, maxseq)`` ads has the same total bid, and the one chosen
+    holds the ads first in the order expected value desc, then
+    splitmix64(ad_key ^ request_key) asc."""
+    a: dict[str, Any] = dict(
+        n_imp=1,
+        reason=np.zeros((1, n), np.uint8),
+        bid=np.full(n, 3.0),
+        value=np.array(values[:n]),
+        mult=np.ones(n),
+        ad_campaign=np.arange(n, dtype=np.int32),
+        floor=np.zeros((1, n)),
+        avail=np.full(n, 10**9, np.int64),
+        ad_key=np.array(keys[:n], np.uint64),
+        priority=np.zeros(n, np.int64),
+        camp_deals=np.zeros((n, 1), np.uint64),
+        imp_deals=np.zeros((1, 1), np.uint64),
+        request_key=np.uint64(request_key),
+        imp_mech=np.array([mech], np.int64),
+        imp_soft=np.zeros(1),
+        explore=0.0,
+        draws=np.zeros((1, 2)),
+        cand=None,
+    )
+    a = with_candidates(a)
+    out: dict[str, Any] = {
+        name: np.zeros(1, np.int32 if name == "win_ad" else np.float64) for name in OUTPUTS
+    }
+    out["win_micros"] = np.zeros(1, np.int64)
+    out["effective"], out["won"] = np.zeros(n), np.zeros(n, np.uint8)
+    call_kernel(out, a, pod=(30.0 * maxseq, maxseq), durations=np.full(n, 30.0))
+    count = int(out["pod_n"][0])
+    order = sorted(range(n), key=lambda i: (-values[i], tie_key(a, i)))
+    assert count == min(n, maxseq)
+    assert sorted(int(i) for i in out["pod_ad"][0, :count]) == sorted(order[:count])

@@ -2,8 +2,8 @@
 ``max_bid``, and never above it.
 
 - The controller's invariants as hypothesis properties (fixed seeds, the project's
-  hypothesis profile): each campaign's ceiling keeps every bid its strategy can produce
-  at or below ``max_bid``, exactly in floating point; multipliers stay in ``[0,
+  hypothesis profile): a fixed-CPM campaign's ceiling keeps its bid at or below
+  ``max_bid``, exactly in floating point, and the auction caps the others; multipliers stay in ``[0,
   ceiling]`` (``[0, max_bid / bid]`` for fixed CPM); a campaign behind plan never gets a
   lower multiplier than the same campaign on plan.
 - Closed loops on a synthetic market where the budget needs more than the campaign's
@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from numpy.testing import assert_allclose, assert_array_equal
+from numpy.testing import assert_array_equal
 
 from adcore import (
     Ad,
@@ -40,7 +40,6 @@ from adcore import (
     Pacing,
 )
 from adcore import openrtb as rtb
-from adcore._kernels.bidding import strategy_bids
 from adcore._kernels.pacing import pace
 from adcore._kernels.pacing_control import (
     DUAL,
@@ -110,23 +109,10 @@ def bid_strategies(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
 
 def ceilings_of(camp: dict[str, np.ndarray], max_multiplier: float) -> np.ndarray:
     out = np.full(camp["camp_strategy"].shape[0], np.nan)
-    catch_up_ceiling(out, *camp.values(), max_multiplier)
+    catch_up_ceiling(
+        out, camp["camp_strategy"], camp["camp_amount"], camp["camp_max_bid"], max_multiplier
+    )
     return out
-
-
-def possible_bids(camp: dict[str, np.ndarray], p: np.ndarray) -> np.ndarray:
-    """What the bidding kernel bids for one ad per campaign with action probability
-    ``p``."""
-    n = p.shape[0]
-    bid, value = np.zeros(n), np.zeros(n)
-    reason = np.zeros((1, n), dtype=np.uint8)
-    ad_campaign = np.arange(n, dtype=np.int32)
-    cand = np.arange(n, dtype=np.int64)
-    strategy_bids(
-        bid, value, reason, 1, p, ad_campaign, camp["camp_strategy"], camp["camp_amount"],
-        camp["camp_max_bid"], camp["camp_conversion_rate"], cand, n,
-    )  # fmt: skip
-    return bid
 
 
 # --------------------------------------------------------------------------- ceilings
@@ -134,33 +120,33 @@ def possible_bids(camp: dict[str, np.ndarray], p: np.ndarray) -> np.ndarray:
 
 @cases(2000)
 @given(seed=SEEDS, n=SIZES, max_multiplier=MAX_MULTIPLIER)
-def test_ceiling_keeps_every_bid_at_or_below_max_bid(
+def test_ceiling_keeps_a_fixed_cpm_at_or_below_max_bid(
     seed: int, n: int, max_multiplier: float
 ) -> None:
-    """The kernel equals its reference; ceilings are in [1, max_multiplier]; every bid
-    the bidding kernel can produce (p from 0 to 1, exactly 1 included), times any
-    multiplier up to the ceiling, times a fraud discount f <= 1, in either order, is at
-    most max_bid, exactly; for fixed CPM below its cap the ceiling is max_bid / bid to a
-    few ulps (tight)."""
+    """The kernel equals its reference; ceilings are in [1, max_multiplier] (1 for a
+    campaign that cannot bid); a fixed CPM times any multiplier up to its ceiling,
+    times a fraud discount f <= 1, in either order, is at most max_bid, exactly, and
+    the ceiling is max_bid / bid to a few ulps (tight); the strategies whose bids
+    follow a predicted rate get max_multiplier (the auction caps them)."""
     rng = np.random.default_rng(seed)
     camp = bid_strategies(rng, n)
     ceiling = ceilings_of(camp, max_multiplier)
-    want = np.array(ref.catch_up_ceiling(*camp.values(), max_multiplier))
-    # exact, but for target CPA, whose product the JIT may round in another order
-    cpa = camp["camp_strategy"] == STRATEGY_CODES[BidStrategy.TARGET_CPA]
-    assert_array_equal(ceiling[~cpa], want[~cpa])
-    assert_allclose(ceiling[cpa], want[cpa], rtol=1e-15, atol=0)
+    want = ref.catch_up_ceiling(
+        camp["camp_strategy"], camp["camp_amount"], camp["camp_max_bid"], max_multiplier
+    )
+    assert_array_equal(ceiling, np.array(want))
     assert np.all((ceiling >= 1.0) & (ceiling <= max_multiplier))
-    cap = camp["camp_max_bid"]
-    for p in (np.ones(n), rng.random(n), np.full(n, 0.5), np.nextafter(np.ones(n), 0.0)):
-        bid = possible_bids(camp, p)
-        for mult in (ceiling, ceiling * rng.random(n), np.minimum(ceiling, 1.0)):
-            f = rng.choice(np.array([1.0, 0.3, np.nextafter(1.0, 0.0)]), n)
-            assert np.all((bid * mult) * f <= np.maximum(cap, bid))
-            assert np.all(bid * (mult * f) <= np.maximum(cap, bid))
+    amount, cap = camp["camp_amount"], camp["camp_max_bid"]
+    bidding = (amount > 0) & (cap > 0)
     fixed = camp["camp_strategy"] == STRATEGY_CODES[BidStrategy.FIXED_CPM]
-    amount = camp["camp_amount"]
-    free = fixed & (amount > 0) & (amount < cap) & (ceiling < max_multiplier)
+    assert np.all(ceiling[~bidding] == 1.0)
+    assert np.all(ceiling[bidding & ~fixed] == max_multiplier)
+    bid = np.minimum(amount, cap)
+    for mult in (ceiling, ceiling * rng.random(n), np.minimum(ceiling, 1.0)):
+        f = rng.choice(np.array([1.0, 0.3, np.nextafter(1.0, 0.0)]), n)
+        assert np.all(((bid * mult) * f <= cap)[fixed])
+        assert np.all((bid * (mult * f) <= cap)[fixed])
+    free = fixed & bidding & (amount < cap) & (ceiling < max_multiplier)
     assert np.all(ceiling[free] * amount[free] >= cap[free] * (1 - 1e-15))
 
 
@@ -497,9 +483,19 @@ def test_max_bid_caps_every_path_alike() -> None:
                     assert cand.multiplier <= 1.0
     cpm = [s.bid for s in _slots_of(a, "cpm")]
     assert max(cpm) <= 5.0 and max(cpm) >= 5.0 * (1 - 1e-15)
+    # The max-value campaign bids p * 2.0 < 3.0 on its own; catching up, its multiplier
+    # goes past 3.0 / bid and the auction caps its effective bid at exactly 3.0.
+    value = [
+        cand for d in b for cand in (*d.trace.winners, *d.trace.runners_up)  # type: ignore[union-attr]
+        if cand is not None and cand.campaign_id == "value"
+    ]  # fmt: skip
+    assert max(v.bid for v in value) < 3.0
+    assert any(v.bid * v.multiplier > 3.0 for v in value)
+    assert max(v.effective for v in value) == 3.0
     state = fused.agent_state("pacing")
     assert np.all(state.u <= state.ceiling) and np.all(1.0 / (1.0 + state.mu) <= state.ceiling)
     assert state.ceiling[0] == np.nextafter(2.5, 0.0)
+    assert state.ceiling[1] == 10.0
 
 
 def _slots_of(decisions: list[Any], campaign: str) -> list[Any]:

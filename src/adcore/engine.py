@@ -847,7 +847,13 @@ class Engine:
     def _trace(self, live: _Live, ctx: Context, agents: list[AgentTrace], total_us: float) -> Trace:
         snap = live.snapshot
         n = ctx.n_imp
-        eff = ctx.bid * ctx.mult[snap.ad_campaign] if snap.n_ads else ctx.bid
+        if snap.n_ads:
+            # The auction caps effective bids at max_bid, or a lower CapBid override.
+            auction = live.states.get("auction")
+            cap = getattr(auction, "camp_cap", snap.camp_max_bid)
+            eff = np.minimum(ctx.bid * ctx.mult[snap.ad_campaign], cap[snap.ad_campaign])
+        else:
+            eff = ctx.bid
         winners: list[CandidateTrace | None] = []
         runners: list[CandidateTrace | None] = []
 

@@ -25,25 +25,20 @@ def catch_up_ceiling(
     camp_strategy: Any,
     camp_amount: Any,
     camp_max_bid: Any,
-    camp_conversion_rate: Any,
     max_multiplier: float,
 ) -> list[float]:
-    """Each campaign's highest multiplier: the float below max_bid over its highest
-    possible bid, clipped to [1, max_multiplier]."""
+    """Each campaign's highest multiplier: 1 when it cannot bid; for a fixed CPM the
+    float below max_bid over its bid, clipped to [1, max_multiplier]; for the others
+    max_multiplier (the auction caps their effective bids at max_bid)."""
     out = []
     for c in range(len(camp_strategy)):
         s, a, m = int(camp_strategy[c]), float(camp_amount[c]), float(camp_max_bid[c])
-        if s == FIXED_CPM:
-            top = a
-        elif s == TARGET_CPA:
-            top = float(camp_conversion_rate[c]) * a * 1000.0 * (1.0 + 1e-12)
-        else:
-            top = a * 1000.0
-        top = min(top, m)
-        if not top > 0.0:
+        if not (a > 0.0 and m > 0.0):
             out.append(1.0)
-            continue
-        out.append(_clip(math.nextafter(m / top, 0.0), 1.0, max_multiplier))
+        elif s != FIXED_CPM:
+            out.append(float(max_multiplier))
+        else:
+            out.append(_clip(math.nextafter(m / min(a, m), 0.0), 1.0, max_multiplier))
     return out
 
 

@@ -44,6 +44,21 @@ def _effective(i, bid, mult, ad_campaign, avail, camp_cap, factor):
 
 
 @helper
+def _rank_ties(g_key, g_idx, value, m):
+    """Replace the pod candidates' tie keys ``g_key[:m]`` (seeded hashes) by their
+    ranks in the order expected value ``value[g_idx[s]]`` desc, then hash asc: the pod
+    search ranks equal bids by these keys, so equal bids go to the higher expected
+    value first, then to the lower hash."""
+    by_hash = np.argsort(g_key[:m], kind="mergesort")
+    ev = np.empty(m, dtype=np.float64)
+    for r in range(m):
+        ev[r] = -value[g_idx[by_hash[r]]]
+    order = by_hash[np.argsort(ev, kind="mergesort")]
+    for r in range(m):
+        g_key[order[r]] = np.uint64(r)
+
+
+@helper
 def _offers_deals(k, imp_deals):
     """Whether impression ``k`` offers any private deal."""
     for w in range(imp_deals.shape[1]):
@@ -331,17 +346,17 @@ def run_auctions(
     **Discount.** Every bid is multiplied by ``bid_factor[0]`` (the fraud agent's
     discount of a suspicious request, 1 otherwise).
 
-    **Overrides.** ``camp_cap`` caps each campaign's effective bid (``inf`` for none) and
-    ``forced_floor[0]``, when positive, raises every candidate's floor to it first
-    (human overrides, :class:`~adcore.events.CapBid` and
-    :class:`~adcore.events.ForceFloor`).
+    **Caps.** ``camp_cap`` caps each campaign's effective bid: its ``max_bid``, or a
+    lower human override (:class:`~adcore.events.CapBid`), so a pacing multiplier above 1
+    never bids past it. ``forced_floor[0]``, when positive, raises every candidate's
+    floor to it first (a human override, :class:`~adcore.events.ForceFloor`).
 
     **Effective bids.** A candidate is an ad in ``cand[:n_cand]`` (ascending) eligible for
     the impression (``reason[k, i] == 0``) that has not won an earlier impression of the
-    request. It bids ``effective = bid * mult[campaign]`` capped at what its campaign may
-    still commit (``avail`` micro-units, decremented as impressions are won), and bids
-    only when ``effective > 0`` and ``effective >= floor[k, i]`` (the hard floor).
-    The campaign's ``priority`` ranks first, then whether the campaign holds one of the
+    request. It bids ``effective = bid * mult[campaign]`` capped at ``camp_cap`` and at what
+    its campaign may still commit (``avail`` micro-units, decremented as impressions are
+    won), and bids only when ``effective > 0`` and ``effective >= floor[k, i]`` (the
+    hard floor). The campaign's ``priority`` ranks first, then whether the campaign holds one of the
     impression's private deals (``camp_deals & imp_deals``; its floor is then the deal's,
     so a deal bid that meets its floor outranks the open auction), then the effective
     bid; ties go to the higher expected value ``value[i]`` (the bidding kernel's, before
@@ -366,11 +381,13 @@ def run_auctions(
 
     **Ad pods** (``imp_pod[k] == 1``): the candidates fill a pod of total duration
     ``imp_poddur[k]`` with at most ``imp_maxseq[k]`` ads (and ``pod_ad.shape[1]``),
-    maximising the sum of effective bids (:func:`adcore._kernels.pod.fill_pod`); each
-    ad's duration is its chosen creative's, its floor the larger of the hard floor and
-    ``imp_cpmps[k]`` times its duration. No two ads of one campaign share a pod, nor
-    (``imp_dedupe[k]`` bit 1) two ads sharing an advertiser domain, nor (bit 2) an IAB
-    category. Prices: first price pays bids; second price pays VCG prices within the
+    maximising the sum of effective bids (:func:`adcore._kernels.pod.fill_pod`), equal
+    bids ranked by expected value ``value[i]``, then by ``splitmix64(ad_key ^ request_key)``
+    (among pods of equal total bid the search keeps the one whose ads come first in that
+    order); each ad's duration is its chosen creative's, its floor the larger of the
+    hard floor and ``imp_cpmps[k]`` times its duration. No two ads of one campaign share
+    a pod, nor (``imp_dedupe[k]`` bit 1) two ads sharing an advertiser domain, nor (bit
+    2) an IAB category. Prices: first price pays bids; second price pays VCG prices within the
     pod (:func:`adcore._kernels.pod.pod_prices`), charging each campaign only for what
     it displaces from other campaigns. Each search explores at most
     ``pod_budget`` nodes (:func:`adcore._kernels.pod.pod_auction`), and the searches of
@@ -523,6 +540,8 @@ def run_auctions(
         if maxseq > pod_ad.shape[1]:
             maxseq = pod_ad.shape[1]
         count = 0
+        if m > 1:
+            _rank_ties(g_key, g_idx, value, m)
         if m > 0 and maxseq > 0:
             search_budget = nodes_left // (maxseq + 1)  # the fill and a price search per ad
             if search_budget > pod_budget:

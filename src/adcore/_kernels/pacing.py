@@ -40,8 +40,8 @@ def pace(
     (:func:`adcore._kernels.pacing_control.strategy_multipliers`); 0 for a campaign
     that has committed its whole daily budget. A campaign behind plan may get a
     multiplier above 1, never above its ceiling
-    (:func:`adcore._kernels.pacing_control.catch_up_ceiling`), so ``bid * mult`` stays
-    at or below its ``max_bid`` for every bid its strategy produces."""
+    (:func:`adcore._kernels.pacing_control.catch_up_ceiling`); the auction caps
+    ``bid * mult`` at the campaign's ``max_bid``."""
     budget_available(avail, daily, total, spent_today, spent_total, held)
     strategy_multipliers(mult, strategy, mu, u, p, camp_key, request_key)
     for c in range(mult.shape[0]):

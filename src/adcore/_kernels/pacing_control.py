@@ -14,9 +14,10 @@ Every campaign runs one strategy, ``strategy[c]`` (``int8`` codes below):
 
 **Catching up.** A campaign behind plan may bid above its own bid: PID and dual
 multipliers range up to the campaign's ceiling ``ceiling[c] >= 1``
-(:func:`catch_up_ceiling`), the largest multiplier that keeps every bid its strategy can
-produce at or below its ``max_bid``, exactly in floating point. Throttling cannot raise a
-bid; behind plan it stops throttling (``p = 1``).
+(:func:`catch_up_ceiling`): for a fixed CPM the multiplier that bids its ``max_bid``,
+for the strategies whose bids follow a predicted rate ``max_multiplier``, with the
+auction capping every effective bid at ``max_bid``. Throttling cannot raise a bid;
+behind plan it stops throttling (``p = 1``).
 
 The update kernels each touch only the campaigns on their own strategy, so the caller
 runs all of them every interval on the same arrays. :func:`strategy_multipliers` turns
@@ -39,7 +40,7 @@ References
 import numpy as np
 
 from ._jit import helper, kernel
-from .bidding import FIXED_CPM, TARGET_CPA
+from .bidding import FIXED_CPM
 from .bits import splitmix64
 
 ASAP = 0
@@ -66,40 +67,25 @@ def unit_uniform(x):
     return float(x >> _SHIFT53) * _INV_2_53
 
 
-# Relative margin on the highest target-CPA bid: the bidding kernel's product
-# p * conversion_rate * amount * 1000 may be evaluated in any order (reassociation), a
-# few ulps (~1e-16 each) apart; 1e-12 covers every order.
-_CPA_MARGIN = 1.0 + 1e-12
-
-
 @kernel
-def catch_up_ceiling(
-    ceiling, camp_strategy, camp_amount, camp_max_bid, camp_conversion_rate, max_multiplier
-):
-    """Each campaign's highest pacing multiplier: the largest (to an ulp) that keeps
-    every bid its strategy can produce at or below its ``max_bid``, and at most
-    ``max_multiplier``.
+def catch_up_ceiling(ceiling, camp_strategy, camp_amount, camp_max_bid, max_multiplier):
+    """Each campaign's highest pacing multiplier, in ``[1, max_multiplier]``.
 
-    The bidding kernel (:func:`adcore._kernels.bidding.strategy_bids`) bids
-    ``min(value, max_bid)`` with ``value`` the fixed CPM, or ``p * amount * 1000``
-    (``* conversion_rate`` for target CPA) with a probability ``p <= 1``. So no bid of
-    campaign ``c`` exceeds ``top = min(amount, max_bid)`` (fixed CPM), ``min(amount *
-    1000, max_bid)`` (target CPC, max value) or ``min(conversion_rate * amount * 1000 *
-    (1 + 1e-12), max_bid)`` (target CPA; the margin covers any order of the product's
-    roundings), and ``ceiling[c] = clip(k, 1, max_multiplier)`` with ``k`` the float
-    just below the rounded quotient ``max_bid / top``.
+    A fixed-CPM campaign bids ``top = min(amount, max_bid)`` on every request, so its
+    ceiling is the float just below the rounded quotient ``max_bid / top`` (clipped to
+    ``[1, max_multiplier]``): bidding ``ceiling[c]`` times its CPM is bidding its
+    ``max_bid`` to an ulp, and the controller never winds up past the point where a
+    higher multiplier changes nothing. Exactness: the rounded quotient is at most half
+    an ulp above ``max_bid / top``, so ``k < max_bid / top`` and ``top * k < max_bid``
+    exactly; rounding is monotonic, so ``top * m * f <= max_bid`` for every multiplier
+    ``m <= ceiling[c]`` and discount ``f <= 1``, in any order of evaluation.
 
-    Exactness: the rounded quotient is at most half an ulp above ``max_bid / top``, so
-    ``k < max_bid / top`` and ``top * k < max_bid`` exactly; rounded to nearest, the
-    product is at most ``max_bid`` (a float). No check is computed (the JIT's
-    reassociation may fold ``top * (max_bid / top)`` to ``max_bid``). Rounding is
-    monotonic, so any bid ``b <= top`` has ``b * m * f <= max_bid`` for every
-    multiplier ``m <= ceiling[c]`` and discount ``f <= 1``, in any order of evaluation.
-    A campaign whose bids cannot be positive (``top <= 0``) gets 1. For a fixed-CPM
-    campaign (every bid exactly ``top``) the bound is tight: bidding ``ceiling[c]``
-    times its CPM is bidding its ``max_bid`` (to an ulp); for the others it is the bid
-    at ``p = 1``, so they catch up by less than their ``max_bid`` allows when they bid
-    far below it.
+    The other strategies bid in proportion to a predicted action rate, far below
+    ``max_bid`` on most requests, so their ceiling is ``max_multiplier``: the auction
+    caps every effective bid at its campaign's ``max_bid``
+    (:func:`adcore._kernels.auction.run_auctions`), and a campaign behind plan raises
+    its low bids up to that cap. A campaign whose bids cannot be positive (``amount <=
+    0`` or ``max_bid <= 0``) gets 1.
 
     Parameters
     ----------
@@ -107,26 +93,21 @@ def catch_up_ceiling(
         Output, each at least 1.
     camp_strategy : int8 (n_campaigns,)
         Bid strategy codes (:mod:`adcore._kernels.bidding`).
-    camp_amount, camp_max_bid, camp_conversion_rate : float64 (n_campaigns,)
-        ``Campaign.bid``, ``Campaign.max_bid`` and ``Campaign.conversion_rate``.
+    camp_amount, camp_max_bid : float64 (n_campaigns,)
+        ``Campaign.bid`` and ``Campaign.max_bid``.
     max_multiplier : float
         Upper end for every campaign (``EngineConfig.pacing_max_multiplier``), >= 1.
     """
     for c in range(ceiling.shape[0]):
-        s = camp_strategy[c]
         a = camp_amount[c]
         m = camp_max_bid[c]
-        if s == FIXED_CPM:
-            top = a
-        elif s == TARGET_CPA:
-            top = camp_conversion_rate[c] * a * 1000.0 * _CPA_MARGIN
-        else:
-            top = a * 1000.0
-        if top > m:
-            top = m
-        if not top > 0.0:
+        if not (a > 0.0 and m > 0.0):
             ceiling[c] = 1.0
             continue
+        if camp_strategy[c] != FIXED_CPM:
+            ceiling[c] = max_multiplier
+            continue
+        top = a if a < m else m
         k = np.nextafter(m / top, 0.0)
         if k > max_multiplier:
             k = max_multiplier

@@ -67,11 +67,13 @@ class _AuctionState:
         self.forced_floor = (
             previous.forced_floor if previous is not None else np.zeros(1, dtype=np.float64)
         )
-        self.camp_cap = np.full(snapshot.n_campaigns, np.inf)
+        # Each campaign's effective bid is capped at its max_bid (a pacing multiplier
+        # above 1 never bids past it), or at a lower CapBid override.
+        self.camp_cap = np.array(snapshot.camp_max_bid, dtype=np.float64)
         for cid, cap in self.caps.items():
             c = snapshot.campaign_index.get(cid)
             if c is not None:
-                self.camp_cap[c] = cap
+                self.camp_cap[c] = min(cap, float(snapshot.camp_max_bid[c]))
         slots = cfg.learner_slots
         self.shade = bool(cfg.bid_shading)
         self.decay = cfg.shading_decay
@@ -268,7 +270,7 @@ class AuctionAgent(Agent):
                 state.caps[message.campaign_id] = cap
             c = state.snapshot.campaign_index.get(message.campaign_id)
             if c is not None:
-                state.camp_cap[c] = cap
+                state.camp_cap[c] = min(cap, float(state.snapshot.camp_max_bid[c]))
             return
         if (
             state.shade

@@ -10,12 +10,13 @@ campaign may still commit (daily and total budget less spend and holds), which c
 auction's bids: pacing caps bidding, and spend never exceeds a budget.
 
 A campaign behind plan catches up: PID and dual multipliers rise above 1, up to the
-campaign's ceiling (the largest multiplier that keeps every bid its strategy produces at
-or below its ``max_bid``, and at most ``EngineConfig.pacing_max_multiplier``); a
-throttled campaign stops throttling. Each campaign's plan runs from an anchor: midnight
-for a day paced from its start, else the moment pacing began for it (an engine started,
-a campaign added or its flight begun during the day), from which the rest of its budget
-is spread over the rest of the planned traffic; nothing missed before is caught up.
+campaign's ceiling (at most ``EngineConfig.pacing_max_multiplier``; for a fixed CPM the
+multiplier that bids its ``max_bid``), and the auction caps every effective bid at its
+campaign's ``max_bid``; a throttled campaign stops throttling. Each campaign's plan runs
+from an anchor: midnight for a day paced from its start, else the moment pacing began
+for it (an engine started, a campaign added or its flight begun during the day), from
+which the rest of its budget is spread over the rest of the planned traffic; nothing
+missed before is caught up.
 
 The planned spend curve is ``EngineConfig.pacing_curve`` when given; otherwise it is the
 traffic forecast the agent learns from the requests it sees, per bin of the UTC day
@@ -108,7 +109,6 @@ class _PacingState:
             snapshot.camp_strategy,
             snapshot.camp_amount,
             snapshot.camp_max_bid,
-            snapshot.camp_conversion_rate,
             cfg.pacing_max_multiplier,
         )
         # Plan anchors: NaN until the next update anchors the campaign there.

@@ -149,7 +149,8 @@ def _engine_config(scenario: Scenario) -> EngineConfig:
     # every simulated bot runs in one. No pacing curve: the pacing agent is not told the
     # scenario's traffic; it learns its forecast from the requests it sees, as in
     # production (on a simulated first day, a flat plan). Campaigns behind plan catch up,
-    # each up to its max bid (10 is above every built-in campaign's own ceiling).
+    # up to ten times their own bids and never past their max bids (every built-in
+    # fixed-CPM campaign reaches its max bid below 10).
     return EngineConfig(
         latency_budget_us=float("inf"),
         pacing_max_multiplier=10.0,
