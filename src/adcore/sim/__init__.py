@@ -22,17 +22,19 @@ from .baseline import BlockListSafety, baseline_agents, baseline_config
 from .market import Behaviour, Market, SlotOutcome
 from .report import ReportError, write_report
 from .results import METRICS, ArmRun, SimResults, SummaryRow
+from .reward import REWARD_VERSION, RewardTerms, RewardWeights, delivery_score, shared_reward
 from .runner import ARMS, Arm, run_arm, simulate
 from .scenario import SCENARIOS, InvalidScenario, Scenario, load_scenario
 
 if TYPE_CHECKING:
-    from .env import AdMarketEnv, RewardWeights
+    from .env import AdMarketEnv
 
-_RL = ("AdMarketEnv", "RewardWeights")  # need the optional extra adcore[rl]
+_RL = ("AdMarketEnv",)  # needs the optional extra adcore[rl]
 
 __all__ = [
     "ARMS",
     "METRICS",
+    "REWARD_VERSION",
     "SCENARIOS",
     "AdMarketEnv",
     "Arm",
@@ -42,6 +44,7 @@ __all__ = [
     "InvalidScenario",
     "Market",
     "ReportError",
+    "RewardTerms",
     "RewardWeights",
     "Scenario",
     "SimResults",
@@ -49,8 +52,10 @@ __all__ = [
     "SummaryRow",
     "baseline_agents",
     "baseline_config",
+    "delivery_score",
     "load_scenario",
     "run_arm",
+    "shared_reward",
     "simulate",
     "write_report",
 ]

@@ -428,7 +428,7 @@ def _plot_spend(results: SimResults) -> bytes:
         arrived = np.concatenate([[0.0], np.mean([r.planned for r in runs], axis=0)])
         ax.plot(hours, arrived, color="black", ls="--", lw=2.0, label="traffic that arrived")
         curve = np.concatenate([[0.0], runs[0].pacing_curve])
-        ax.plot(hours, curve, color="grey", ls=":", lw=1.6, label="curve given to pacing")
+        ax.plot(hours, curve, color="grey", ls=":", lw=1.6, label="scenario's expected traffic")
         _hour_axis(ax, results)
         ax.set_title(arm)
         if k == 0:

@@ -231,8 +231,9 @@ class ArmRun:
         The share of the day's human requests that had arrived by the end of each hour:
         the spend plan pacing error is measured against.
     pacing_curve : float array, shape (24,)
-        The cumulative share of the curve the pacing controllers were given (the
-        scenario's diurnal curve).
+        The cumulative share of the scenario's diurnal traffic curve: the traffic it
+        expects. The pacing controllers are not given it; they learn their own
+        forecast from the requests they see.
     hourly : dict of str to float array
         Per hour: ``requests``, ``human_requests``, ``shown``, ``price_sum`` (CPM) over
         all traffic; ``av_shown``, ``completes``, ``skips`` over human audio and video.
