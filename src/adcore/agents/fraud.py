@@ -8,7 +8,9 @@ request rates per device (advertising id) and per IP address over fixed windows
 (:class:`adcore.ivt.IpRanges`, the built-in list of public cloud blocks by default,
 ``EngineConfig.datacenter_cidrs`` to replace it; scored ``fraud_datacenter_score``),
 and an address no device can send from (malformed, loopback, unspecified, link-local,
-multicast; scored ``fraud_impossible_ip_score``).
+multicast; scored ``fraud_impossible_ip_score``). The address is read by the package's
+one parser (:func:`adcore._ip.parse`, cached), and both address signals are remembered
+per address text in a table that is emptied when it reaches 65,536 entries.
 The score combines them (:func:`adcore._kernels.fraud.fraud_score`, then the largest
 signal); at ``fraud_block_threshold`` or above the whole request is vetoed with
 ``FRAUD``; from ``fraud_discount_threshold`` up to it every bid is discounted by the
@@ -18,20 +20,19 @@ score (multiplied by ``1 - score``). Clicks are validated at feedback by
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import threading
 from typing import Any, ClassVar
 
 import numpy as np
 
+from .. import _ip
 from .._hashing import cached_key
 from .._kernels import reasons as R
 from .._kernels.filters import veto_all
 from .._kernels.fraud import score_request
 from ..catalog import CatalogSnapshot
 from ..context import Context
-from ..ivt import IpRanges, try_parse_ip
+from ..ivt import IpRanges
 from .base import Agent, Services
 
 __all__ = ["FraudAgent"]
@@ -50,20 +51,45 @@ _SIGNALS = (
 )
 
 
-@functools.lru_cache(maxsize=65536)
+_IP_CACHE = 65_536  # address texts whose signals are remembered (a few MiB at most)
+
+
+def _impossible(version: int, value: int) -> bool:
+    """Loopback, unspecified, link-local or multicast: the ``is_*`` properties of
+    :mod:`ipaddress` (Python 3.11) of the same names, on the parsed number. An
+    IPv4-mapped IPv6 address is judged as IPv6, as those properties judge it."""
+    if version == 4:
+        return (
+            value >> 24 == 127  # 127.0.0.0/8
+            or value == 0
+            or value >> 16 == 0xA9FE  # 169.254.0.0/16
+            or value >> 28 == 0xE  # 224.0.0.0/4
+        )
+    return (
+        value <= 1  # ::1 and ::
+        or value >> 118 == 0x3FA  # fe80::/10
+        or value >> 120 == 0xFF  # ff00::/8
+    )
+
+
 def _impossible_ip(ip: str) -> bool:
     """An address no user's device can send from: malformed, loopback, unspecified,
     link-local or multicast."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return True
-    return bool(
-        address.is_loopback
-        or address.is_unspecified
-        or address.is_link_local
-        or address.is_multicast
-    )
+    parsed = _ip.parse(ip)
+    return parsed is None or _impossible(*parsed)
+
+
+# The four possible (datacenter, impossible) answers, shared by every cache entry.
+_SIGNAL_PAIRS = {(dc, bad): (dc, bad) for dc in (False, True) for bad in (False, True)}
+
+
+def _ip_signals(ip: str, ranges: IpRanges | None) -> tuple[bool, bool]:
+    """``(datacenter, impossible)`` for the address text ``ip``."""
+    parsed = _ip.parse(ip)
+    if parsed is None:
+        return _SIGNAL_PAIRS[False, True]
+    datacenter = ranges is not None and ranges.contains_parsed(_ip.mapped_halves(*parsed))
+    return _SIGNAL_PAIRS[datacenter, _impossible(*parsed)]
 
 
 class _FraudState:
@@ -84,7 +110,7 @@ class _FraudState:
         self.discount = 1.0
         self.impossible_score = 0.0
         self.datacenter_score = 0.0
-        self.dc_cache: dict[str, bool] = {}
+        self.ip_cache: dict[str, tuple[bool, bool]] = {}  # (datacenter, impossible)
 
 
 class FraudAgent(Agent):
@@ -113,16 +139,21 @@ class FraudAgent(Agent):
             state.datacenter_score = cfg.fraud_datacenter_score
         return state
 
-    def _in_datacenter(self, ip: str, state: _FraudState) -> bool:
-        hit = state.dc_cache.get(ip)
+    def _address_signals(self, ip: str, state: _FraudState) -> tuple[bool, bool]:
+        """``(datacenter, impossible)`` for the address text ``ip``, remembered in
+        ``state.ip_cache`` (emptied when it reaches ``_IP_CACHE`` entries; a text too
+        long to be an address is answered without being read or remembered)."""
+        hit = state.ip_cache.get(ip)
         if hit is None:
-            address = try_parse_ip(ip)
-            ranges = state.ranges
-            hit = address is not None and ranges is not None and ranges.contains_parsed(address)
-            if len(state.dc_cache) > 100_000:
-                state.dc_cache.clear()
-            state.dc_cache[ip] = hit
+            hit = _ip_signals(ip, state.ranges)
+            if len(ip) <= _ip.MAX_CHARS:
+                if len(state.ip_cache) >= _IP_CACHE:
+                    state.ip_cache.clear()
+                state.ip_cache[ip] = hit
         return hit
+
+    def _in_datacenter(self, ip: str, state: _FraudState) -> bool:
+        return state.ranges is not None and self._address_signals(ip, state)[0]
 
     def _is_bot(self, ua: str, state: _FraudState) -> bool:
         # Bounded work and memory whatever the user agent: real ones are a few hundred
@@ -182,10 +213,12 @@ class FraudAgent(Agent):
                 over = over or int(state.count[0]) > state.limit
                 if by_ip > score:
                     score = by_ip
-        datacenter = bool(ip) and state.ranges is not None and self._in_datacenter(ip, state)
+        if ip:
+            datacenter, impossible = self._address_signals(ip, state)
+        else:
+            datacenter = impossible = False
         if datacenter and state.datacenter_score > score:
             score = state.datacenter_score
-        impossible = bool(ip) and _impossible_ip(ip)
         if impossible and state.impossible_score > score:
             score = state.impossible_score
         ctx.fraud_score = score
