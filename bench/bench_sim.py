@@ -50,6 +50,7 @@ import pytest
 from plain_market import PlainRun, respond, run_plain
 
 import adcore.engine
+from adcore._run import Runner
 from adcore.bus import Bus
 from adcore.engine import Engine
 from adcore.sim import SCENARIOS, ArmRun, Behaviour, Market, run_arm
@@ -257,7 +258,7 @@ def parts(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Clock]:
         "fill_features",
         clock.wrap("  fill_features", adcore.engine.fill_features),
     )
-    monkeypatch.setattr(Engine, "_finish", clock.wrap("  _finish (Decision)", Engine._finish))
+    monkeypatch.setattr(Runner, "finish", clock.wrap("  finish (Decision)", Runner.finish))
     monkeypatch.setattr(Engine, "feedback", clock.wrap("Engine.feedback", Engine.feedback))
     monkeypatch.setattr(Bus, "publish", clock.wrap("  Bus.publish (learners)", Bus.publish))
     monkeypatch.setattr(

@@ -29,6 +29,7 @@ from .catalog import (
     Targeting,
 )
 from .config import EngineConfig
+from .context import Context
 from .decision import (
     AgentTrace,
     CandidateTrace,
@@ -41,6 +42,7 @@ from .decision import (
 from .engine import Engine, EngineStats
 from .errors import (
     AdcoreError,
+    ContractError,
     InvalidCatalog,
     InvalidConfig,
     InvalidEvent,
@@ -63,6 +65,8 @@ __all__ = [
     "Campaign",
     "CandidateTrace",
     "Catalog",
+    "Context",
+    "ContractError",
     "Creative",
     "Decision",
     "Engine",

@@ -181,6 +181,15 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         instead of raising InvalidRequest up front.
     warmup : bool
         Compile (or load from cache) every kernel when the engine is built.
+    debug : bool
+        Check every agent's contract on every request: each agent runs alone (the
+        agent-by-agent path, never the fused call) and afterwards every context field
+        of :data:`adcore.context.REGISTRY` it does not declare in ``writes`` must be
+        unchanged and every array keep its shape and dtype, else
+        :class:`~adcore.errors.ContractError` naming the agent and the fields. Many
+        times slower: for developing agents, not for serving. Bounds-checked kernels are
+        a separate switch, the environment variable ``ADCORE_BOUNDSCHECK=1`` set before
+        adcore is imported (kernels then compile without the on-disk cache).
     """
 
     max_imps: int = 8
@@ -237,6 +246,7 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     max_request_depth: int = 32
     trusted_structs: bool = False
     warmup: bool = True
+    debug: bool = False
 
     def validate(self) -> EngineConfig:
         """Check types and ranges; raise :class:`~adcore.errors.InvalidConfig` naming the

@@ -3,11 +3,23 @@
 One :class:`Context` exists per engine, catalog snapshot and thread; a request resets
 the parts it uses instead of allocating. Agents declare which of its fields they read
 and write (the names in :data:`FIELDS`), and the engine orders them from that.
+
+:data:`REGISTRY` is the one declaration of what a context holds: every array (its field,
+dtype, symbolic shape and initial value) and every per-request value (its field). The
+context is allocated from it, the engine's debug mode (``EngineConfig.debug``) checks
+each agent's writes against it (:func:`changed_outside`), and the tests check that
+nothing else is stored.
+
+>>> from adcore.context import REGISTRY
+>>> REGISTRY["bid"].field, REGISTRY["bid"].dtype, REGISTRY["bid"].shape
+('bid', 'float64', ('ads',))
+>>> sorted({slot.field for slot in REGISTRY.values()})[:4]
+['bid', 'candidates', 'consent', 'creative']
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,7 +30,16 @@ from .catalog import CatalogSnapshot
 if TYPE_CHECKING:
     from .config import EngineConfig
 
-__all__ = ["FIELDS", "INPUTS", "Context", "new_context"]
+__all__ = [
+    "FIELDS",
+    "INPUTS",
+    "REGISTRY",
+    "Context",
+    "Slot",
+    "changed_outside",
+    "new_context",
+    "watch",
+]
 
 INPUTS = frozenset({"request", "features"})
 """Fields the engine fills before any agent runs."""
@@ -42,145 +63,246 @@ FIELDS = frozenset(
 )
 """Every field an agent may declare in ``reads`` / ``writes``."""
 
+SCRATCH = "scratch"
+"""The pseudo-field of working memory any agent may overwrite (the auction's gather
+buffers): never read across agents."""
+
 MAX_SIZES = 16
 MAX_TOKENS = 64
 N_FORMATS = 3
 """Ad format codes (display 0, video 1, audio 2): the columns of per-format arrays."""
 
 
+class Slot(NamedTuple):
+    """One entry of :data:`REGISTRY`.
+
+    ``field`` is the :data:`FIELDS` name (or ``"scratch"``) that owns it: an agent may
+    change it only if it declares that field in ``writes``. ``dtype`` and ``shape`` (a
+    tuple of dimension names, see :class:`Context`, or ints) describe an array; both are
+    None for a per-request Python value. ``fill`` is an array's initial value.
+    ``consumable``: an agent that reads the field may also use it up (the auction
+    decrements ``avail`` as impressions are won). ``packed``: a request bitset, a view
+    of one shared buffer so that a reset is one fill.
+    """
+
+    field: str
+    dtype: str | None = None
+    shape: tuple[str | int, ...] | None = None
+    fill: float = 0
+    consumable: bool = False
+    packed: bool = False
+
+
+def _a(field: str, dtype: str, *shape: str | int, fill: float = 0, **kw: bool) -> Slot:
+    return Slot(field, dtype, tuple(shape), fill, **kw)
+
+
+def _v(field: str) -> Slot:
+    return Slot(field)
+
+
+REGISTRY: dict[str, Slot] = {
+    # request and features: filled by the engine before any agent runs
+    "request": _v("request"),
+    "now": _v("features"),
+    "n_imp": _v("features"),
+    "request_key": _v("features"),
+    "auction_type": _v("features"),  # the request's ``at``: 1 first, 2 second price
+    "multislot": _v("features"),  # 0: one auction per impression; GSP 3 or VCG 4
+    "placement": _v("features"),  # site or app id (or domain): the learners' key
+    "req_devtype": _v("features"),
+    "req_hour": _v("features"),
+    "explore": _v("features"),  # the exploration rate of this request
+    "deals_dirty": _v("features"),
+    "req_country": _a("features", "uint64", "country_words", packed=True),
+    "req_content": _a("features", "uint64", "category_words", packed=True),
+    "req_bcat": _a("features", "uint64", "category_words", packed=True),
+    "req_badv": _a("features", "uint64", "domain_words", packed=True),
+    "req_segments": _a("consent", "uint64", "segment_words", packed=True),
+    # Each media object keeps its own limits: per-format arrays have a column per ad
+    # format code (0 display, 1 video, 2 audio), read for ads of that format only.
+    "imp_formats": _a("features", "int64", "imps"),
+    "imp_mimes": _a("features", "uint64", "imps", "formats"),
+    "imp_protocols": _a("features", "uint64", "imps", "formats"),  # 0: any
+    "imp_mindur": _a("features", "float64", "imps", "formats"),
+    "imp_maxdur": _a("features", "float64", "imps", "formats", fill=np.inf),
+    "imp_sizes": _a("features", "int32", "imps", "sizes", 2),  # banner only
+    "imp_nsizes": _a("features", "int32", "imps"),
+    "imp_private": _a("features", "uint8", "imps"),
+    "imp_currency_ok": _a("features", "uint8", "imps"),
+    "imp_deals": _a("features", "uint64", "imps", "deal_words"),
+    "imp_deal_floor": _a("features", "float64", "imps", "deal_bits"),
+    "imp_mech": _a("features", "int64", "imps", fill=2),  # 1 first, 2 second price
+    "imp_slot": _a("features", "int64", "imps"),  # placement slot of the learners
+    "imp_pod": _a("features", "uint8", "imps"),
+    "imp_poddur": _a("features", "float64", "imps"),
+    "imp_maxseq": _a("features", "int64", "imps"),
+    "imp_cpmps": _a("features", "float64", "imps"),  # mincpmpersec
+    "imp_dedupe": _a("features", "uint8", "imps"),  # bit 1 adomain, bit 2 category
+    "slot_weight": _a("features", "float64", "imps", fill=1),  # set from the config
+    "draws": _a("features", "float64", "imps", 2),  # exploration draws
+    # consent
+    "activities": _v("consent"),  # adcore.consent.Activities of the request
+    "personalise": _v("consent"),
+    "consent_reasons": _v("consent"),
+    "user_key": _v("consent"),
+    # fraud
+    "fraud_score": _v("fraud"),
+    "fraud_flags": _v("fraud"),
+    "bid_factor": _a("fraud", "float64", 1, fill=1),  # the fraud discount of bids
+    # interest
+    "tokens": _a("interest", "int32", "tokens"),
+    "n_tokens": _v("interest"),
+    "interest": _a("interest", "float32", "dim"),
+    "has_interest": _v("interest"),
+    "focus": _v("interest"),
+    # vetoes
+    "reason": _a("reason", "uint8", "imps", "ads"),
+    "camp_code": _a("reason", "uint8", "campaigns"),
+    "freq_blocked": _a("reason", "uint8", "campaigns"),
+    # floors: the impression's (raised by learned reserves) and each ad's
+    "imp_floor": _a("floor", "float64", "imps"),
+    "imp_soft": _a("floor", "float64", "imps"),  # soft floor (0: none)
+    "floor": _a("floor", "float64", "imps", "ads"),
+    "creative": _a("creative", "int32", "imps", "ads", fill=-1),
+    "score": _a("score", "float64", "ads"),
+    "value": _a("bid", "float64", "ads"),
+    "bid": _a("bid", "float64", "ads"),
+    "mult": _a("multiplier", "float64", "campaigns", fill=1),
+    "avail": _a("multiplier", "int64", "campaigns", consumable=True),
+    "cand": _a("candidates", "int64", "ads"),
+    "n_cand": _v("candidates"),
+    # winners
+    "effective": _a("winners", "float64", "ads"),
+    "won": _a("winners", "uint8", "ads"),
+    "win_ad": _a("winners", "int32", "imps", fill=-1),
+    "win_bid": _a("winners", "float64", "imps"),
+    "win_price": _a("winners", "float64", "imps"),
+    "win_micros": _a("winners", "int64", "imps"),
+    "win_propensity": _a("winners", "float64", "imps"),
+    "win_second": _a("winners", "float64", "imps"),
+    "pod_ad": _a("winners", "int64", "imps", "pod", fill=-1),
+    "pod_bid": _a("winners", "float64", "imps", "pod"),
+    "pod_price": _a("winners", "float64", "imps", "pod"),
+    "pod_micros": _a("winners", "int64", "imps", "pod"),
+    "pod_n": _a("winners", "int64", "imps"),
+    # How each pod was searched: nodes explored (fill and prices), the fill's gap to the
+    # optimum (0 when exact), flags (bit 0: the fill ran out of its node budget, bit 1:
+    # a price search did).
+    "pod_nodes": _a("winners", "int64", "imps"),
+    "pod_gap": _a("winners", "float64", "imps"),
+    "pod_budgeted": _a("winners", "uint8", "imps"),
+    # auction scratch: the candidates of one pod or position auction, gathered
+    "g_idx": _a(SCRATCH, "int64", "ads"),
+    "g_eff": _a(SCRATCH, "float64", "ads"),
+    "g_floor": _a(SCRATCH, "float64", "ads"),
+    "g_prio": _a(SCRATCH, "int64", "ads"),
+    "g_key": _a(SCRATCH, "uint64", "ads"),
+    "g_dur": _a(SCRATCH, "float64", "ads"),
+    "g_groups": _a(SCRATCH, "uint64", "ads_or_1", "group_words"),
+    "g_sel": _a(SCRATCH, "int64", "gather", fill=-1),
+    "g_sel2": _a(SCRATCH, "int64", "gather", fill=-1),
+    "g_price": _a(SCRATCH, "float64", "gather"),
+    "g_work": _a(SCRATCH, "int64", "pod_work"),
+    "g_stats": _a(SCRATCH, "float64", POD_STATS),
+}
+"""Everything a :class:`Context` holds per request, by attribute name."""
+
+_INITIAL: dict[str, Any] = {
+    "request": None,
+    "now": 0.0,
+    "n_imp": 0,
+    "request_key": np.uint64(1),
+    "auction_type": 2,
+    "multislot": 0,
+    "placement": "",
+    "req_devtype": 0,
+    "req_hour": -1,
+    "explore": 0.0,
+    "activities": None,
+    "personalise": False,
+    "user_key": np.uint64(0),
+    "fraud_score": 0.0,
+    "fraud_flags": (False, False, False, False, False, False),
+    "n_tokens": 0,
+    "has_interest": 0,
+    "focus": 0,
+    "n_cand": 0,
+}
+"""Initial per-request values (``consent_reasons`` and ``deals_dirty`` are fresh lists)."""
+
+
 class Context:
     """Preallocated working memory for one request at a time.
 
     Arrays are sized for the catalog ``snapshot`` and at most ``max_imps`` impressions;
-    only the first ``n_imp`` rows of per-impression arrays are meaningful.
+    only the first ``n_imp`` rows of per-impression arrays are meaningful. Every
+    attribute is declared in :data:`REGISTRY`; the dimension names of its shapes are
+    ``imps`` (``max_imps``), ``ads``, ``campaigns``, ``dim`` (embedding dimension),
+    ``formats``, ``sizes``, ``tokens``, ``pod`` (``max_pod``), the bitset widths
+    ``*_words`` of the snapshot's vocabularies, ``deal_bits``, and the auction's
+    gather sizes (``ads_or_1``, ``gather``, ``group_words``, ``pod_work``): see
+    :attr:`dims`.
     """
 
     def __init__(self, snapshot: CatalogSnapshot, max_imps: int, max_pod: int = 8) -> None:
-        n, nc, d = snapshot.n_ads, snapshot.n_campaigns, snapshot.dimension
+        n, nc = snapshot.n_ads, snapshot.n_campaigns
         self.snapshot = snapshot
         self.max_imps = max_imps
-        self.fused_static: Any = None  # the fast path's argument tuple (adcore.fused)
-        self.request: Any = None
-        self.now = 0.0
-        self.n_imp = 0
-        self.request_key = np.uint64(1)
-        self.auction_type = 2  # the request's ``at``: 1 first price, 2 second price
-        self.multislot = 0  # 0: one auction per impression; GSP (3) or VCG (4): positions
-        self.default_multislot = 0  # EngineConfig.multislot, set by the engine
-        self.placement = ""  # site or app id (or domain): the learners' placement key
-        self.placement_slots = 0  # slots of the learners' tables (0: no learner needs them)
-
-        # Request-level bitsets share one buffer so a reset is one fill.
-        words = [
-            snapshot.countries.words,
-            snapshot.categories.words,
-            snapshot.categories.words,
-            snapshot.domains.words,
-            snapshot.segments.words,
-        ]
-        self._bits = np.zeros(sum(words), dtype=np.uint64)
-        views = []
-        at = 0
-        for w in words:
-            views.append(self._bits[at : at + w])
-            at += w
-        self.req_country, self.req_content, self.req_bcat, self.req_badv, self.req_segments = views
-        self.req_devtype = 0
-        self.req_hour = -1
-
-        # Each media object keeps its own limits: the per-format arrays have one column per
-        # ad format code (0 display, 1 video, 2 audio), read for ads of that format only.
-        self.imp_formats = np.zeros(max_imps, dtype=np.int64)
-        self.imp_mimes = np.zeros((max_imps, N_FORMATS), dtype=np.uint64)
-        self.imp_protocols = np.zeros((max_imps, N_FORMATS), dtype=np.uint64)  # 0: any
-        self.imp_mindur = np.zeros((max_imps, N_FORMATS), dtype=np.float64)
-        self.imp_maxdur = np.full((max_imps, N_FORMATS), np.inf, dtype=np.float64)
-        self.imp_sizes = np.zeros((max_imps, MAX_SIZES, 2), dtype=np.int32)  # banner only
-        self.imp_nsizes = np.zeros(max_imps, dtype=np.int32)
-        self.imp_floor = np.zeros(max_imps, dtype=np.float64)
-        self.imp_private = np.zeros(max_imps, dtype=np.uint8)
-        self.imp_currency_ok = np.zeros(max_imps, dtype=np.uint8)
-        self.imp_deals = np.zeros((max_imps, snapshot.deals.words), dtype=np.uint64)
-        self.deals_dirty = [False] * max_imps
-        self.imp_deal_floor = np.zeros((max_imps, snapshot.deals.words * 64), dtype=np.float64)
-        self.imp_mech = np.full(max_imps, 2, dtype=np.int64)  # 1 first, 2 second price
-        self.imp_soft = np.zeros(max_imps, dtype=np.float64)  # soft floor (0: none)
-        self.imp_slot = np.zeros(max_imps, dtype=np.int64)  # placement slot of the learners
-        self.imp_pod = np.zeros(max_imps, dtype=np.uint8)
-        self.imp_poddur = np.zeros(max_imps, dtype=np.float64)
-        self.imp_maxseq = np.zeros(max_imps, dtype=np.int64)
-        self.imp_cpmps = np.zeros(max_imps, dtype=np.float64)  # mincpmpersec
-        self.imp_dedupe = np.zeros(max_imps, dtype=np.uint8)  # bit 1 adomain, bit 2 category
-        self.slot_weight = np.ones(max_imps, dtype=np.float64)
-
-        # consent
-        self.activities: Any = None  # adcore.consent.Activities of the request
-        self.personalise = False
-        self.consent_reasons: list[str] = []
-        self.user_key = np.uint64(0)
-        # fraud
-        self.fraud_score = 0.0
-        self.bid_factor = np.ones(1, dtype=np.float64)  # the fraud discount of bids
-        self.fraud_flags: tuple[bool, ...] = (False, False, False, False, False, False)
-        # interest
-        self.tokens = np.zeros(MAX_TOKENS, dtype=np.int32)
-        self.n_tokens = 0
-        self.interest = np.zeros(d, dtype=np.float32)
-        self.has_interest = 0
-        self.focus = 0
-
-        # per candidate
-        self.reason = np.zeros((max_imps, n), dtype=np.uint8)
-        self.camp_code = np.zeros(nc, dtype=np.uint8)
-        self.freq_blocked = np.zeros(nc, dtype=np.uint8)
-        self.floor = np.zeros((max_imps, n), dtype=np.float64)
-        self.creative = np.full((max_imps, n), -1, dtype=np.int32)
-        self.score = np.zeros(n, dtype=np.float64)
-        self.value = np.zeros(n, dtype=np.float64)
-        self.bid = np.zeros(n, dtype=np.float64)
-        self.mult = np.ones(nc, dtype=np.float64)
-        self.avail = np.zeros(nc, dtype=np.int64)
-        self.effective = np.zeros(n, dtype=np.float64)
-        self.cand = np.zeros(n, dtype=np.int64)
-        self.n_cand = 0
-        self.won = np.zeros(n, dtype=np.uint8)
-
-        # winners
-        self.win_ad = np.full(max_imps, -1, dtype=np.int32)
-        self.win_bid = np.zeros(max_imps, dtype=np.float64)
-        self.win_price = np.zeros(max_imps, dtype=np.float64)
-        self.win_micros = np.zeros(max_imps, dtype=np.int64)
-        self.win_propensity = np.zeros(max_imps, dtype=np.float64)
-        self.win_second = np.zeros(max_imps, dtype=np.float64)
         self.max_pod = max_pod
-        self.pod_ad = np.full((max_imps, max_pod), -1, dtype=np.int64)
-        self.pod_bid = np.zeros((max_imps, max_pod), dtype=np.float64)
-        self.pod_price = np.zeros((max_imps, max_pod), dtype=np.float64)
-        self.pod_micros = np.zeros((max_imps, max_pod), dtype=np.int64)
-        self.pod_n = np.zeros(max_imps, dtype=np.int64)
-        # how each pod was searched: nodes explored (fill and prices), optimality gap of
-        # the fill (0 when exact), flags (bit 0: the fill ran out of its node budget,
-        # bit 1: a price search did)
-        self.pod_nodes = np.zeros(max_imps, dtype=np.int64)
-        self.pod_gap = np.zeros(max_imps, dtype=np.float64)
-        self.pod_budgeted = np.zeros(max_imps, dtype=np.uint8)
-        # auction scratch: the candidates of one pod or position auction, gathered
+        self.fused_static: Any = None  # the fast path's argument tuple (adcore.fused)
+        self.default_multislot = 0  # EngineConfig.multislot, set by the engine
+        self.placement_slots = 0  # slots of the learners' tables (0: no learner needs them)
         group_words = (nc + 63) // 64 + snapshot.domains.words + snapshot.categories.words
-        self.g_idx = np.zeros(n, dtype=np.int64)
-        self.g_eff = np.zeros(n, dtype=np.float64)
-        self.g_floor = np.zeros(n, dtype=np.float64)
-        self.g_prio = np.zeros(n, dtype=np.int64)
-        self.g_key = np.zeros(n, dtype=np.uint64)
-        self.g_dur = np.zeros(n, dtype=np.float64)
-        self.g_groups = np.zeros((max(n, 1), group_words), dtype=np.uint64)
         slots = max(max_imps, max_pod) + 1
-        self.g_sel = np.full(max(n, slots), -1, dtype=np.int64)
-        self.g_sel2 = np.full(max(n, slots), -1, dtype=np.int64)
-        self.g_price = np.zeros(max(n, slots), dtype=np.float64)
-        self.g_work = np.zeros(max(pod_work_size(n, max_pod, group_words), slots), dtype=np.int64)
-        self.g_stats = np.zeros(POD_STATS, dtype=np.float64)
-        self.draws = np.zeros((max_imps, 2), dtype=np.float64)
-        self.explore = 0.0
+        self.dims: dict[str, int] = {
+            "imps": max_imps,
+            "ads": n,
+            "campaigns": nc,
+            "dim": snapshot.dimension,
+            "formats": N_FORMATS,
+            "sizes": MAX_SIZES,
+            "tokens": MAX_TOKENS,
+            "pod": max_pod,
+            "country_words": snapshot.countries.words,
+            "category_words": snapshot.categories.words,
+            "domain_words": snapshot.domains.words,
+            "segment_words": snapshot.segments.words,
+            "deal_words": snapshot.deals.words,
+            "deal_bits": snapshot.deals.words * 64,
+            "ads_or_1": max(n, 1),
+            "gather": max(n, slots),
+            "group_words": group_words,
+            "pod_work": max(pod_work_size(n, max_pod, group_words), slots),
+        }
+        """The size of every dimension name used in :data:`REGISTRY`."""
+        packed = [k for k, slot in REGISTRY.items() if slot.packed]
+        # Request-level bitsets share one buffer so a reset is one fill.
+        self._bits = np.zeros(sum(self.shape_of(k)[0] for k in packed), dtype=np.uint64)
+        at = 0
+        for name in packed:
+            w = self.shape_of(name)[0]
+            setattr(self, name, self._bits[at : at + w])
+            at += w
+        for name, slot in REGISTRY.items():
+            if slot.dtype is None:
+                setattr(self, name, _INITIAL.get(name))
+            elif not slot.packed:
+                setattr(self, name, np.full(self.shape_of(name), slot.fill, dtype=slot.dtype))
+        self.consent_reasons: list[str] = []
+        self.deals_dirty = [False] * max_imps
+
+    def shape_of(self, name: str) -> tuple[int, ...]:
+        """The shape of the registered array ``name`` in this context."""
+        shape = REGISTRY[name].shape
+        assert shape is not None, name
+        return tuple(self.dims[d] if isinstance(d, str) else d for d in shape)
+
+    if TYPE_CHECKING:  # the registered attributes, set from REGISTRY in __init__
+
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
     def reset(self, n_imp: int) -> None:
         """Clear what the previous request left that kernels do not overwrite."""
@@ -220,3 +342,51 @@ def new_context(snapshot: CatalogSnapshot, config: EngineConfig) -> Context:
     for s in range(ctx.slot_weight.shape[0]):
         ctx.slot_weight[s] = weights[min(s, len(weights) - 1)]
     return ctx
+
+
+def watch(ctx: Context) -> dict[str, Any]:
+    """A copy of everything ``ctx`` holds per request (:data:`REGISTRY`), to compare
+    after an agent ran (:func:`changed_outside`)."""
+    out: dict[str, Any] = {}
+    for name, slot in REGISTRY.items():
+        v = getattr(ctx, name)
+        out[name] = v.copy() if slot.dtype is not None else _frozen(v)
+    return out
+
+
+def _frozen(v: Any) -> Any:
+    return tuple(v) if isinstance(v, list) else v
+
+
+def changed_outside(
+    ctx: Context, before: dict[str, Any], reads: frozenset[str], writes: frozenset[str]
+) -> list[str]:
+    """What an agent declaring ``reads`` and ``writes`` changed that it may not: each
+    registered array or value that differs from ``before`` (:func:`watch`) and belongs
+    to a field outside ``writes`` (scratch, and a consumable array of a field in
+    ``reads``, are allowed), and each array whose shape or dtype is not the
+    registry's (a replaced array). Empty when the agent kept its contract."""
+    bad = []
+    for name, slot in REGISTRY.items():
+        now = getattr(ctx, name)
+        if slot.dtype is not None:
+            if (
+                type(now) is not np.ndarray
+                or now.dtype != np.dtype(slot.dtype)
+                or now.shape != ctx.shape_of(name)
+            ):
+                bad.append(f"{name} (replaced: expected {slot.dtype} {ctx.shape_of(name)})")
+                continue
+        allowed = (
+            slot.field in writes
+            or slot.field == SCRATCH
+            or (slot.consumable and slot.field in reads)
+        )
+        if allowed:
+            continue
+        if slot.dtype is not None:
+            if not np.array_equal(now, before[name], equal_nan=True):
+                bad.append(name)
+        elif _frozen(now) is not before[name] and _frozen(now) != before[name]:
+            bad.append(name)
+    return bad

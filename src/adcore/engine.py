@@ -1,5 +1,11 @@
-"""The orchestrator: builds the agent plan once, then decides requests, takes feedback
-and explains decisions.
+"""The engine's facade: builds the agent plan once, then decides requests, takes
+feedback and control messages, counts and explains.
+
+The work is done elsewhere: :mod:`adcore._run` runs a request through the plan and sells
+what it wins, :mod:`adcore.book` remembers sales until their feedback,
+:mod:`adcore._tracing` builds traces, the checks of events and control messages live
+with them in :mod:`adcore.events`, and :mod:`adcore.warmup` compiles the kernels. This
+module checks what callers pass at the edge, owns the pieces and wires them together.
 
 Examples
 --------
@@ -18,51 +24,38 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from itertools import count
 from typing import Any
 
 import msgspec
-import numpy as np
 
 from . import openrtb
 from ._checks import finite as _finite
-from ._hashing import stable_key
+from ._run import LivePlan, Runner
 from .agents import Agent, Services, default_agents
-from .agents.auction import pod_searches
 from .book import PendingBook
 from .bus import Bus
-from .catalog import Catalog, CatalogSnapshot
+from .catalog import Catalog
 from .config import EngineConfig
 from .context import Context, new_context
-from .decision import AgentTrace, CandidateTrace, Decision, Reason, SlotDecision, Trace
-from .errors import InvalidCatalog, InvalidConfig, InvalidEvent, InvalidRequest
+from .decision import Decision
+from .errors import InvalidCatalog, InvalidConfig, InvalidRequest
 from .events import (
-    Click,
-    Complete,
     Control,
     Conversion,
     Event,
-    Impression,
     Outcome,
-    Skip,
     SpendCharged,
+    _check_control,
+    _check_feedback,
 )
+from .explain import render
 from .features import fill_features
-from .fused import FusedPlan
 from .ivt import ClickValidator
 from .ledger import Balance, InProcessLedger
 from .plan import build_plan
+from .warmup import warm
 
 __all__ = ["Engine", "EngineStats"]
-
-_KIND = {
-    Impression: "impression",
-    Click: "click",
-    Skip: "skip",
-    Complete: "complete",
-    Conversion: "conversion",
-}
-_REASON_NAMES = {int(r): r.name.lower() for r in Reason}
 
 
 class EngineStats(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,35 +83,6 @@ class EngineStats(msgspec.Struct, frozen=True, kw_only=True):
     overdelivered_micros: int
     invalid_clicks: dict[str, int] = msgspec.field(default_factory=dict)
     pending_impressions: int = 0
-
-
-def _source(request: openrtb.BidRequest) -> int:
-    """The traffic source of a request for click validation: its app or site."""
-    where = request.app if request.app is not None else request.site
-    name = (
-        (where.id or where.bundle if isinstance(where, openrtb.App) else where.id or where.domain)
-        if where is not None
-        else None
-    )
-    return stable_key(name) if name else 0
-
-
-class _Live:
-    """A catalog snapshot with its plan and every agent's state: swapped as one object."""
-
-    __slots__ = ("after", "catalog", "fast", "fused", "snapshot", "states", "steps")
-
-    def __init__(self, catalog: Catalog, states: dict[str, Any], plan: Sequence[Agent]) -> None:
-        self.catalog = catalog
-        self.snapshot: CatalogSnapshot = catalog.snapshot
-        self.states = states
-        self.steps = tuple((a, states[a.name], a.optional) for a in plan)
-        # The untraced path: bound run methods, and the optional agents by position.
-        self.fast = tuple((a.run, states[a.name], a if a.optional else None) for a in plan)
-        plan_t = tuple(plan)
-        self.fused = FusedPlan(plan_t, states) if FusedPlan.applies(plan_t) else None
-        # Agents that observe finished decisions (learners of reserves, bid shading).
-        self.after = tuple((a.after, states[a.name]) for a in plan if a.observes(states[a.name]))
 
 
 class Engine:
@@ -181,17 +145,11 @@ class Engine:
         self._ledger = ledger if ledger is not None else InProcessLedger()
         self._lock = threading.RLock()
         self._local = threading.local()
-        self._seq = count()
-        self._rng = np.random.Generator(np.random.PCG64(self._config.seed))
         self._rates = dict(self._config.exchange_rates)
         self._book = PendingBook(
             self._config.max_pending, self._config.hold_ttl, self._config.dedup_retention
         )
-        self._next_maintenance = -math.inf
-        self._last_now = -math.inf
         self._audit: list[Control] = []
-        self._cost_ns: dict[str, float] = {a.name: 0.0 for a in self._plan}
-        self._fused_cost_ns = 0.0
         self._n = {
             "decisions": 0,
             "filled": 0,
@@ -203,7 +161,12 @@ class Engine:
             "expired": 0,
             "lost": 0,
         }
-        self._skipped: dict[str, int] = {a.name: 0 for a in self._plan if a.optional}
+        # The run loop shares the ledger, book, counters and lock; decide calls its
+        # bound method directly.
+        self._runner = Runner(
+            self._config, self._plan, self._ledger, self._book, self._n, self._lock
+        )
+        self._execute = self._runner.execute
         cfg = self._config
         self._clicks = ClickValidator(
             min_seconds=cfg.click_min_seconds,
@@ -256,14 +219,14 @@ class Engine:
             return tuple(self._audit)
 
     # ------------------------------------------------------------------ set-up
-    def _bind(self, catalog: Catalog, previous: _Live | None) -> _Live:
+    def _bind(self, catalog: Catalog, previous: LivePlan | None) -> LivePlan:
         states = {
             a.name: a.bind(
                 catalog.snapshot, previous.states.get(a.name) if previous else None, self._services
             )
             for a in self._plan
         }
-        return _Live(catalog, states, self._plan)
+        return LivePlan(catalog, states, self._plan)
 
     def _learner(self, agent: Agent) -> Callable[[Any], None]:
         def deliver(message: Any) -> None:
@@ -271,7 +234,7 @@ class Engine:
 
         return deliver
 
-    def _context(self, live: _Live) -> Context:
+    def _context(self, live: LivePlan) -> Context:
         ctx: Context | None = getattr(self._local, "ctx", None)
         if ctx is None or ctx.snapshot is not live.snapshot:
             ctx = new_context(live.snapshot, self._config)
@@ -284,8 +247,6 @@ class Engine:
         Runs the plan on synthetic requests against throwaway state: the engine's
         budgets, counters and learned values are not touched.
         """
-        from .warmup import warm
-
         warm(self._plan, self._live.catalog, self._config)
 
     def update_catalog(self, catalog: Catalog) -> None:
@@ -444,220 +405,6 @@ class Engine:
                 append(execute(live, ctx, req, t, use_trace, dropped))
         return out
 
-    def _execute(
-        self,
-        live: _Live,
-        ctx: Context,
-        req: openrtb.BidRequest,
-        now: float,
-        tracing: bool,
-        dropped: tuple[str, ...] = (),
-    ) -> Decision:
-        cfg = self._config
-        if now >= self._next_maintenance or now < self._last_now:
-            self._maintain(now)
-        self._last_now = now
-        n = ctx.n_imp
-        if cfg.explore > 0.0:
-            ctx.explore = cfg.explore
-            with self._lock:
-                ctx.draws[:n] = self._rng.random((n, 2))
-        budget = cfg.latency_budget_us * 1000.0
-        start = time.perf_counter_ns()
-        agent_traces: list[AgentTrace] = []
-        cost = self._cost_ns
-        if not tracing:
-            steps = live.fast
-            fused = live.fused
-            if fused is not None:
-                # Privacy and fraud as agents, then the other eight in one call, unless
-                # the latency budget is at risk (only the per-agent path can skip).
-                steps[0][0](ctx, steps[0][1])
-                steps[1][0](ctx, steps[1][1])
-                t_fused = time.perf_counter_ns()
-                if (t_fused - start) + self._fused_cost_ns <= budget:
-                    fused.run_rest(ctx)
-                    self._fused_cost_ns = 0.9 * self._fused_cost_ns + 0.1 * (
-                        time.perf_counter_ns() - t_fused
-                    )
-                    steps = ()
-                else:
-                    steps = steps[2:]
-            for run, state, optional_agent in steps:
-                if optional_agent is None:
-                    run(ctx, state)
-                    continue
-                t_opt = time.perf_counter_ns()
-                name = optional_agent.name
-                if (t_opt - start) + cost[name] > budget:
-                    optional_agent.fallback(ctx, state)
-                    with self._lock:
-                        self._skipped[name] += 1
-                else:
-                    run(ctx, state)
-                    cost[name] = 0.9 * cost[name] + 0.1 * (time.perf_counter_ns() - t_opt)
-        else:
-            for agent, state, optional in live.steps:
-                before = ctx.reason[:n].copy()
-                t0 = time.perf_counter_ns()
-                skip = False
-                if optional:
-                    name = agent.name
-                    skip = (t0 - start) + cost[name] > budget
-                    if skip:
-                        agent.fallback(ctx, state)
-                        with self._lock:
-                            self._skipped[name] += 1
-                    else:
-                        agent.run(ctx, state)
-                        cost[name] = 0.9 * cost[name] + 0.1 * (time.perf_counter_ns() - t0)
-                else:
-                    agent.run(ctx, state)
-                elapsed = (time.perf_counter_ns() - t0) / 1000.0
-                agent_traces.append(self._agent_trace(agent, state, ctx, before, elapsed, skip))
-        total_us = (time.perf_counter_ns() - start) / 1000.0
-        trace = None
-        if tracing:
-            trace = self._trace(live, ctx, agent_traces, total_us)
-            if dropped:
-                trace = msgspec.structs.replace(trace, dropped=dropped)
-        return self._finish(live, ctx, req, now, trace)
-
-    def _finish(
-        self, live: _Live, ctx: Context, req: openrtb.BidRequest, now: float, trace: Trace | None
-    ) -> Decision:
-        snap = live.snapshot
-        slots: list[SlotDecision] = []
-        seq = next(self._seq)
-        filled = 0
-        n = ctx.n_imp
-        wins = ctx.win_ad[:n].tolist()
-        pods = ctx.imp_pod[:n].tolist()
-        info = snap.ad_info
-        user_key = int(ctx.user_key)
-        with self._lock:
-            for observe, state in live.after:
-                observe(ctx, state)
-            for k, imp in enumerate(req.imp):
-                if wins[k] < 0:
-                    slots.append(SlotDecision(imp_id=imp.id))
-                    continue
-                if not pods[k]:
-                    slot = self._slot(
-                        ctx, snap, info, req, imp.id, k, seq, now, user_key, 0,
-                        wins[k], ctx.win_micros.item(k), ctx.win_bid.item(k),
-                        ctx.win_price.item(k), ctx.win_propensity.item(k),
-                    )  # fmt: skip
-                    slots.append(slot)
-                    filled += slot.filled
-                    continue
-                shown = 0
-                for t in range(int(ctx.pod_n[k])):
-                    slot = self._slot(
-                        ctx, snap, info, req, imp.id, k, seq, now, user_key, t + 1,
-                        int(ctx.pod_ad[k, t]), ctx.pod_micros.item(k, t),
-                        ctx.pod_bid.item(k, t), ctx.pod_price.item(k, t), 1.0,
-                    )  # fmt: skip
-                    if slot.filled:
-                        slots.append(slot)
-                        shown += 1
-                filled += shown
-                if not shown:
-                    slots.append(SlotDecision(imp_id=imp.id))
-            n_counts = self._n
-            n_counts["decisions"] += 1
-            n_counts["filled"] += filled
-            n_counts["unfilled"] += len(slots) - filled
-        return Decision(
-            request_id=req.id,
-            timestamp=now,
-            slots=tuple(slots),
-            currency=snap.currency,
-            trace=trace,
-        )
-
-    def _slot(
-        self,
-        ctx: Context,
-        snap: CatalogSnapshot,
-        info: Any,
-        req: openrtb.BidRequest,
-        imp_id: str,
-        k: int,
-        seq: int,
-        now: float,
-        user_key: int,
-        position: int,
-        ad: int,
-        micros: int,
-        bid: float,
-        price: float,
-        propensity: float,
-    ) -> SlotDecision:
-        """One won ad: hold its price on the campaign's budget and remember it for
-        feedback (called under the engine's lock)."""
-        ad_id, cid, adomain, categories, mtype = info[ad]
-        if not self._ledger.hold(cid, micros):
-            self._n["lost"] += 1
-            return SlotDecision(imp_id=imp_id)
-        v = ctx.creative.item(k, ad)
-        creative_id, duration = snap.var_info[v] if v >= 0 else (ad_id, 0.0)
-        protocol = None
-        offered = snap.var_protocols.item(v) if v >= 0 else 0
-        if offered:  # the highest-numbered declared protocol the media object accepts
-            shared = offered & ctx.imp_protocols.item(k, snap.ad_format.item(ad))
-            protocol = (shared or offered).bit_length() - 1
-        impression_id = f"{req.id}:{imp_id}:{seq}" + (f":{position}" if position else "")
-        first_price = ctx.multislot == 0 and ctx.imp_mech.item(k) == 1
-        evicted = self._book.add(
-            impression_id,
-            ad_id,
-            cid,
-            creative_id,
-            micros,
-            user_key,
-            now,
-            ctx.imp_slot.item(k),
-            first_price,
-            _source(req),
-        )
-        if evicted is not None:  # the book is full: the oldest sale's hold returns
-            self._ledger.release(*evicted)
-            self._n["expired"] += 1
-        return SlotDecision(
-            imp_id=imp_id,
-            impression_id=impression_id,
-            ad_id=ad_id,
-            campaign_id=cid,
-            creative_id=creative_id,
-            bid=bid,
-            price=price,
-            price_micros=micros,
-            propensity=propensity,
-            adomain=adomain,
-            categories=categories,
-            mtype=mtype,
-            duration=duration,
-            protocol=protocol,
-            slot_in_pod=position,
-        )
-
-    # ------------------------------------------------------------------ pending impressions
-    def _maintain(self, now: float) -> None:
-        """Roll the ledger's day and release expired holds. Runs at most once per
-        simulated or real second and at every UTC midnight (so a hold returns at most a
-        second after it expires), releasing in one batch per campaign."""
-        with self._lock:
-            if now < self._next_maintenance:
-                return
-            next_day = (now // 86400.0 + 1.0) * 86400.0  # budgets roll at UTC midnight exactly
-            self._next_maintenance = min(now + 1.0, next_day)
-            self._ledger.roll(now)
-            for release, ended in (self._book.expire(now), self._book.forget(now)):
-                if release:
-                    self._ledger.release_many(release)
-                    self._n["expired"] += ended
-
     # ------------------------------------------------------------------ feedback
     def feedback(self, event: Event) -> None:
         """Take a feedback event from the ad server.
@@ -674,33 +421,17 @@ class Engine:
         InvalidEvent
             ``event`` is not a feedback event, or its fields have the wrong types.
         """
-        kind = _KIND.get(type(event))
-        if kind is None:
-            raise InvalidEvent(
-                f"expected a feedback event (Impression, Click, Skip, Complete "
-                f"or Conversion), got {type(event).__name__}",
-                None,
-            )
-        if not isinstance(event.impression_id, str):
-            raise InvalidEvent("impression_id must be a string", "impression_id")
-        ts = event.timestamp
-        if not _finite(ts):
-            raise InvalidEvent("timestamp must be a finite number", "timestamp")
-        value = 0.0
-        if isinstance(event, Conversion):
-            if not _finite(event.value):
-                raise InvalidEvent("value must be a finite number", "value")
-            value = float(event.value)
-        if isinstance(event, Skip) and event.after is not None:
-            if not _finite(event.after) or event.after < 0:
-                raise InvalidEvent("after must be a finite number of seconds >= 0", "after")
+        kind = _check_feedback(event)
+        ts = float(event.timestamp)
+        value = float(event.value) if isinstance(event, Conversion) else 0.0
         published: list[Any] = []
         with self._lock:
             # Event time never runs the engine's clock ahead of its decisions: a wrong or
             # far-future timestamp must not roll the budget day or expire holds.
-            t_maint = min(float(ts), self._last_now)
-            if t_maint >= self._next_maintenance and t_maint > -math.inf:
-                self._maintain(t_maint)
+            runner = self._runner
+            t_maint = min(ts, runner.last_now)
+            if t_maint >= runner.next_maintenance and t_maint > -math.inf:
+                runner.maintain(t_maint)
             rec = self._book.get(event.impression_id)
             if rec is None:
                 self._n["orphans"] += 1
@@ -715,17 +446,17 @@ class Engine:
                         rec.micros,
                         event.impression_id,
                     )
-                    self._book.charge(rec.slot, float(ts))
-                    rec = rec._replace(shown_at=float(ts))
-                    self._clicks.record_impression(rec.source, float(ts))
+                    self._book.charge(rec.slot, ts)
+                    rec = rec._replace(shown_at=ts)
+                    self._clicks.record_impression(rec.source, ts)
                     self._n["impressions"] += 1
                     published.append(
                         SpendCharged(
-                            campaign_id=rec.campaign_id, amount_micros=charged, timestamp=float(ts)
+                            campaign_id=rec.campaign_id, amount_micros=charged, timestamp=ts
                         )
                     )
             if rec is not None and kind == "click":
-                valid, why = self._clicks.check_click(rec.source, rec.shown_at, float(ts))
+                valid, why = self._clicks.check_click(rec.source, rec.shown_at, ts)
                 if not valid:  # never learned from (and clicks are never charged)
                     self._invalid_clicks[why] = self._invalid_clicks.get(why, 0) + 1
                     rec = None
@@ -737,7 +468,7 @@ class Engine:
                         ad_id=rec.ad_id,
                         campaign_id=rec.campaign_id,
                         creative_id=rec.creative_id,
-                        timestamp=float(ts),
+                        timestamp=ts,
                         value=value,
                         user_key=rec.user_key,
                         price_micros=rec.micros,
@@ -763,27 +494,7 @@ class Engine:
             Not a control message, or a field of the wrong type or out of range (named);
             nothing changes.
         """
-        if not isinstance(message, Control):
-            raise InvalidEvent(f"expected a control message, got {type(message).__name__}", None)
-        for field in ("by", "reason"):
-            if not isinstance(getattr(message, field), str) or not getattr(message, field):
-                raise InvalidEvent(f"a control message needs a non-empty {field!r}", field)
-        ts = message.timestamp
-        if not _finite(ts):
-            raise InvalidEvent("timestamp must be a finite number", "timestamp")
-        for field in ("campaign_id", "domain", "category"):
-            value = getattr(message, field, "")
-            if not isinstance(value, str) or (hasattr(message, field) and not value):
-                raise InvalidEvent(f"{field} must be a non-empty string", field)
-        amounts = (("floor", False), ("max_bid", True))
-        for field, optional in amounts:
-            if not hasattr(message, field):
-                continue
-            value = getattr(message, field)
-            if value is None and optional:
-                continue
-            if not _finite(value) or value < 0:
-                raise InvalidEvent(f"{field} must be a finite number >= 0", field)
+        _check_control(message)
         with self._lock:
             self._bus.publish(message)
 
@@ -812,89 +523,18 @@ class Engine:
                 orphan_events=n["orphans"],
                 expired_holds=n["expired"],
                 lost_holds=n["lost"],
-                skipped_agents=dict(self._skipped),
+                skipped_agents=dict(self._runner.skipped),
                 spend_micros=self._ledger.total_spent(),
                 overdelivered_micros=self._ledger.overdelivered_micros,
                 invalid_clicks=dict(self._invalid_clicks),
                 pending_impressions=len(self._book),
             )
 
-    # ------------------------------------------------------------------ traces
-    def _agent_trace(
-        self,
-        agent: Agent,
-        state: Any,
-        ctx: Context,
-        before: np.ndarray,
-        elapsed_us: float,
-        skipped: bool,
-    ) -> AgentTrace:
-        n = ctx.n_imp
-        after = ctx.reason[:n]
-        changed = after != before
-        filtered: dict[str, int] = {}
-        if changed.any():
-            codes, counts = np.unique(after[changed], return_counts=True)
-            filtered = {_REASON_NAMES[int(c)]: int(m) for c, m in zip(codes, counts, strict=True)}
-        return AgentTrace(
-            agent=agent.name,
-            skipped=skipped,
-            elapsed_us=elapsed_us,
-            filtered=filtered,
-            notes=agent.notes(ctx, state),
-        )
-
-    def _trace(self, live: _Live, ctx: Context, agents: list[AgentTrace], total_us: float) -> Trace:
-        snap = live.snapshot
-        n = ctx.n_imp
-        if snap.n_ads:
-            # The auction caps effective bids at max_bid, or a lower CapBid override.
-            auction = live.states.get("auction")
-            cap = getattr(auction, "camp_cap", snap.camp_max_bid)
-            eff = np.minimum(ctx.bid * ctx.mult[snap.ad_campaign], cap[snap.ad_campaign])
-        else:
-            eff = ctx.bid
-        winners: list[CandidateTrace | None] = []
-        runners: list[CandidateTrace | None] = []
-
-        def cand(k: int, i: int) -> CandidateTrace:
-            c = int(snap.ad_campaign[i])
-            v = int(ctx.creative[k, i])
-            return CandidateTrace(
-                ad_id=snap.ad_ids[i],
-                campaign_id=snap.campaign_ids[c],
-                score=float(ctx.score[i]),
-                value=float(ctx.value[i]),
-                bid=float(ctx.bid[i]),
-                multiplier=float(ctx.mult[c]),
-                effective=float(eff[i]),
-                floor=float(ctx.floor[k, i]),
-                creative_id=snap.var_ids[v] if v >= 0 else None,
-            )
-
-        for k in range(n):
-            w = int(ctx.win_ad[k])
-            winners.append(cand(k, w) if w >= 0 else None)
-            ok = (ctx.reason[k] == 0) & (eff >= ctx.floor[k]) & (eff > 0)
-            if w >= 0:
-                ok[w] = False
-            runners.append(cand(k, int(np.argmax(np.where(ok, eff, -1.0)))) if ok.any() else None)
-        return Trace(
-            plan=tuple(a.name for a in self._plan),
-            agents=tuple(agents),
-            eligible=tuple(int(x) for x in ctx.eligible_counts()),
-            winners=tuple(winners),
-            runners_up=tuple(runners),
-            total_us=total_us,
-            pods=pod_searches(ctx),
-        )
-
+    # ------------------------------------------------------------------ explaining
     def explain(self, decision: Decision) -> str:
         """A person-readable account of ``decision``, agent by agent.
 
         Needs a decision made with tracing on (``decide(..., trace=True)``); without a
         trace it explains only the outcome.
         """
-        from .explain import render
-
         return render(decision)

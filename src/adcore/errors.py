@@ -67,6 +67,20 @@ class PlanError(AdcoreError):
     """
 
 
+class ContractError(AdcoreError):
+    """An agent changed context fields it does not declare in ``writes``, or replaced a
+    context array (its shape or dtype differs from :data:`adcore.context.REGISTRY`).
+
+    Raised only in debug mode (``EngineConfig.debug``), on the request where it
+    happened; ``agent`` names the agent and ``fields`` the attributes.
+    """
+
+    def __init__(self, message: str, agent: str, fields: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.agent = agent
+        self.fields = fields
+
+
 class InvalidConfig(AdcoreError, ValueError):
     """An :class:`~adcore.EngineConfig` value out of range; ``field`` names it."""
 

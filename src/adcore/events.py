@@ -7,7 +7,10 @@ names the impression it belongs to by ``impression_id``, the value the engine pu
 response). Control messages carry human overrides (pause a campaign) and are audited.
 
 All of them are frozen, keyword-only, tagged by class name (so a mixed stream decodes to
-the right type), and leaf structs that never form cycles (``gc=False``).
+the right type), and leaf structs that never form cycles (``gc=False``). Struct
+constructors do not check types, so the engine checks every event and control message
+it is given with the checks at the end of this module, which raise
+:class:`~adcore.errors.InvalidEvent` naming the field before anything changes.
 
 Examples
 --------
@@ -22,7 +25,12 @@ Click(impression_id='r1:1:0', timestamp=1.5)
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
+
+from ._checks import finite
+from .errors import InvalidEvent
 
 __all__ = [
     "BlockCategory",
@@ -225,3 +233,72 @@ ControlMessage = (
     | CapBid
 )
 """Any control message."""
+
+
+# ---------------------------------------------------------------------- checks at the edge
+_FEEDBACK_KINDS: dict[type, str] = {
+    Impression: "impression",
+    Click: "click",
+    Skip: "skip",
+    Complete: "complete",
+    Conversion: "conversion",
+}
+
+
+def _check_feedback(event: Any) -> str:
+    """The kind of feedback ``event`` is (``Outcome.kind``), once its fields are checked.
+
+    Raises
+    ------
+    InvalidEvent
+        ``event`` is not a feedback event, or a field has the wrong type or is out of
+        range (the exception names it).
+    """
+    kind = _FEEDBACK_KINDS.get(type(event))
+    if kind is None:
+        raise InvalidEvent(
+            f"expected a feedback event (Impression, Click, Skip, Complete "
+            f"or Conversion), got {type(event).__name__}",
+            None,
+        )
+    if not isinstance(event.impression_id, str):
+        raise InvalidEvent("impression_id must be a string", "impression_id")
+    if not finite(event.timestamp):
+        raise InvalidEvent("timestamp must be a finite number", "timestamp")
+    if isinstance(event, Conversion) and not finite(event.value):
+        raise InvalidEvent("value must be a finite number", "value")
+    if isinstance(event, Skip) and event.after is not None:
+        if not finite(event.after) or event.after < 0:
+            raise InvalidEvent("after must be a finite number of seconds >= 0", "after")
+    return kind
+
+
+def _check_control(message: Any) -> None:
+    """Check a control message's fields: who, why, when, and the target or amount its
+    type declares.
+
+    Raises
+    ------
+    InvalidEvent
+        Not a control message, or a field has the wrong type or is out of range (the
+        exception names it).
+    """
+    if not isinstance(message, Control):
+        raise InvalidEvent(f"expected a control message, got {type(message).__name__}", None)
+    for field in ("by", "reason"):
+        if not isinstance(getattr(message, field), str) or not getattr(message, field):
+            raise InvalidEvent(f"a control message needs a non-empty {field!r}", field)
+    if not finite(message.timestamp):
+        raise InvalidEvent("timestamp must be a finite number", "timestamp")
+    for field in ("campaign_id", "domain", "category"):
+        value = getattr(message, field, "")
+        if not isinstance(value, str) or (hasattr(message, field) and not value):
+            raise InvalidEvent(f"{field} must be a non-empty string", field)
+    for field, optional in (("floor", False), ("max_bid", True)):
+        if not hasattr(message, field):
+            continue
+        amount = getattr(message, field)
+        if amount is None and optional:
+            continue
+        if not finite(amount) or amount < 0:
+            raise InvalidEvent(f"{field} must be a finite number >= 0", field)

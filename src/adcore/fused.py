@@ -1,5 +1,11 @@
-"""The engine's fast path for the default plan: privacy and fraud as agents, then the
-other eight agents' kernels in one compiled call (:mod:`adcore._kernels.plan`).
+"""The engine's fast path for the default plan: the agents that hold Python-side logic
+run as agents (the plan's *head*: privacy and fraud), then the other eight agents'
+kernels run in one compiled call (:mod:`adcore._kernels.plan`).
+
+A :class:`FusedPlan` declares which agents are which by their type, never by their
+position in the plan: :attr:`FusedPlan.head` is what runs before the call and
+:attr:`FusedPlan.replaces` names the agents the call stands for. The engine's run loop
+(:mod:`adcore._run`) and the warm-up (:mod:`adcore.warmup`) read those declarations.
 
 The per-agent path remains the reference: tracing uses it, custom plans use it, and so
 does a request whose latency budget is at risk (only there can optional agents be
@@ -8,7 +14,8 @@ skipped). A test checks that both paths decide alike.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -28,11 +35,13 @@ from .agents import (
 from .agents.base import Agent
 from .context import Context
 
-__all__ = ["DEFAULT_TYPES", "FusedPlan"]
+__all__ = ["DEFAULT_TYPES", "FUSED_TYPES", "HEAD_TYPES", "FusedPlan"]
 
-DEFAULT_TYPES = (
-    PrivacyAgent,
-    FraudAgent,
+HEAD_TYPES: tuple[type[Agent], ...] = (PrivacyAgent, FraudAgent)
+"""The agents the fast path runs as agents, one by one, before its compiled call: their
+work starts in Python (consent strings; user agents, IP addresses and a lock)."""
+
+FUSED_TYPES: tuple[type[Agent], ...] = (
     AudienceAgent,
     InventoryAgent,
     SafetyAgent,
@@ -42,20 +51,51 @@ DEFAULT_TYPES = (
     CreativeAgent,
     AuctionAgent,
 )
+"""The agents whose kernels the compiled call runs, in this order."""
+
+DEFAULT_TYPES: tuple[type[Agent], ...] = HEAD_TYPES + FUSED_TYPES
 """The agent classes, in plan order, for which the fast path applies (exactly these)."""
 
 _NO_USER = np.uint64(0)
 
+A = TypeVar("A", bound=Agent)
+
+
+def _the(plan: tuple[Agent, ...], kind: type[A]) -> A:
+    """The one agent of type ``kind`` in ``plan``."""
+    (agent,) = (a for a in plan if isinstance(a, kind))
+    return agent
+
 
 class FusedPlan:
-    """Runs the default plan's last eight agents in one kernel call for one snapshot."""
+    """The fast path of the default plan for one snapshot: the head agents one by one,
+    then the others' kernels in one call.
 
-    __slots__ = ("audience", "fraud", "pacing", "privacy", "states")
+    Parameters
+    ----------
+    plan : tuple of Agent
+        The plan, for which :meth:`applies` holds.
+    states : dict
+        Every agent's state for the snapshot, by agent name.
+
+    Attributes
+    ----------
+    head : tuple of (run, state)
+        The bound ``run`` method and state of each agent of :data:`HEAD_TYPES`, in plan
+        order: call each on the context before :meth:`run_rest`.
+    replaces : tuple of str
+        The names of the agents of :data:`FUSED_TYPES`, in plan order: what
+        :meth:`run_rest` stands for (run them one by one instead to skip one).
+    """
+
+    __slots__ = ("audience", "head", "pacing", "replaces", "states")
 
     def __init__(self, plan: tuple[Agent, ...], states: dict[str, Any]) -> None:
-        self.privacy = plan[0]
-        self.fraud = plan[1]
-        self.audience = plan[2]
+        self.head: tuple[tuple[Callable[[Context, Any], None], Any], ...] = tuple(
+            (a.run, states[a.name]) for a in plan if isinstance(a, HEAD_TYPES)
+        )
+        self.replaces = tuple(a.name for a in plan if isinstance(a, FUSED_TYPES))
+        self.audience = _the(plan, AudienceAgent)
         self.pacing = states["pacing"]
         self.states = states
 
@@ -139,12 +179,12 @@ class FusedPlan:
         )
 
     def run_rest(self, ctx: Context) -> None:
-        """After privacy and fraud: the Python side of audience, inventory and pacing,
-        then one call."""
+        """After the head agents ran: the Python side of audience, inventory, safety
+        and pacing, then one call."""
         static = ctx.fused_static
         if static is None or static[0] is not self:
             static = ctx.fused_static = [self, self._static(ctx), None]
-        self.audience.prepare(ctx)  # type: ignore[attr-defined]
+        self.audience.prepare(ctx)
         InventoryAgent.prepare(ctx, self.states["inventory"])
         SafetyAgent.prepare(ctx, self.states["safety"])
         PacingAgent.prepare(ctx, self.pacing)

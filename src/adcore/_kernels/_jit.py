@@ -12,7 +12,10 @@
 - A limited fastmath set: contractions, reassociation and signed zeros, but never
   ``nnan``/``ninf`` (NaN and infinity keep their IEEE meaning) and not ``arcp`` (which
   turns ``x / 1000.0`` into ``x * 0.001``, one ulp off, and money caps must be exact).
-- ``boundscheck=False`` (the wrappers and the engine guarantee shapes).
+- ``boundscheck=False`` (the wrappers and the engine guarantee shapes), unless the
+  environment variable ``ADCORE_BOUNDSCHECK`` is ``1`` when adcore is imported: then
+  every out-of-bounds index raises ``IndexError``, and kernels compile without the
+  on-disk cache (so a debugging process never replaces the production cache).
 
 Kernels are decorated with :func:`kernel`; nothing else in adcore calls ``numba.njit``.
 Importing this module compiles nothing: compilation happens on first call or in
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,10 +38,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 FASTMATH = frozenset({"contract", "reassoc", "nsz"})
 
+BOUNDSCHECK = os.environ.get("ADCORE_BOUNDSCHECK") == "1"
+"""Whether kernels check every index (debugging; read once, at import)."""
+
 _OPTIONS: dict[str, Any] = {
     "nogil": True,
     "fastmath": set(FASTMATH),
-    "boundscheck": False,
+    "boundscheck": BOUNDSCHECK,
     "error_model": "numpy",
 }
 
@@ -83,7 +90,8 @@ class _Cache(caching.FunctionCache):
 
 def _compile(fn: F) -> F:
     dispatcher = numba.njit(**_OPTIONS)(fn)
-    dispatcher._cache = _Cache(fn)  # what Dispatcher.enable_caching does, with our key
+    if not BOUNDSCHECK:
+        dispatcher._cache = _Cache(fn)  # what Dispatcher.enable_caching does, with our key
     return dispatcher  # type: ignore[no-any-return]
 
 
