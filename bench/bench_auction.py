@@ -24,6 +24,12 @@ Benchmarks (``pytest bench/bench_auction.py -s``):
   equal quality exists (a brute force over the ~250,000 subsets of up to four of 50
   candidates is far slower); a NumPy greedy fill (sort by value, take what fits) is
   timed for context, with the share of the optimal value it reaches.
+- The public wrappers of ``adcore.auctions`` on small calls (``batch_auctions`` of one
+  auction of two bids, ``position_auction`` of three bids for two positions,
+  ``fill_pod`` of three candidates), on ndarrays (their fast path) and on lists,
+  against their kernels called with preallocated outputs in the same run: the
+  microseconds a wrapper adds (checks, outputs, defaults) and the ratio. Goals: a public
+  ``batch_auctions`` call of 1 x 2 in at most 1.5 us, at most 1 us of overhead a call.
 - Worst-case pods, whole ``Engine.decide`` calls: the requests that took seconds with
   the unbounded pod search (the 100-byte 120 s audio pod on the 200- and 1,000-ad demo
   catalogs, a 240 s video pod and a banner of two sizes with a 45 s audio pod at 1,000
@@ -63,9 +69,9 @@ import numpy_auction as npa
 import pytest
 from conftest import record_median
 
-from adcore import Catalog, Engine, EngineConfig
+from adcore import Catalog, Engine, EngineConfig, auctions
 from adcore._kernels.batch import batch_auctions, score_auction
-from adcore._kernels.mechanisms import FIRST_PRICE, SECOND_PRICE
+from adcore._kernels.mechanisms import FIRST_PRICE, GSP, SECOND_PRICE, multislot_auction
 from adcore._kernels.pod import (
     POD_STATS,
     STAT_FILL_GAP,
@@ -495,6 +501,135 @@ def test_pod_summary(pod_check: str, capsys: pytest.CaptureFixture[str]) -> None
         f"  NumPy greedy fill only (context: not optimal, no prices) "
         f"{t['numpy-greedy'] * 1e6:8.2f} us",
     )
+
+
+# --------------------------------------------------------------------------- public wrappers
+WRAPPER_GOAL = 1.5e-6  # seconds: one public batch_auctions call of 1 x 2
+OVERHEAD_GOAL = 1e-6  # seconds a public wrapper adds to its kernel's call
+
+# (call, sides): each wrapper on ndarrays (its fast path) and on lists (converted first),
+# and its kernel with preallocated outputs and default arrays.
+WRAPPER_CASES = {
+    "batch_auctions, 1 x 2": ("wrapper", "wrapper, floor 0.5", "wrapper, lists", "kernel"),
+    "position_auction, 3 x 2 positions": ("wrapper", "wrapper, lists", "kernel"),
+    "fill_pod, 3 candidates": ("wrapper", "wrapper, lists", "kernel"),
+}
+
+
+@functools.cache
+def wrapper_calls() -> tuple[
+    dict[str, dict[str, Callable[[], Any]]], dict[str, Callable[[Any], Any]]
+]:
+    """The calls of :data:`WRAPPER_CASES`: one auction of two bids (second price, no
+    floor); three bids for two positions with weights 1 and 0.5 (GSP); the pod of the
+    ``adcore.auctions`` docstring (values 4, 3, 2, durations 30, 15, 15 s, 45 s, at most
+    three ads, VCG prices, the default node budget). And for each call, the winners and
+    prices its kernel wrote last, given what the kernel returned."""
+    bids = np.array([[1.0, 3.0]])
+    win1, price1, floor1 = np.empty(1, np.int64), np.empty(1), np.zeros(1)
+    keys2 = np.arange(2, dtype=np.uint64)
+    pos_bids, weights = np.array([3.0, 1.0, 2.0]), np.array([1.0, 0.5])
+    zeros3, prio3 = np.zeros(3), np.zeros(3, np.int64)
+    owner3, keys3 = np.arange(3, dtype=np.int64), np.arange(3, dtype=np.uint64)
+    win2, price2, top = np.empty(2, np.int64), np.empty(2), np.empty(3, np.int64)
+    values, durations = np.array([4.0, 3.0, 2.0]), np.array([30.0, 15.0, 15.0])
+    groups = np.zeros((3, 1), np.uint64)
+    sel, sel2, pod_price = np.empty(3, np.int64), np.empty(3, np.int64), np.empty(3)
+    stats = np.empty(POD_STATS)
+    work = np.empty(pod_work_size(3, 3, 1), np.int64)
+    budget = auctions.fill_pod.__kwdefaults__["node_budget"]
+    calls = {
+        "batch_auctions, 1 x 2": {
+            "wrapper": lambda: auctions.batch_auctions(bids),
+            "wrapper, floor 0.5": lambda: auctions.batch_auctions(bids, 0.5),
+            "wrapper, lists": lambda: auctions.batch_auctions([[1.0, 3.0]]),
+            "kernel": lambda: batch_auctions(win1, price1, bids, floor1, keys2, SECOND_PRICE),
+        },
+        "position_auction, 3 x 2 positions": {
+            "wrapper": lambda: auctions.position_auction(pos_bids, weights=weights),
+            "wrapper, lists": lambda: auctions.position_auction(
+                [3.0, 1.0, 2.0], weights=[1.0, 0.5]
+            ),
+            "kernel": lambda: multislot_auction(
+                win2, price2, pos_bids, zeros3, prio3, owner3, zeros3, keys3, weights, 3, 2,
+                GSP, top,
+            ),
+        },
+        "fill_pod, 3 candidates": {
+            "wrapper": lambda: auctions.fill_pod(values, durations, 45.0, 3),
+            "wrapper, lists": lambda: auctions.fill_pod([4.0, 3.0, 2.0], [30, 15, 15], 45, 3),
+            "kernel": lambda: pod_auction(
+                sel, pod_price, values, durations, groups, keys3, zeros3, 3, 45.0, 3, False, 0,
+                SECOND_PRICE, budget, stats, sel2, work,
+            ),
+        },
+    }  # fmt: skip
+    written = {  # given what the kernel returned
+        "batch_auctions, 1 x 2": lambda _: (win1, price1),
+        "position_auction, 3 x 2 positions": lambda _: (win2, price2),
+        "fill_pod, 3 candidates": lambda m: (sel[:m], pod_price[:m]),
+    }
+    return calls, written
+
+
+@pytest.fixture(scope="module")
+def wrapper_equivalence() -> str:
+    """Each wrapper, on both paths, returns what its kernel writes."""
+    calls, written = wrapper_calls()
+    lines = []
+    for case, sides in calls.items():
+        want = written[case](sides["kernel"]())
+        results = [sides[name]() for name in sides if name.startswith("wrapper")]
+        for result in results:
+            for got, expected in zip(result[:2], want, strict=True):
+                np.testing.assert_array_equal(got, expected)
+        lines.append(
+            f"  {case}: {len(results)} wrapper calls return the kernel's winners and prices "
+            f"{[w.tolist() for w in want]}"
+        )
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("case", "side"), [(case, side) for case, sides in WRAPPER_CASES.items() for side in sides]
+)
+def test_wrapper_call(timed: Any, case: str, side: str, wrapper_equivalence: str) -> None:
+    timed(f"public wrapper: {case}", side, wrapper_calls()[0][case][side])
+
+
+def test_wrapper_overhead_summary(
+    wrapper_equivalence: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each wrapper against its kernel, interleaved on the thread's CPU clock: the time a
+    call adds (the checks, the outputs, the defaults) and the ratio."""
+    lines = [
+        f"public wrappers against their kernels, thread CPU per call, median of {ROUNDS} "
+        "interleaved blocks:",
+        f"  {'call':<36} {'side':<20} {'time':>9} {'overhead':>10} {'x kernel':>9}",
+    ]
+    goals = []
+    for case, calls in wrapper_calls()[0].items():
+        t = interleaved(calls)
+        kernel = t["kernel"]
+        for side, seconds in t.items():
+            overhead = f"{(seconds - kernel) * 1e6:7.3f}us" if side != "kernel" else ""
+            ratio = f"{seconds / kernel:8.2f}x" if side != "kernel" else ""
+            lines.append(
+                f"  {case:<36} {side:<20} {seconds * 1e6:7.3f}us {overhead:>10} {ratio:>9}"
+            )
+        added = t["wrapper"] - kernel
+        met = "met" if added <= OVERHEAD_GOAL else "NOT met"
+        goals.append(
+            f"  {case}: overhead {added * 1e6:.2f} us <= {OVERHEAD_GOAL * 1e6:.0f} us: {met}"
+        )
+        if case.startswith("batch"):
+            met = "met" if t["wrapper"] <= WRAPPER_GOAL else "NOT met"
+            goals.insert(
+                0,
+                f"  public batch_auctions 1 x 2 {t['wrapper'] * 1e6:.2f} us <= "
+                f"{WRAPPER_GOAL * 1e6:.1f} us: {met} (kernel alone {kernel * 1e6:.2f} us)",
+            )
+    say(capsys, "public wrappers:", wrapper_equivalence, *lines, "goals:", *goals)
 
 
 # --------------------------------------------------------------------------- worst-case pods

@@ -31,6 +31,7 @@ def test_kernel_tests_cover_the_kernels_without_jit(tmp_path: Path) -> None:
             "tests/test_batch_kernels.py",
             "tests/test_ivt.py",
             "tests/test_wire.py",
+            "tests/test_auction_wrappers.py",
             "--cov=src/adcore/_kernels",
             "--cov-report=term-missing",
             f"--cov-fail-under={FLOOR}",
