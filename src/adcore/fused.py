@@ -1,6 +1,6 @@
 """The engine's fast path for the default plan: the agents that hold Python-side logic
 run as agents (the plan's *head*: privacy and fraud), then the other eight agents'
-kernels run in one compiled call (:mod:`adcore._kernels.plan`).
+kernels run in one compiled call (:mod:`adcore._kernels.fused_plan`).
 
 A :class:`FusedPlan` declares which agents are which by their type, never by their
 position in the plan: :attr:`FusedPlan.head` is what runs before the call and
@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ._kernels.plan import audience_to_auction
+from ._kernels.fused_plan import audience_to_auction
 from .agents import (
     AuctionAgent,
     AudienceAgent,
