@@ -181,6 +181,18 @@ def _ready(x: Any, dtype: np.dtype[Any], n: int) -> TypeGuard[NDArray[Any]]:
     )
 
 
+def _ready_values(x: Any) -> TypeGuard[NDArray[np.float64]]:
+    """``x`` is a 1-d C-contiguous float64 ndarray of finite values >= 0 (bids or
+    values the kernel can take as they are)."""
+    return (
+        type(x) is np.ndarray
+        and x.dtype is _F64
+        and x.ndim == 1
+        and x.flags.carray
+        and bool(_CONFORMS_1D.call(x, NONNEGATIVE))
+    )
+
+
 def _plain_number(x: Any) -> bool:
     """``x`` is a float (or an int that converts exactly), finite and >= 0."""
     kind = type(x)
@@ -451,14 +463,7 @@ def position_auction(
     prices : float64 array (positions,)
     """
     code = _POSITIONS.get(mechanism) if type(mechanism) is str else None
-    if (
-        code is not None
-        and type(bids) is np.ndarray
-        and bids.dtype is _F64
-        and bids.ndim == 1
-        and bids.flags.carray
-        and _CONFORMS_1D.call(bids, NONNEGATIVE)
-    ):
+    if code is not None and _ready_values(bids):
         n = bids.shape[0]
         floor = _ZEROS[n] if floors is _NO_FLOOR else _fast_floors(floors, n)
         w = _UNIT_WEIGHT if weights is _ONE_POSITION else _fast_weights(weights)
@@ -580,15 +585,7 @@ def fill_pod(
         budget = node_budget
     else:
         budget = None
-    if (
-        code is not None
-        and budget is not None
-        and type(values) is np.ndarray
-        and values.dtype is _F64
-        and values.ndim == 1
-        and values.flags.carray
-        and _CONFORMS_1D.call(values, NONNEGATIVE)
-    ):
+    if code is not None and budget is not None and _ready_values(values):
         n = values.shape[0]
         floor = _ZEROS[n] if floors is _NO_FLOOR else _fast_floors(floors, n)
         if (
