@@ -15,6 +15,8 @@ Benchmarks (``pytest bench/bench_decide.py``):
   adcore and NumPy interleaved in blocks (printed; p50 recorded for the ratio table);
 - ``decide`` under pytest-benchmark, cycling through the requests;
 - the ten agents alone on a filled context (no engine bookkeeping), the kernels' share;
+- ``decide`` p50 with one user agent added (a no-op in Python, a fused kernel step)
+  against the default plan;
 - ``decide_batch`` of 1,000 requests against 1,000 ``decide`` calls;
 - decoding plus deciding the OpenRTB 2.6 example "simple banner" from raw JSON bytes.
 
@@ -28,6 +30,7 @@ worthless. No test asserts on time: this machine is shared.
 from __future__ import annotations
 
 import itertools
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -378,16 +381,61 @@ def test_agents_only(
     engine = warmed(MAKERS[name], catalog, traffic, clock)
     live = engine._live
     ctx = engine._context(live)
-    steps = live.steps
+    steps = [(agent.run, live.states[agent.name]) for agent in engine._plan]
     rates = engine.config.exchange_rates
     it = itertools.cycle(traffic)
 
     def step() -> None:
         fill_features(ctx, next(it), clock(), rates)
-        for agent, state, _ in steps:
-            agent.run(ctx, state)
+        for run, state in steps:
+            run(ctx, state)
 
     timed(GROUP_AGENTS, name, step)
+
+
+def test_decide_with_user_agents(
+    catalog: Catalog, traffic: list[openrtb.BidRequest], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """p50 of the default plan against the same plan with one user agent: a no-op in
+    Python that the auction waits for (the compiled path splits around it), and a kernel
+    step fused with the default agents (bids times 1.0). Blocks alternate between the
+    engines so all see the same machine load. Goal: within 10 % of the default plan."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from user_steps import DampBids, NoOp
+
+    from adcore.agents import default_agents
+
+    plans = {
+        "default plan": None,
+        "+ no-op in Python": [*default_agents(), NoOp()],
+        "+ kernel step": [*default_agents(), DampBids(1.0)],
+    }
+    clocks = {name: Clock() for name in plans}
+    engines = {
+        name: warmed(
+            lambda c, cfg, a=agents: Engine(c, cfg, agents=a), catalog, traffic, clocks[name]
+        )
+        for name, agents in plans.items()
+    }
+    n = N_CALLS // 2
+    latencies = {name: np.empty(n, dtype=np.int64) for name in plans}
+    perf = time.perf_counter_ns
+    for start in range(0, n, BLOCK):
+        for name, engine in engines.items():
+            decide, clock, out = engine.decide, clocks[name], latencies[name]
+            for i in range(start, start + BLOCK):
+                request = traffic[i % len(traffic)]
+                now = clock()
+                t0 = perf()
+                decide(request, now=now)
+                out[i] = perf() - t0
+    base = _percentiles(latencies["default plan"])[0]
+    lines = [f"decide p50 with a user agent, {N_ADS} ads, {n} calls each (goal: within 10 %):"]
+    for name, ns in latencies.items():
+        p50, p99 = _percentiles(ns)
+        lines.append(f"  {name:<18} p50 {p50:7.1f} us  p99 {p99:7.1f} us  ratio {p50 / base:.3f}")
+    say(capsys, *lines)
+    assert [len(e._live.parts) for e in engines.values()] == [3, 5, 3]
 
 
 # --------------------------------------------------------------------------- batch

@@ -50,6 +50,7 @@ from adcore.agents import (
 )
 from adcore.agents.audience import _keywords, focus_state
 from adcore.agents.fraud import _impossible_ip
+from adcore.agents.pacing import count_request
 from adcore.agents.privacy import request_activities
 from adcore.catalog import Catalog, CatalogSnapshot
 from adcore.config import EngineConfig
@@ -620,7 +621,7 @@ class NumpyPacing(PacingAgent):
     def run(self, ctx: Context, state: Any) -> None:
         # Controller state is updated once per pacing interval (not per request), by the
         # same code as adcore's; per request, the multipliers in NumPy.
-        self.prepare(ctx, state)
+        count_request(ctx, state)
         ledger = state.ledger
         daily, held = ledger.daily, ledger.held
         committed = ledger.spent_today + held

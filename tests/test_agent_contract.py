@@ -49,7 +49,7 @@ def test_agent_writes_only_what_it_declares(cls: type[Agent], catalog: Catalog) 
     for request in sample_requests(12, seed=5):
         engine.decide(request, now=DEMO_START)  # a realistic context to start from
         before = watch(ctx)
-        agent = next(a for a, _, _ in live.steps if isinstance(a, cls))
+        agent = next(a for a in engine._plan if isinstance(a, cls))
         agent.run(ctx, live.states[agent.name])
         assert changed_outside(ctx, before, agent.reads, agent.writes) == []
 

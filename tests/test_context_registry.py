@@ -29,7 +29,7 @@ STRUCTURAL = {
     "snapshot",
     "max_imps",
     "max_pod",
-    "fused_static",
+    "compiled_args",
     "default_multislot",
     "placement_slots",
     "dims",

@@ -25,7 +25,7 @@ ENGINE_MODULES = (
     "adcore.engine",
     "adcore._run",
     "adcore._tracing",
-    "adcore.fused",
+    "adcore._program",
     "adcore.warmup",
     "adcore.events",
 )
@@ -156,9 +156,9 @@ def test_the_graph_sees_the_engine_modules() -> None:
     graph = import_graph()
     assert set(WATCHED) <= set(graph)
     assert {"adcore._run", "adcore.warmup", "adcore.events"} <= graph["adcore.engine"]
-    assert {"adcore._tracing", "adcore.fused", "adcore.book"} <= graph["adcore._run"]
-    assert "adcore.fused" in graph["adcore.warmup"]
-    assert "adcore.agents" in graph["adcore.fused"]
+    assert {"adcore._tracing", "adcore._program", "adcore.book"} <= graph["adcore._run"]
+    assert "adcore._program" in graph["adcore.warmup"]
+    assert "adcore.agents.base" in graph["adcore._program"]
     assert "adcore.engine" in import_graph(everywhere=True)["adcore.demo"]  # run_demo
 
 

@@ -15,7 +15,7 @@ cache) its kernels.
 """
 
 from . import demo, events, openrtb
-from .agents import Agent
+from .agents import Agent, KernelStep
 from .bus import Bus
 from .catalog import (
     Ad,
@@ -81,6 +81,7 @@ __all__ = [
     "InvalidEvent",
     "InvalidInput",
     "InvalidRequest",
+    "KernelStep",
     "PlanError",
     "PodSearch",
     "Reason",

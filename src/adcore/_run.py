@@ -2,20 +2,22 @@
 :class:`~adcore.decision.Decision`.
 
 :class:`LivePlan` binds the plan to one catalog snapshot (every agent's state, the
-steps each path runs, the fused fast path where it applies); the engine swaps it as one
+plan's parts: compiled segments and agents that run in Python); the engine swaps it as one
 object when the catalog changes. :class:`Runner` takes a request through it:
 
 1. Housekeeping, at most once a second of engine time: the ledger's day rolls and
    expired holds return to their budgets (:meth:`Runner.maintain`).
-2. Untraced, the fast path: the fused plan's head agents, then its one compiled call
-   (:class:`adcore.fused.FusedPlan`), unless the latency budget is at risk. Otherwise,
-   and for custom plans, agent by agent: before an optional agent runs, its recent cost
-   is added to the time spent so far, and if that would exceed the budget its cheap
-   fallback runs instead.
-3. Traced, agent by agent under the same budget rule, each agent observed and the
-   trace built (:mod:`adcore._tracing`). In debug mode (``EngineConfig.debug``) every
-   request takes this path, and each agent's changes to the context are checked
-   against what it declares (:func:`adcore.context.changed_outside`).
+2. The plan's parts in order (:func:`adcore._program.parts`): agents that run in Python
+   one by one, and each compiled segment of kernel steps in one call, unless the
+   latency budget is at risk. Then the segment runs one step per call (the same
+   compiled function): before an optional agent runs, its recent cost is added to the
+   time spent so far, and if that would exceed the budget its cheap fallback runs
+   instead.
+3. Traced, the same parts one agent (one step) at a time under the same budget rule,
+   each observed and the trace built (:mod:`adcore._tracing`). In debug mode
+   (``EngineConfig.debug``) every request takes this path, and each agent's changes to
+   the context are checked against what it declares
+   (:func:`adcore.context.changed_outside`).
 4. The sale: each winner's price is held on its campaign's budget and the sale is
    remembered in the pending book (:mod:`adcore.book`) for feedback
    (:meth:`Runner.finish`).
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from itertools import count
 from time import perf_counter_ns
 from typing import Any
@@ -34,7 +36,8 @@ import numpy as np
 
 from . import openrtb
 from ._hashing import stable_key
-from ._tracing import agent_trace, request_trace
+from ._program import BoundSegment, Segment, parts
+from ._tracing import agent_trace, request_trace, vetoes
 from .agents import Agent
 from .book import PendingBook
 from .catalog import Catalog, CatalogSnapshot
@@ -42,13 +45,13 @@ from .config import EngineConfig
 from .context import Context, changed_outside, watch
 from .decision import AgentTrace, Decision, SlotDecision, Trace
 from .errors import ContractError
-from .fused import FusedPlan
 from .ledger import InProcessLedger
 
 __all__ = ["LivePlan", "Runner"]
 
-Step = tuple[Callable[[Context, Any], None], Any, Agent | None]
-"""An untraced step: an agent's bound ``run``, its state, and the agent if optional."""
+Part = BoundSegment | tuple[Agent, Any]
+"""A part of a live plan: a compiled segment, or an agent that runs in Python and its
+state."""
 
 
 def _source(request: openrtb.BidRequest) -> int:
@@ -72,26 +75,25 @@ class LivePlan:
         Every agent's state for ``catalog``'s snapshot, by agent name.
     plan : sequence of Agent
         The agents in the order they run.
+    program : tuple of Segment or Agent, optional
+        ``plan`` cut into parts (:func:`adcore._program.parts`; computed when omitted).
     """
 
-    __slots__ = ("after", "catalog", "fast", "fused", "rest", "snapshot", "states", "steps")
+    __slots__ = ("after", "catalog", "parts", "snapshot", "states")
 
-    def __init__(self, catalog: Catalog, states: dict[str, Any], plan: Sequence[Agent]) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        states: dict[str, Any],
+        plan: Sequence[Agent],
+        program: tuple[Segment | Agent, ...] | None = None,
+    ) -> None:
         self.catalog = catalog
         self.snapshot: CatalogSnapshot = catalog.snapshot
         self.states = states
-        # The traced path: each agent, its state, and whether it may be skipped.
-        self.steps = tuple((a, states[a.name], a.optional) for a in plan)
-        # The untraced path: bound run methods, and the agent itself where it is optional.
-        self.fast: tuple[Step, ...] = tuple(
-            (a.run, states[a.name], a if a.optional else None) for a in plan
-        )
-        plan_t = tuple(plan)
-        self.fused = FusedPlan(plan_t, states) if FusedPlan.applies(plan_t) else None
-        # What the fused call stands for, run agent by agent when the budget is at risk.
-        replaced = frozenset(self.fused.replaces if self.fused is not None else ())
-        self.rest = tuple(
-            step for a, step in zip(plan_t, self.fast, strict=True) if a.name in replaced
+        self.parts: tuple[Part, ...] = tuple(
+            p.bind(states) if isinstance(p, Segment) else (p, states[p.name])
+            for p in (program if program is not None else parts(plan))
         )
         # Agents that observe finished decisions (learners of reserves, bid shading).
         self.after = tuple((a.after, states[a.name]) for a in plan if a.observes(states[a.name]))
@@ -126,7 +128,7 @@ class Runner:
         "counts",
         "debug",
         "explore",
-        "fused_cost_ns",
+        "segment_cost_ns",
         "last_now",
         "ledger",
         "lock",
@@ -156,9 +158,10 @@ class Runner:
         self.debug = config.debug
         self.rng = np.random.Generator(np.random.PCG64(config.seed))
         self.seq = count()
-        # Recent cost of each agent and of the fused call (moving averages, ns).
+        # Recent cost of each agent and of each compiled segment, by its agents' names
+        # (moving averages, ns).
         self.cost_ns: dict[str, float] = {name: 0.0 for name in self.plan_names}
-        self.fused_cost_ns = 0.0
+        self.segment_cost_ns: dict[tuple[str, ...], float] = {}
         self.skipped: dict[str, int] = {a.name: 0 for a in plan if a.optional}
         # The engine's clock for housekeeping: the latest decision time, and when next.
         self.last_now = -math.inf
@@ -189,70 +192,109 @@ class Runner:
             trace = self._traced(live, ctx, start, dropped)
             return self.finish(live, ctx, req, now, trace if tracing else None)
         budget = self.budget_ns
-        steps = live.fast
-        fused = live.fused
-        if fused is not None:
-            # The head agents, then the others in one call, unless the latency budget
-            # is at risk (only the per-agent path can skip).
-            for run, state in fused.head:
-                run(ctx, state)
-            t_fused = perf_counter_ns()
-            if (t_fused - start) + self.fused_cost_ns <= budget:
-                fused.run_rest(ctx)
-                self.fused_cost_ns = 0.9 * self.fused_cost_ns + 0.1 * (perf_counter_ns() - t_fused)
-                return self.finish(live, ctx, req, now, None)
-            steps = live.rest
-        cost = self.cost_ns
-        for run, state, optional_agent in steps:
-            if optional_agent is None:
-                run(ctx, state)
-                continue
-            t_opt = perf_counter_ns()
-            name = optional_agent.name
-            if (t_opt - start) + cost[name] > budget:
-                optional_agent.fallback(ctx, state)
-                with self.lock:
-                    self.skipped[name] += 1
+        seg_cost = self.segment_cost_ns
+        for part in live.parts:
+            if type(part) is BoundSegment:
+                names = part.segment.names
+                t0 = perf_counter_ns()
+                if (t0 - start) + seg_cost.get(names, 0.0) <= budget:
+                    part.run(ctx)
+                    seg_cost[names] = 0.9 * seg_cost.get(names, 0.0) + 0.1 * (
+                        perf_counter_ns() - t0
+                    )
+                else:  # the budget is at risk: step by step, optional steps may be skipped
+                    part.prepare(ctx)
+                    for i, (agent, state) in enumerate(
+                        zip(part.segment.agents, part.states, strict=True)
+                    ):
+                        self._step(ctx, start, agent, state, part, i)
             else:
-                run(ctx, state)
-                cost[name] = 0.9 * cost[name] + 0.1 * (perf_counter_ns() - t_opt)
+                agent, state = part
+                self._step(ctx, start, agent, state, None, 0)
         return self.finish(live, ctx, req, now, None)
 
-    def _traced(self, live: LivePlan, ctx: Context, start: int, dropped: tuple[str, ...]) -> Trace:
-        """Run the plan agent by agent, observing each; the request's trace."""
-        n = ctx.n_imp
-        budget = self.budget_ns
+    def _step(
+        self,
+        ctx: Context,
+        start: int,
+        agent: Agent,
+        state: Any,
+        segment: BoundSegment | None,
+        i: int,
+    ) -> bool:
+        """Run one agent (step ``i`` of ``segment``, or the agent in Python), or its
+        fallback when it is optional and its recent cost would exceed the budget;
+        whether it was skipped."""
+        run = agent.run if segment is None else None
+        if not agent.optional:
+            if run is not None:
+                run(ctx, state)
+            else:
+                assert segment is not None
+                segment.call(ctx, i, i + 1)
+            return False
+        t0 = perf_counter_ns()
+        name = agent.name
         cost = self.cost_ns
+        if (t0 - start) + cost[name] > self.budget_ns:
+            agent.fallback(ctx, state)
+            with self.lock:
+                self.skipped[name] += 1
+            return True
+        if run is not None:
+            run(ctx, state)
+        else:
+            assert segment is not None
+            segment.call(ctx, i, i + 1)
+        cost[name] = 0.9 * cost[name] + 0.1 * (perf_counter_ns() - t0)
+        return False
+
+    def _traced(self, live: LivePlan, ctx: Context, start: int, dropped: tuple[str, ...]) -> Trace:
+        """Run the plan's parts one agent at a time (a segment one step per call, after
+        its Python hooks), observing each; the request's trace."""
+        n = ctx.n_imp
         agents: list[AgentTrace] = []
         debug = self.debug
-        for agent, state, optional in live.steps:
-            before = ctx.reason[:n].copy()
-            held = watch(ctx) if debug else None
-            t0 = perf_counter_ns()
-            skip = False
-            if optional:
-                name = agent.name
-                skip = (t0 - start) + cost[name] > budget
-                if skip:
-                    agent.fallback(ctx, state)
-                    with self.lock:
-                        self.skipped[name] += 1
-                else:
-                    agent.run(ctx, state)
-                    cost[name] = 0.9 * cost[name] + 0.1 * (perf_counter_ns() - t0)
+
+        def check(agent: Agent, held: dict[str, Any] | None) -> None:
+            if held is None:
+                return
+            bad = changed_outside(ctx, held, agent.reads, agent.writes)
+            if bad:
+                raise ContractError(
+                    f"agent {agent.name!r} changed context fields it does not declare "
+                    f"in writes {sorted(agent.writes)}: {', '.join(bad)}",
+                    agent.name,
+                    tuple(bad),
+                )
+
+        for part in live.parts:
+            seg: BoundSegment | None
+            hooks: dict[str, tuple[float, dict[str, int]]] = {}
+            if type(part) is BoundSegment:
+                seg = part
+                members = tuple(zip(part.segment.agents, part.states, strict=True))
+                for prep, state, agent in part.prepares:
+                    before = ctx.reason[:n].copy()
+                    held = watch(ctx) if debug else None
+                    t0 = perf_counter_ns()
+                    prep(ctx, state)
+                    hooks[agent.name] = ((perf_counter_ns() - t0) / 1000.0, vetoes(ctx, before))
+                    check(agent, held)
             else:
-                agent.run(ctx, state)
-            elapsed = (perf_counter_ns() - t0) / 1000.0
-            if held is not None:
-                bad = changed_outside(ctx, held, agent.reads, agent.writes)
-                if bad:
-                    raise ContractError(
-                        f"agent {agent.name!r} changed context fields it does not declare "
-                        f"in writes {sorted(agent.writes)}: {', '.join(bad)}",
-                        agent.name,
-                        tuple(bad),
-                    )
-            agents.append(agent_trace(agent, state, ctx, before, elapsed, skip))
+                seg = None
+                members = (part,)
+            for i, (agent, state) in enumerate(members):
+                before = ctx.reason[:n].copy()
+                held = watch(ctx) if debug else None
+                t0 = perf_counter_ns()
+                skip = self._step(ctx, start, agent, state, seg, i)
+                elapsed = (perf_counter_ns() - t0) / 1000.0
+                check(agent, held)
+                hook_us, hook_vetoes = hooks.get(agent.name, (0.0, {}))
+                agents.append(
+                    agent_trace(agent, state, ctx, before, elapsed + hook_us, skip, hook_vetoes)
+                )
         total_us = (perf_counter_ns() - start) / 1000.0
         return request_trace(
             live.snapshot, live.states, self.plan_names, ctx, agents, total_us, dropped

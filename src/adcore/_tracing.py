@@ -1,9 +1,10 @@
 """Traces: what each agent did to a request, and who won and who came second.
 
 The traced path of the run loop (:mod:`adcore._run`) calls :func:`agent_trace` after
-each agent and :func:`request_trace` once the plan has run; both read the request's
-context and build the :class:`~adcore.decision.Trace` a decision carries.
-:func:`adcore.explain.render` turns that trace into text.
+each agent (or each step of a compiled segment) and :func:`request_trace` once the plan
+has run; both read the request's context and build the
+:class:`~adcore.decision.Trace` a decision carries. :func:`adcore.explain.render` turns
+that trace into text.
 """
 
 from __future__ import annotations
@@ -19,9 +20,20 @@ from .catalog import CatalogSnapshot
 from .context import Context
 from .decision import AgentTrace, CandidateTrace, Reason, Trace
 
-__all__ = ["agent_trace", "request_trace"]
+__all__ = ["agent_trace", "request_trace", "vetoes"]
 
 _REASON_NAMES = {int(r): r.name.lower() for r in Reason}
+
+
+def vetoes(ctx: Context, before: np.ndarray) -> dict[str, int]:
+    """The candidates vetoed since ``before`` (a copy of the reason codes), by reason:
+    the codes that differ from it."""
+    after = ctx.reason[: ctx.n_imp]
+    changed = after != before
+    if not changed.any():
+        return {}
+    codes, counts = np.unique(after[changed], return_counts=True)
+    return {_REASON_NAMES[int(c)]: int(m) for c, m in zip(codes, counts, strict=True)}
 
 
 def agent_trace(
@@ -31,16 +43,14 @@ def agent_trace(
     before: np.ndarray,
     elapsed_us: float,
     skipped: bool,
+    earlier: dict[str, int] | None = None,
 ) -> AgentTrace:
     """What ``agent`` did: the candidates it vetoed, by reason (the reason codes that
-    differ from ``before``, a copy taken before it ran), its time and its notes."""
-    n = ctx.n_imp
-    after = ctx.reason[:n]
-    changed = after != before
-    filtered: dict[str, int] = {}
-    if changed.any():
-        codes, counts = np.unique(after[changed], return_counts=True)
-        filtered = {_REASON_NAMES[int(c)]: int(m) for c, m in zip(codes, counts, strict=True)}
+    differ from ``before``, a copy taken before it ran, plus ``earlier``: what its
+    Python hook vetoed before its compiled segment ran), its time and its notes."""
+    filtered = vetoes(ctx, before)
+    for name, m in (earlier or {}).items():
+        filtered[name] = filtered.get(name, 0) + m
     return AgentTrace(
         agent=agent.name,
         skipped=skipped,

@@ -182,8 +182,8 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     warmup : bool
         Compile (or load from cache) every kernel when the engine is built.
     debug : bool
-        Check every agent's contract on every request: each agent runs alone (the
-        agent-by-agent path, never the fused call) and afterwards every context field
+        Check every agent's contract on every request: each agent runs alone (a
+        compiled segment one step per call, as when tracing) and afterwards every context field
         of :data:`adcore.context.REGISTRY` it does not declare in ``writes`` must be
         unchanged and every array keep its shape and dtype, else
         :class:`~adcore.errors.ContractError` naming the agent and the fields. Many

@@ -250,7 +250,8 @@ class Context:
         self.snapshot = snapshot
         self.max_imps = max_imps
         self.max_pod = max_pod
-        self.fused_static: Any = None  # the fast path's argument tuple (adcore.fused)
+        # Each compiled segment's arguments for this context (adcore._program).
+        self.compiled_args: dict[Any, Any] = {}
         self.default_multislot = 0  # EngineConfig.multislot, set by the engine
         self.placement_slots = 0  # slots of the learners' tables (0: no learner needs them)
         group_words = (nc + 63) // 64 + snapshot.domains.words + snapshot.categories.words

@@ -30,6 +30,7 @@ import msgspec
 
 from . import openrtb
 from ._checks import finite as _finite
+from ._program import parts
 from ._run import LivePlan, Runner
 from .agents import Agent, Services, default_agents
 from .book import PendingBook
@@ -135,6 +136,7 @@ class Engine:
         self._config = (config or EngineConfig()).validate()
         self._agents = list(agents) if agents is not None else default_agents()
         self._plan = build_plan(self._agents)
+        self._program = parts(self._plan)
         self._bus = bus if bus is not None else Bus()
         self._clock = clock or time.time
         if ledger is not None and not isinstance(ledger, InProcessLedger):
@@ -226,7 +228,7 @@ class Engine:
             )
             for a in self._plan
         }
-        return LivePlan(catalog, states, self._plan)
+        return LivePlan(catalog, states, self._plan, self._program)
 
     def _learner(self, agent: Agent) -> Callable[[Any], None]:
         def deliver(message: Any) -> None:
@@ -247,7 +249,7 @@ class Engine:
         Runs the plan on synthetic requests against throwaway state: the engine's
         budgets, counters and learned values are not touched.
         """
-        warm(self._plan, self._live.catalog, self._config)
+        warm(self._plan, self._live.catalog, self._config, self._program)
 
     def update_catalog(self, catalog: Catalog) -> None:
         """Serve ``catalog`` from the next decision on.

@@ -27,6 +27,7 @@ import msgspec
 import numpy as np
 
 from . import openrtb as rtb
+from ._program import BoundSegment, Segment, parts
 from .agents import Agent, Services
 from .bus import Bus
 from .catalog import (
@@ -44,7 +45,6 @@ from .config import EngineConfig
 from .context import new_context
 from .events import Outcome
 from .features import fill_features
-from .fused import FusedPlan
 from .ivt import ClickValidator
 from .ledger import InProcessLedger
 from .openrtb import nesting_depth
@@ -240,8 +240,16 @@ def _requests(max_imps: int) -> list[rtb.BidRequest]:
     return out
 
 
-def warm(plan: Sequence[Agent], catalog: Catalog, config: EngineConfig) -> None:
-    """Run ``plan`` on synthetic data shaped like ``catalog`` (see module docstring)."""
+def warm(
+    plan: Sequence[Agent],
+    catalog: Catalog,
+    config: EngineConfig,
+    program: tuple[Segment | Agent, ...] | None = None,
+) -> None:
+    """Run ``plan`` on synthetic data shaped like ``catalog`` (see module docstring):
+    each agent on its own, then the plan's parts (``program``, from
+    :func:`adcore._program.parts` when omitted) as the engine runs them, each compiled
+    segment whole and one step per call."""
     scratch = _catalog(catalog.dimension)
     snap = scratch.snapshot
     ledger = InProcessLedger()
@@ -252,8 +260,10 @@ def warm(plan: Sequence[Agent], catalog: Catalog, config: EngineConfig) -> None:
     states = {a.name: a.bind(snap, states[a.name], services) for a in plan}
     ctx = new_context(snap, config)
     ctx.explore = 0.1
-    plan_t = tuple(plan)
-    fused = FusedPlan(plan_t, states) if FusedPlan.applies(plan_t) else None
+    bound = tuple(
+        p.bind(states) if isinstance(p, Segment) else (p, states[p.name])
+        for p in (program if program is not None else parts(plan))
+    )
     for request in _requests(config.max_imps):
         fill_features(ctx, request, _START, config.exchange_rates)
         for agent in plan:
@@ -263,11 +273,17 @@ def warm(plan: Sequence[Agent], catalog: Catalog, config: EngineConfig) -> None:
         for agent in plan:
             if agent.observes(states[agent.name]):
                 agent.after(ctx, states[agent.name])
-        if fused is not None:  # the fast path: its head agents, then its one call
+        for stepwise in (False, True):
             fill_features(ctx, request, _START, config.exchange_rates)
-            for run, state in fused.head:
-                run(ctx, state)
-            fused.run_rest(ctx)
+            for part in bound:
+                if not isinstance(part, BoundSegment):
+                    part[0].run(ctx, part[1])
+                elif not stepwise:
+                    part.run(ctx)
+                else:
+                    part.prepare(ctx)
+                    for i in range(len(part.states)):
+                        part.call(ctx, i, i + 1)
     # The request edge: the nesting scanners run before a raw request is decoded.
     for fmt in ("json", "msgpack"):
         nesting_depth(b"\x91\x90[[]]", fmt, limit=config.max_request_depth)

@@ -3,11 +3,11 @@
 - Caching: compiled machine code is written next to the sources (or, where that is not
   writable, in the user's cache directory) and loaded on the next start, so a process
   pays compilation once per kernel signature, not per start. Numba keys its cache by
-  the source of the file defining a kernel only, so a kernel compiled into another (the
-  fused plan calls the auction kernel) would keep running stale code after the callee's
-  file changed, and a change of the options below would go unnoticed. adcore's cache is
-  keyed instead by the contents of every file in ``adcore._kernels`` and these options:
-  any change recompiles every kernel once.
+  the source of the file defining a kernel only, so a kernel compiled into another (a
+  plan's generated segments call the auction kernel) would keep running stale code
+  after the callee's file changed, and a change of the options below would go
+  unnoticed. adcore's cache is keyed instead by the contents of every file in
+  ``adcore._kernels`` and these options: any change recompiles every kernel once.
 - ``nogil=True``: kernels release the GIL, so decisions on several threads overlap.
 - A limited fastmath set: contractions, reassociation and signed zeros, but never
   ``nnan``/``ninf`` (NaN and infinity keep their IEEE meaning) and not ``arcp`` (which

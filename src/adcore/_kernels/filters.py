@@ -392,15 +392,24 @@ def safety_pass(
     starts,
     counts,
     user_key,
+    any_cap,
     now,
     cap_count,
     cap_window,
 ):
     """The safety agent's work in one call: which campaigns the user has reached the
     frequency cap of (:func:`adcore._kernels.counters.campaign_counts_reached`; none
-    without a user key), then :func:`safety_filter`."""
+    without a user key, or when no campaign of the snapshot is capped: ``any_cap``
+    false), then :func:`safety_filter`."""
     campaign_counts_reached(
-        camp_freq_blocked, keys, starts, counts, user_key, now, cap_count, cap_window
+        camp_freq_blocked,
+        keys,
+        starts,
+        counts,
+        user_key if any_cap else np.uint64(0),
+        now,
+        cap_count,
+        cap_window,
     )
     safety_filter(
         reason,

@@ -7,7 +7,7 @@ auction.
 
 from .auction import AuctionAgent
 from .audience import AudienceAgent
-from .base import Agent, Services
+from .base import Agent, KernelStep, Services
 from .bidding import BiddingAgent
 from .creative import CreativeAgent
 from .fraud import FraudAgent
@@ -25,6 +25,7 @@ __all__ = [
     "CreativeAgent",
     "FraudAgent",
     "InventoryAgent",
+    "KernelStep",
     "PacingAgent",
     "PrivacyAgent",
     "RelevanceAgent",

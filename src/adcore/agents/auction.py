@@ -42,7 +42,7 @@ from ..catalog import CatalogSnapshot
 from ..context import Context
 from ..decision import PodSearch
 from ..events import CapBid, ForceFloor, Outcome
-from .base import Agent, Services
+from .base import Agent, KernelStep, Services
 
 __all__ = ["AuctionAgent", "pod_searches"]
 
@@ -138,108 +138,86 @@ class AuctionAgent(Agent):
     )
     writes: ClassVar[frozenset[str]] = frozenset({"winners"})
     learns_from: ClassVar[tuple[type, ...]] = (Outcome, ForceFloor, CapBid)
+    step: ClassVar[KernelStep] = KernelStep(
+        run_auctions,
+        (
+            "ctx.win_ad",
+            "ctx.win_bid",
+            "ctx.win_price",
+            "ctx.win_micros",
+            "ctx.win_propensity",
+            "ctx.win_second",
+            "ctx.effective",
+            "ctx.won",
+            "ctx.pod_ad",
+            "ctx.pod_bid",
+            "ctx.pod_price",
+            "ctx.pod_micros",
+            "ctx.pod_n",
+            "ctx.pod_nodes",
+            "ctx.pod_gap",
+            "ctx.pod_budgeted",
+            "ctx.reason",
+            "ctx.bid",
+            "ctx.value",
+            "ctx.mult",
+            "snap.ad_campaign",
+            "ctx.floor",
+            "ctx.avail",
+            "state.camp_cap",
+            "state.forced_floor",
+            "ctx.bid_factor",
+            "snap.ad_key",
+            "snap.ad_priority",
+            "snap.camp_deals",
+            "ctx.imp_deals",
+            "ctx.imp_mech",
+            "ctx.imp_soft",
+            "ctx.draws",
+            "ctx.cand",
+            "ctx.slot_weight",
+            "ctx.imp_pod",
+            "ctx.imp_poddur",
+            "ctx.imp_maxseq",
+            "ctx.imp_cpmps",
+            "ctx.imp_dedupe",
+            "state.pod_budget",
+            "state.pod_request_budget",
+            "ctx.creative",
+            "snap.var_duration",
+            "snap.ad_domains",
+            "snap.ad_categories",
+            "state.shade",
+            "state.tries",
+            "state.wins",
+            "state.grid",
+            "ctx.imp_slot",
+            "state.prior",
+            "state.min_bids",
+            "state.work",
+            "ctx.g_idx",
+            "ctx.g_eff",
+            "ctx.g_floor",
+            "ctx.g_prio",
+            "ctx.g_key",
+            "ctx.g_dur",
+            "ctx.g_groups",
+            "ctx.g_sel",
+            "ctx.g_sel2",
+            "ctx.g_price",
+            "ctx.g_work",
+            "ctx.g_stats",
+            "ctx.n_imp",
+            "ctx.n_cand",
+            "ctx.request_key",
+            "ctx.explore",
+            "ctx.multislot",
+        ),
+    )
 
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
         return _AuctionState(
             snapshot, services, previous if isinstance(previous, _AuctionState) else None
-        )
-
-    @staticmethod
-    def arrays(ctx: Context, state: _AuctionState) -> tuple[Any, ...]:
-        """The kernel's arguments that stay the same objects from request to request
-        (:func:`~adcore._kernels.auction.run_auctions` takes them, then ``n_imp``,
-        ``n_cand``, ``request_key``, ``explore`` and ``multislot``)."""
-        snap = ctx.snapshot
-        return (
-            ctx.win_ad,
-            ctx.win_bid,
-            ctx.win_price,
-            ctx.win_micros,
-            ctx.win_propensity,
-            ctx.win_second,
-            ctx.effective,
-            ctx.won,
-            ctx.pod_ad,
-            ctx.pod_bid,
-            ctx.pod_price,
-            ctx.pod_micros,
-            ctx.pod_n,
-            ctx.pod_nodes,
-            ctx.pod_gap,
-            ctx.pod_budgeted,
-            ctx.reason,
-            ctx.bid,
-            ctx.value,
-            ctx.mult,
-            snap.ad_campaign,
-            ctx.floor,
-            ctx.avail,
-            state.camp_cap,
-            state.forced_floor,
-            ctx.bid_factor,
-            snap.ad_key,
-            snap.ad_priority,
-            snap.camp_deals,
-            ctx.imp_deals,
-            ctx.imp_mech,
-            ctx.imp_soft,
-            ctx.draws,
-            ctx.cand,
-            ctx.slot_weight,
-            ctx.imp_pod,
-            ctx.imp_poddur,
-            ctx.imp_maxseq,
-            ctx.imp_cpmps,
-            ctx.imp_dedupe,
-            state.pod_budget,
-            state.pod_request_budget,
-            ctx.creative,
-            snap.var_duration,
-            snap.ad_domains,
-            snap.ad_categories,
-            state.shade,
-            state.tries,
-            state.wins,
-            state.grid,
-            ctx.imp_slot,
-            state.prior,
-            state.min_bids,
-            state.work,
-            ctx.g_idx,
-            ctx.g_eff,
-            ctx.g_floor,
-            ctx.g_prio,
-            ctx.g_key,
-            ctx.g_dur,
-            ctx.g_groups,
-            ctx.g_sel,
-            ctx.g_sel2,
-            ctx.g_price,
-            ctx.g_work,
-            ctx.g_stats,
-        )
-
-    def run(self, ctx: Context, state: _AuctionState) -> None:
-        if ctx.n_cand == 0:  # every ad was vetoed: nothing wins (no kernel call needed)
-            n = ctx.n_imp
-            ctx.win_ad[:n] = -1
-            ctx.win_bid[:n] = 0.0
-            ctx.win_price[:n] = 0.0
-            ctx.win_micros[:n] = 0
-            ctx.win_propensity[:n] = 0.0
-            ctx.win_second[:n] = 0.0
-            ctx.pod_n[:n] = 0
-            ctx.pod_nodes[:n] = 0
-            ctx.pod_gap[:n] = 0.0
-            ctx.pod_budgeted[:n] = 0
-            return
-        run_auctions(
-            *self.arrays(ctx, state),
-            ctx.n_imp,
-            ctx.n_cand,
-            ctx.request_key,
-            ctx.explore,
-            ctx.multislot,
         )
 
     def observes(self, state: _AuctionState) -> bool:

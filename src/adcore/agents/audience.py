@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from .._kernels import creative as _focus
 from .._kernels.filters import audience_pass
 from ..context import MAX_TOKENS, Context
-from .base import Agent
+from .base import Agent, KernelStep
 
 __all__ = ["FOCUS_NAMES", "AudienceAgent", "focus_state"]
 
@@ -81,72 +81,74 @@ def _keywords(text: str | None) -> list[str]:
     return [k.strip().lower() for k in text.split(",") if k.strip()]
 
 
+def prepare_signals(ctx: Context, state: Any) -> None:
+    """The Python side of the audience step: the focus state and the signal tokens."""
+    snap = ctx.snapshot
+    request = ctx.request
+    ctx.focus = focus_state(request)
+    # Category and segment signals come from the request's bitsets inside the kernel
+    # (segments are there only with consent); genre and keywords are tokens.
+    rows = snap.signal_rows
+    n = 0
+    if rows:
+        where = request.site if request.site is not None else request.app
+        if where is not None:
+            found: list[int] = []
+            content = where.content
+            by = rows.get("genre")
+            if by and content is not None and content.genre:
+                r = by.get(content.genre.lower())
+                if r is not None:
+                    found.append(r)
+            by = rows.get("kw")
+            if by:
+                words = _keywords(where.keywords)
+                if content is not None:
+                    words += _keywords(content.keywords)
+                found += [r for r in map(by.get, words) if r is not None]
+            n = min(len(found), MAX_TOKENS)
+            tokens = ctx.tokens
+            for t in range(n):  # a few items: cheaper than a slice assignment
+                tokens[t] = found[t]
+    ctx.n_tokens = n
+
+
 class AudienceAgent(Agent):
     """Targeting veto, interest vector and focus state."""
 
     name: ClassVar[str] = "audience"
     reads: ClassVar[frozenset[str]] = frozenset({"request", "features", "consent"})
     writes: ClassVar[frozenset[str]] = frozenset({"interest", "reason"})
-
-    def prepare(self, ctx: Context) -> None:
-        """The Python side of :meth:`run`: the focus state and the signal tokens."""
-        snap = ctx.snapshot
-        request = ctx.request
-        ctx.focus = focus_state(request)
-        # Category and segment signals come from the request's bitsets inside the kernel
-        # (segments are there only with consent); genre and keywords are tokens.
-        rows = snap.signal_rows
-        n = 0
-        if rows:
-            where = request.site if request.site is not None else request.app
-            if where is not None:
-                found: list[int] = []
-                content = where.content
-                by = rows.get("genre")
-                if by and content is not None and content.genre:
-                    r = by.get(content.genre.lower())
-                    if r is not None:
-                        found.append(r)
-                by = rows.get("kw")
-                if by:
-                    words = _keywords(where.keywords)
-                    if content is not None:
-                        words += _keywords(content.keywords)
-                    found += [r for r in map(by.get, words) if r is not None]
-                n = min(len(found), MAX_TOKENS)
-                tokens = ctx.tokens
-                for t in range(n):  # a few items: cheaper than a slice assignment
-                    tokens[t] = found[t]
-        ctx.n_tokens = n
-
-    def run(self, ctx: Context, state: Any) -> None:
-        self.prepare(ctx)
-        snap = ctx.snapshot
-        ctx.has_interest = audience_pass(
-            ctx.reason,
-            ctx.n_imp,
-            snap.camp_ad_ptr,
-            ctx.camp_code,
-            snap.camp_start,
-            snap.camp_end,
-            ctx.now,
-            snap.camp_countries,
-            ctx.req_country,
-            snap.camp_devtypes,
-            ctx.req_devtype,
-            snap.camp_hours,
-            ctx.req_hour,
-            snap.camp_content,
-            ctx.req_content,
-            snap.camp_segments,
-            ctx.req_segments,
-            ctx.interest,
-            ctx.tokens,
-            ctx.n_tokens,
-            snap.signal_vectors,
-            snap.cat_signal,
-            snap.seg_signal,
-        )
+    step: ClassVar[KernelStep] = KernelStep(
+        audience_pass,
+        (
+            "ctx.reason",
+            "ctx.n_imp",
+            "snap.camp_ad_ptr",
+            "ctx.camp_code",
+            "snap.camp_start",
+            "snap.camp_end",
+            "ctx.now",
+            "snap.camp_countries",
+            "ctx.req_country",
+            "snap.camp_devtypes",
+            "ctx.req_devtype",
+            "snap.camp_hours",
+            "ctx.req_hour",
+            "snap.camp_content",
+            "ctx.req_content",
+            "snap.camp_segments",
+            "ctx.req_segments",
+            "ctx.interest",
+            "ctx.tokens",
+            "ctx.n_tokens",
+            "snap.signal_vectors",
+            "snap.cat_signal",
+            "snap.seg_signal",
+        ),
+        returns=("has_interest",),
+        prepare=prepare_signals,
+    )
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
         return {

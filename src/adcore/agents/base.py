@@ -6,12 +6,24 @@ those declarations once, when it is built. Per catalog snapshot the engine calls
 :meth:`Agent.bind` to build the agent's *state* (learned or shared data indexed like the
 snapshot); per request it calls :meth:`Agent.run` with the request's context and that
 state. Agents hold no per-request data themselves, so one agent serves many threads.
+
+An agent whose work is a compiled kernel declares it once, as its :class:`KernelStep`
+(the kernel, where each of its arguments comes from, what its return value sets, and an
+optional Python ``prepare``). Every path is derived from that declaration: the engine
+fuses consecutive steps into one generated compiled program (:mod:`adcore._program`),
+the traced path runs the same program one step at a time, and :meth:`Agent.run` calls
+the kernel alone. An agent without a step overrides :meth:`Agent.run`; it runs in Python
+between compiled segments.
 """
 
 from __future__ import annotations
 
 import abc
+import operator
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..errors import PlanError
 
 if TYPE_CHECKING:
     from ..bus import Bus
@@ -20,7 +32,103 @@ if TYPE_CHECKING:
     from ..context import Context
     from ..ledger import InProcessLedger
 
-__all__ = ["Agent", "Services"]
+__all__ = ["Agent", "KernelStep", "Services"]
+
+ROOTS = ("ctx", "snap", "state")
+"""Where a kernel argument comes from: the request's context, the catalog snapshot, or
+the agent's state for that snapshot."""
+
+
+class KernelStep:
+    """An agent's compiled step: one kernel call, declared once.
+
+    Parameters
+    ----------
+    kernel : numba dispatcher
+        A top-level function of an importable module, compiled with ``numba.njit`` (or
+        adcore's own kernel decorator). It must write its results into the arrays it is
+        given (or return them, see ``returns``).
+    args : tuple of str
+        Where each positional argument comes from, in order: ``"ctx.<name>"`` (an
+        attribute of the context, a name in :data:`adcore.context.REGISTRY`),
+        ``"snap.<name>"`` (of the catalog snapshot) or ``"state.<name>"`` (of the agent's
+        state from :meth:`Agent.bind`; dotted paths such as ``"state.ledger.daily"``
+        reach further). Context *values* (``n_imp``, ``now``, ``n_cand``, ...) are read on
+        every call; arrays, and everything from the snapshot and the state, are read once
+        per context and snapshot: state arrays must be updated in place, never replaced,
+        and state scalars must stay constant.
+    returns : tuple of str
+        Context values (REGISTRY names of per-request values) set from the kernel's
+        return value: one name for a scalar return, several for a tuple.
+    prepare : callable, optional
+        ``prepare(ctx, state)``: Python work done before the kernel (decoding strings,
+        request-level lookups). It runs before the compiled segment that holds the step,
+        so it may read the request, its features and the agent's state, but not what the
+        kernels of earlier agents in the same segment write.
+
+    Examples
+    --------
+    >>> from adcore._kernels.bidding import strategy_bids
+    >>> step = KernelStep(strategy_bids, ("ctx.bid", "ctx.value", "ctx.reason", "ctx.n_imp",
+    ...     "ctx.score", "snap.ad_campaign", "snap.camp_strategy", "snap.camp_amount",
+    ...     "snap.camp_max_bid", "snap.camp_conversion_rate", "ctx.cand", "ctx.n_cand"))
+    >>> step.sources[:2]
+    (('ctx', 'bid'), ('ctx', 'value'))
+    """
+
+    __slots__ = ("_getters", "args", "kernel", "prepare", "returns", "sources")
+
+    def __init__(
+        self,
+        kernel: Any,
+        args: tuple[str, ...],
+        returns: tuple[str, ...] = (),
+        prepare: Callable[[Context, Any], None] | None = None,
+    ) -> None:
+        self.kernel = kernel
+        self.args = tuple(args)
+        self.returns = tuple(returns)
+        self.prepare = prepare
+        sources = []
+        for a in self.args:
+            root, _, path = a.partition(".")
+            if root not in ROOTS or not path:
+                raise PlanError(
+                    f"kernel argument {a!r} must be 'ctx.<name>', 'snap.<name>' or 'state.<name>'"
+                )
+            sources.append((root, path))
+        self.sources: tuple[tuple[str, str], ...] = tuple(sources)
+        """Each argument as ``(root, attribute path)``."""
+        self._getters = tuple((root, operator.attrgetter(path)) for root, path in sources)
+
+    def gather(
+        self, ctx: Context, state: Any, replace: Mapping[str, Any] | None = None
+    ) -> list[Any]:
+        """The kernel's arguments for the request in ``ctx``; ``replace`` maps argument
+        sources (as in :attr:`args`) to values used instead."""
+        roots = {"ctx": ctx, "snap": ctx.snapshot, "state": state}
+        out = [get(roots[root]) for root, get in self._getters]
+        if replace:
+            for i, a in enumerate(self.args):
+                if a in replace:
+                    out[i] = replace[a]
+        return out
+
+    def call(self, ctx: Context, state: Any, replace: Mapping[str, Any] | None = None) -> None:
+        """Run the step alone: ``prepare``, then the kernel (with the arguments in
+        ``replace`` replaced, see :meth:`gather`); set what it returns."""
+        if self.prepare is not None:
+            self.prepare(ctx, state)
+        out = self.kernel(*self.gather(ctx, state, replace))
+        if len(self.returns) == 1:
+            setattr(ctx, self.returns[0], out)
+        elif self.returns:
+            for name, value in zip(self.returns, out, strict=True):
+                setattr(ctx, name, value)
+
+    def __repr__(self) -> str:
+        name = getattr(self.kernel, "__name__", repr(self.kernel))
+        return f"KernelStep({name}, {len(self.args)} args)"
 
 
 class Services:
@@ -48,6 +156,9 @@ class Agent(abc.ABC):
         at risk.
     learns_from : tuple of type
         Bus message types delivered to :meth:`learn`.
+    step : KernelStep or None
+        The agent's compiled work, declared once (see :class:`KernelStep`); None for an
+        agent that runs in Python (it overrides :meth:`run`).
     """
 
     name: ClassVar[str]
@@ -55,15 +166,21 @@ class Agent(abc.ABC):
     writes: ClassVar[frozenset[str]]
     optional: ClassVar[bool] = False
     learns_from: ClassVar[tuple[type, ...]] = ()
+    step: ClassVar[KernelStep | None] = None
 
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
         """Build this agent's state for ``snapshot``, carrying over what ``previous`` (the
         state for the snapshot being replaced, or None) learned. Default: no state."""
         return None
 
-    @abc.abstractmethod
     def run(self, ctx: Context, state: Any) -> None:
-        """Do the agent's work for the request in ``ctx``."""
+        """Do the agent's work for the request in ``ctx``: by default, its :attr:`step`
+        alone (``prepare``, then the kernel). The engine runs steps inside compiled
+        segments instead, the same kernels with the same arguments."""
+        step = self.step
+        if step is None:
+            raise TypeError(f"agent {self.name!r} declares no step and no run method")
+        step.call(ctx, state)
 
     def fallback(self, ctx: Context, state: Any) -> None:
         """The cheap, safe result written when the agent is skipped (optional agents)."""

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from .._kernels.bidding import strategy_bids
 from ..context import Context
-from .base import Agent
+from .base import Agent, KernelStep
 
 __all__ = ["BiddingAgent"]
 
@@ -21,22 +21,23 @@ class BiddingAgent(Agent):
     reads: ClassVar[frozenset[str]] = frozenset({"score", "reason", "candidates"})
     writes: ClassVar[frozenset[str]] = frozenset({"bid"})
 
-    def run(self, ctx: Context, state: Any) -> None:
-        snap = ctx.snapshot
-        strategy_bids(
-            ctx.bid,
-            ctx.value,
-            ctx.reason,
-            ctx.n_imp,
-            ctx.score,
-            snap.ad_campaign,
-            snap.camp_strategy,
-            snap.camp_amount,
-            snap.camp_max_bid,
-            snap.camp_conversion_rate,
-            ctx.cand,
-            ctx.n_cand,
-        )
+    step: ClassVar[KernelStep] = KernelStep(
+        strategy_bids,
+        (
+            "ctx.bid",
+            "ctx.value",
+            "ctx.reason",
+            "ctx.n_imp",
+            "ctx.score",
+            "snap.ad_campaign",
+            "snap.camp_strategy",
+            "snap.camp_amount",
+            "snap.camp_max_bid",
+            "snap.camp_conversion_rate",
+            "ctx.cand",
+            "ctx.n_cand",
+        ),
+    )
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
         return {"max_bid": round(float(ctx.bid.max()), 6) if ctx.bid.size else 0.0}

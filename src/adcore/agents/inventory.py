@@ -32,7 +32,7 @@ from .._kernels.filters import inventory_fit
 from .._kernels.reserve import price_grid, reserve_observe, reserve_price
 from ..catalog import CatalogSnapshot
 from ..context import Context
-from .base import Agent, Services
+from .base import Agent, KernelStep, Services
 
 __all__ = ["InventoryAgent"]
 
@@ -61,6 +61,25 @@ class _ReserveState:
 RESERVE_BUCKETS = 64
 
 
+def apply_reserves(ctx: Context, state: _ReserveState) -> None:
+    """Apply each impression's learned reserve: raise its floor (hard) or its soft
+    floor (soft)."""
+    if state.mode == "off":
+        return
+    hard = state.mode == "hard"
+    for k in range(ctx.n_imp):
+        r = reserve_price(
+            state.revenue, state.weight, ctx.imp_slot.item(k), state.grid, state.min_weight
+        )
+        if r <= 0.0:
+            continue
+        if hard:
+            if r > ctx.imp_floor[k]:
+                ctx.imp_floor[k] = r
+        elif r > ctx.imp_soft[k]:
+            ctx.imp_soft[k] = r
+
+
 class InventoryAgent(Agent):
     """Format, size, duration, MIME, currency and deal fit; floors and reserves."""
 
@@ -68,27 +87,42 @@ class InventoryAgent(Agent):
     reads: ClassVar[frozenset[str]] = frozenset({"features"})
     writes: ClassVar[frozenset[str]] = frozenset({"reason", "floor", "creative", "candidates"})
 
+    step: ClassVar[KernelStep] = KernelStep(
+        inventory_fit,
+        (
+            "ctx.reason",
+            "ctx.creative",
+            "ctx.floor",
+            "ctx.n_imp",
+            "snap.ad_format",
+            "snap.ad_campaign",
+            "snap.var_ptr",
+            "snap.var_duration",
+            "snap.var_mimes",
+            "snap.var_protocols",
+            "snap.size_ptr",
+            "snap.size_wh",
+            "ctx.imp_formats",
+            "ctx.imp_mimes",
+            "ctx.imp_protocols",
+            "ctx.imp_mindur",
+            "ctx.imp_maxdur",
+            "ctx.imp_sizes",
+            "ctx.imp_nsizes",
+            "ctx.imp_floor",
+            "ctx.imp_private",
+            "ctx.imp_currency_ok",
+            "snap.camp_deals",
+            "ctx.imp_deals",
+            "ctx.imp_deal_floor",
+            "ctx.cand",
+        ),
+        returns=("n_cand",),
+        prepare=apply_reserves,
+    )
+
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
         return _ReserveState(services, previous if isinstance(previous, _ReserveState) else None)
-
-    @staticmethod
-    def prepare(ctx: Context, state: _ReserveState) -> None:
-        """Apply each impression's learned reserve: raise its floor (hard) or its soft
-        floor (soft)."""
-        if state.mode == "off":
-            return
-        hard = state.mode == "hard"
-        for k in range(ctx.n_imp):
-            r = reserve_price(
-                state.revenue, state.weight, ctx.imp_slot.item(k), state.grid, state.min_weight
-            )
-            if r <= 0.0:
-                continue
-            if hard:
-                if r > ctx.imp_floor[k]:
-                    ctx.imp_floor[k] = r
-            elif r > ctx.imp_soft[k]:
-                ctx.imp_soft[k] = r
 
     def observes(self, state: _ReserveState) -> bool:
         return state.mode != "off"
@@ -122,38 +156,6 @@ class InventoryAgent(Agent):
                     state.grid,
                     state.decay,
                 )
-
-    def run(self, ctx: Context, state: _ReserveState) -> None:
-        self.prepare(ctx, state)
-        snap = ctx.snapshot
-        ctx.n_cand = inventory_fit(
-            ctx.reason,
-            ctx.creative,
-            ctx.floor,
-            ctx.n_imp,
-            snap.ad_format,
-            snap.ad_campaign,
-            snap.var_ptr,
-            snap.var_duration,
-            snap.var_mimes,
-            snap.var_protocols,
-            snap.size_ptr,
-            snap.size_wh,
-            ctx.imp_formats,
-            ctx.imp_mimes,
-            ctx.imp_protocols,
-            ctx.imp_mindur,
-            ctx.imp_maxdur,
-            ctx.imp_sizes,
-            ctx.imp_nsizes,
-            ctx.imp_floor,
-            ctx.imp_private,
-            ctx.imp_currency_ok,
-            snap.camp_deals,
-            ctx.imp_deals,
-            ctx.imp_deal_floor,
-            ctx.cand,
-        )
 
     def notes(self, ctx: Context, state: _ReserveState) -> dict[str, float | int | str]:
         n = ctx.n_imp

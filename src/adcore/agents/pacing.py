@@ -47,7 +47,7 @@ from .._kernels.pacing_control import (
 from ..catalog import CatalogSnapshot
 from ..context import Context
 from ..ledger import InProcessLedger
-from .base import Agent, Services
+from .base import Agent, KernelStep, Services
 
 __all__ = ["PacingAgent", "planned_fraction"]
 
@@ -282,52 +282,47 @@ class _PacingState:
         self.next_update = now + self.interval
 
 
+def count_request(ctx: Context, state: _PacingState) -> None:
+    """Count the request and, once per pacing interval, update the controllers."""
+    now = ctx.now
+    if now >= state.next_update or now < state.last_update:
+        with state.lock:
+            if now >= state.next_update or now < state.last_update:
+                state.update(now)
+                return
+    next(state.requests)
+
+
 class PacingAgent(Agent):
     """Budget multipliers and spendable budget per campaign."""
 
     name: ClassVar[str] = "pacing"
     reads: ClassVar[frozenset[str]] = frozenset({"features"})
     writes: ClassVar[frozenset[str]] = frozenset({"multiplier"})
+    step: ClassVar[KernelStep] = KernelStep(
+        pace,
+        (
+            "ctx.avail",
+            "ctx.mult",
+            "state.ledger.daily",
+            "state.ledger.total",
+            "state.ledger.spent_today",
+            "state.ledger.spent_total",
+            "state.ledger.held",
+            "state.strategy",
+            "state.mu",
+            "state.u",
+            "state.p",
+            "state.camp_key",
+            "ctx.request_key",
+        ),
+        prepare=count_request,
+    )
 
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
         return _PacingState(
             snapshot, services, previous if isinstance(previous, _PacingState) else None
         )
-
-    @staticmethod
-    def prepare(ctx: Context, state: _PacingState) -> None:
-        """Count the request and, once per pacing interval, update the controllers."""
-        now = ctx.now
-        if now >= state.next_update or now < state.last_update:
-            with state.lock:
-                if now >= state.next_update or now < state.last_update:
-                    state.update(now)
-                    return
-        next(state.requests)
-
-    @staticmethod
-    def arrays(ctx: Context, state: _PacingState) -> tuple[Any, ...]:
-        """:func:`~adcore._kernels.pacing.pace`'s arguments but the request key: the
-        same objects from request to request (the fused plan caches them)."""
-        ledger = state.ledger
-        return (
-            ctx.avail,
-            ctx.mult,
-            ledger.daily,
-            ledger.total,
-            ledger.spent_today,
-            ledger.spent_total,
-            ledger.held,
-            state.strategy,
-            state.mu,
-            state.u,
-            state.p,
-            state.camp_key,
-        )
-
-    def run(self, ctx: Context, state: _PacingState) -> None:
-        self.prepare(ctx, state)
-        pace(*self.arrays(ctx, state), ctx.request_key)
 
     def notes(self, ctx: Context, state: _PacingState) -> dict[str, float | int | str]:
         return {

@@ -21,7 +21,7 @@ from .._kernels.scoring import action_probability, learned_logit_update, prior_p
 from ..catalog import ACTION_CLICK, ACTION_COMPLETE, CatalogSnapshot
 from ..context import Context
 from ..events import Outcome
-from .base import Agent, Services
+from .base import Agent, KernelStep, Services
 
 __all__ = ["RelevanceAgent"]
 
@@ -48,6 +48,22 @@ class RelevanceAgent(Agent):
     optional: ClassVar[bool] = True
     learns_from: ClassVar[tuple[type, ...]] = (Outcome,)
 
+    step: ClassVar[KernelStep] = KernelStep(
+        action_probability,
+        (
+            "ctx.score",
+            "ctx.reason",
+            "ctx.n_imp",
+            "snap.ad_embedding",
+            "ctx.interest",
+            "snap.ad_base_logit",
+            "state.learned",
+            "state.scale",
+            "ctx.cand",
+            "ctx.n_cand",
+        ),
+    )
+
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
         cfg = services.config
         state = _RelevanceState(snapshot, cfg.prior_strength, cfg.relevance_scale)
@@ -66,21 +82,6 @@ class RelevanceAgent(Agent):
                 state.prior_strength,
             )
         return state
-
-    def run(self, ctx: Context, state: _RelevanceState) -> None:
-        snap = ctx.snapshot
-        action_probability(
-            ctx.score,
-            ctx.reason,
-            ctx.n_imp,
-            snap.ad_embedding,
-            ctx.interest,
-            snap.ad_base_logit,
-            state.learned,
-            state.scale,
-            ctx.cand,
-            ctx.n_cand,
-        )
 
     def fallback(self, ctx: Context, state: _RelevanceState) -> None:
         prior_probability(

@@ -43,11 +43,9 @@ from ..events import (
     UnblockCategory,
     UnblockDomain,
 )
-from .base import Agent, Services
+from .base import Agent, KernelStep, Services
 
 __all__ = ["SafetyAgent"]
-
-_NO_USER = np.uint64(0)
 
 
 class _SafetyState:
@@ -116,6 +114,32 @@ def _excluded_by_title(title: str, snap: CatalogSnapshot) -> tuple[int, ...]:
     return hit
 
 
+def apply_overrides(ctx: Context, state: _SafetyState) -> None:
+    """Veto the ads of blocked domains and categories (human overrides), and of
+    campaigns excluding a word of the content's title."""
+    n = ctx.n_imp
+    ads = state.blocked_ads
+    if ads.size:
+        ctx.reason[:n, ads] = np.maximum(ctx.reason[:n, ads], OVERRIDE)
+    snap = ctx.snapshot
+    if snap.ad_bundles and ctx.request.bapp:
+        for bundle in ctx.request.bapp:
+            for i in snap.ad_bundles.get(bundle, ()):
+                rows = ctx.reason[:n, i]
+                np.maximum(rows, BLOCKED_ADVERTISER, out=rows)
+    if snap.excluded_keywords:
+        request = ctx.request
+        where = request.site if request.site is not None else request.app
+        content = where.content if where is not None else None
+        title = content.title if content is not None else None
+        if title:
+            ptr = snap.camp_ad_ptr
+            for c in _excluded_by_title(title, snap):
+                lo, hi = ptr[c], ptr[c + 1]
+                rows = ctx.reason[:n, lo:hi]
+                np.maximum(rows, EXCLUDED_CONTENT, out=rows)
+
+
 class SafetyAgent(Agent):
     """Block lists, exclusions, frequency caps and overrides."""
 
@@ -132,6 +156,33 @@ class SafetyAgent(Agent):
         Outcome,
     )
 
+    step: ClassVar[KernelStep] = KernelStep(
+        safety_pass,
+        (
+            "ctx.reason",
+            "ctx.n_imp",
+            "snap.camp_ad_ptr",
+            "ctx.camp_code",
+            "state.paused",
+            "ctx.freq_blocked",
+            "snap.camp_excluded",
+            "ctx.req_content",
+            "snap.ad_categories",
+            "ctx.req_bcat",
+            "snap.ad_domains",
+            "ctx.req_badv",
+            "state.keys",
+            "state.starts",
+            "state.counts",
+            "ctx.user_key",
+            "snap.any_cap",
+            "ctx.now",
+            "snap.camp_cap_count",
+            "snap.camp_cap_window",
+        ),
+        prepare=apply_overrides,
+    )
+
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
         if isinstance(previous, _SafetyState):
             # Frequency counters are keyed by campaign position; keep them only when the
@@ -145,57 +196,6 @@ class SafetyAgent(Agent):
                 (previous.blocked_domains, previous.blocked_categories),
             )
         return _SafetyState(snapshot, services.config.counter_slots, set(), None)
-
-    @staticmethod
-    def prepare(ctx: Context, state: _SafetyState) -> None:
-        """Veto the ads of blocked domains and categories (human overrides), and of
-        campaigns excluding a word of the content's title."""
-        n = ctx.n_imp
-        ads = state.blocked_ads
-        if ads.size:
-            ctx.reason[:n, ads] = np.maximum(ctx.reason[:n, ads], OVERRIDE)
-        snap = ctx.snapshot
-        if snap.ad_bundles and ctx.request.bapp:
-            for bundle in ctx.request.bapp:
-                for i in snap.ad_bundles.get(bundle, ()):
-                    rows = ctx.reason[:n, i]
-                    np.maximum(rows, BLOCKED_ADVERTISER, out=rows)
-        if snap.excluded_keywords:
-            request = ctx.request
-            where = request.site if request.site is not None else request.app
-            content = where.content if where is not None else None
-            title = content.title if content is not None else None
-            if title:
-                ptr = snap.camp_ad_ptr
-                for c in _excluded_by_title(title, snap):
-                    lo, hi = ptr[c], ptr[c + 1]
-                    rows = ctx.reason[:n, lo:hi]
-                    np.maximum(rows, EXCLUDED_CONTENT, out=rows)
-
-    def run(self, ctx: Context, state: _SafetyState) -> None:
-        self.prepare(ctx, state)
-        snap = ctx.snapshot
-        safety_pass(
-            ctx.reason,
-            ctx.n_imp,
-            snap.camp_ad_ptr,
-            ctx.camp_code,
-            state.paused,
-            ctx.freq_blocked,
-            snap.camp_excluded,
-            ctx.req_content,
-            snap.ad_categories,
-            ctx.req_bcat,
-            snap.ad_domains,
-            ctx.req_badv,
-            state.keys,
-            state.starts,
-            state.counts,
-            ctx.user_key if snap.any_cap else _NO_USER,
-            ctx.now,
-            snap.camp_cap_count,
-            snap.camp_cap_window,
-        )
 
     def learn(self, message: Any, state: _SafetyState) -> None:
         if isinstance(message, Outcome):

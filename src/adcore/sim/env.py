@@ -47,7 +47,6 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from .._kernels.creative import FOCUS_BACKGROUND, FOCUS_HIGH
 from ..agents import Agent, BiddingAgent, CreativeAgent, PacingAgent, Services, default_agents
-from ..agents.creative import choose_cuts
 from ..agents.pacing import planned_fraction
 from ..agents.privacy import request_activities
 from ..catalog import CatalogSnapshot
@@ -347,7 +346,11 @@ class _CampaignCreative(CreativeAgent):
         for choice, focus in runs:
             subset = np.ascontiguousarray(cand[cut == choice])
             if subset.size:
-                choose_cuts(ctx, focus, subset, subset.size)
+                self.step.call(
+                    ctx,
+                    state,
+                    {"ctx.focus": focus, "ctx.cand": subset, "ctx.n_cand": subset.size},
+                )
 
 
 # ---------------------------------------------------------------------- environment

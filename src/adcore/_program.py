@@ -1,0 +1,367 @@
+"""The compiled request path, generated from the agents' kernel steps.
+
+Each agent whose work is a kernel declares it once, as its
+:class:`~adcore.agents.base.KernelStep`. A plan is cut into *parts*: a run of
+consecutive agents that declare steps becomes one :class:`Segment`, and each agent that
+runs in Python (no step, or a class that overrides ``run``) is a part of its own. For each
+segment, the source of one compiled function is generated that calls the steps' kernels
+in plan order with the declared arguments::
+
+    def segment(first, last, d, s0, s1, ...):
+        v_n_imp = d[0]              # context values, read on every call
+        ...
+        if first <= 0 and 0 < last:
+            v_has_interest = k0(s0[0], v_n_imp, s0[1], ...)
+        if first <= 1 and 1 < last:
+            v_n_cand = k1(...)
+        ...
+        return (v_has_interest, v_n_cand)
+
+``s0, s1, ...`` are each step's arrays (and snapshot and state values), gathered once per
+context and snapshot; ``d`` holds the context values the steps read or return. Every
+path runs this one function: untraced, the whole segment in one call; traced, or when
+the latency budget is at risk, one step per call (``first``, ``last``), so the traced
+path observes the same compiled code that serves. The steps' Python ``prepare`` hooks
+run before the segment, in plan order, on every path.
+
+The generated source is written to a file named by its digest (in the directory of
+:func:`program_dir`) and imported from there, so Numba caches its machine code like any
+kernel's: a plan compiles once per machine, not per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import operator
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .agents.base import Agent, KernelStep
+from .context import REGISTRY, Context
+from .errors import PlanError
+
+__all__ = ["BoundSegment", "Segment", "compiled", "parts", "program_dir"]
+
+_HEADER = "# A compiled segment of an adcore plan, generated from its agents' kernel steps.\n"
+
+
+def compiled(agent: Agent) -> bool:
+    """Whether ``agent`` runs as a kernel step inside a compiled segment: it declares a
+    step and its class does not override ``run`` (an override runs in Python)."""
+    return agent.step is not None and type(agent).run is Agent.run
+
+
+def program_dir() -> Path:
+    """Where generated segments are written: ``$ADCORE_CACHE_DIR``, else Numba's
+    ``NUMBA_CACHE_DIR``, else the user's cache directory, each under ``adcore-plans``
+    (a temporary directory when none is writable)."""
+    import numba
+    from numba.misc.appdirs import AppDirs
+
+    bases = [os.environ.get("ADCORE_CACHE_DIR"), numba.config.CACHE_DIR]
+    bases.append(AppDirs("adcore").user_cache_dir)
+    for base in bases:
+        if not base:
+            continue
+        path = Path(base) / "adcore-plans"
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(path, os.W_OK):
+            return path
+    path = Path(tempfile.gettempdir()) / f"adcore-plans-{os.getuid()}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _kernel_ref(agent: Agent, step: KernelStep) -> tuple[str, str]:
+    """The module and name the generated source imports ``step.kernel`` from."""
+    fn = getattr(step.kernel, "py_func", None)
+    if fn is None or not callable(fn):
+        raise PlanError(
+            f"agent {agent.name!r}: its step's kernel {step.kernel!r} is not a compiled "
+            "(numba.njit) function"
+        )
+    module, name = fn.__module__, fn.__qualname__
+    try:
+        found = getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        found = None
+    if found is not step.kernel:
+        raise PlanError(
+            f"agent {agent.name!r}: its step's kernel must be a top-level function of an "
+            f"importable module ({module}.{name} is not)"
+        )
+    return module, name
+
+
+def _check(agent: Agent, step: KernelStep) -> None:
+    for root, path in step.sources:
+        if root == "ctx" and path not in REGISTRY:
+            raise PlanError(
+                f"agent {agent.name!r}: its step reads ctx.{path}, which the context does "
+                "not hold (adcore.context.REGISTRY)"
+            )
+    for name in step.returns:
+        if name not in REGISTRY or REGISTRY[name].dtype is not None:
+            raise PlanError(
+                f"agent {agent.name!r}: its step returns into {name!r}, which is not a "
+                "per-request context value (adcore.context.REGISTRY)"
+            )
+
+
+def _dynamic(root: str, path: str) -> bool:
+    """Whether an argument is read on every call: a context value (not an array)."""
+    return root == "ctx" and REGISTRY[path].dtype is None
+
+
+_LOADED: dict[str, Any] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+def _load(source: str, extra: bytes) -> Any:
+    """The compiled function defined by ``source`` (written to a file named by its
+    digest and ``extra``, imported once per process)."""
+    digest = hashlib.sha256(source.encode() + extra).hexdigest()[:24]
+    with _LOAD_LOCK:
+        fn = _LOADED.get(digest)
+        if fn is not None:
+            return fn
+        name = f"adcore_segment_{digest}"
+        path = program_dir() / f"{name}.py"
+        if not path.exists() or path.read_text() != source:
+            tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_text(source)
+            os.replace(tmp, path)
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        fn = _LOADED[digest] = module.segment
+        return fn
+
+
+class Segment:
+    """Consecutive agents' kernel steps, generated into one compiled function.
+
+    Parameters
+    ----------
+    agents : sequence of Agent
+        Agents for which :func:`compiled` holds, in plan order.
+
+    Attributes
+    ----------
+    agents : tuple of Agent
+    names : tuple of str
+        The agents' names.
+    source : str
+        The generated Python source of the compiled function.
+    """
+
+    __slots__ = (
+        "_dispatcher",
+        "_extra",
+        "agents",
+        "dynamic",
+        "names",
+        "returns",
+        "source",
+        "static",
+    )
+
+    def __init__(self, agents: Sequence[Agent]) -> None:
+        self.agents = tuple(agents)
+        self.names = tuple(a.name for a in self.agents)
+        steps: list[KernelStep] = []
+        for a in self.agents:
+            step = a.step
+            assert step is not None
+            _check(a, step)
+            steps.append(step)
+        dynamic: list[str] = []
+        for step in steps:
+            for root, path in step.sources:
+                if _dynamic(root, path) and path not in dynamic:
+                    dynamic.append(path)
+            for name in step.returns:
+                if name not in dynamic:
+                    dynamic.append(name)
+        returns = [n for step in steps for n in step.returns]
+        self.dynamic = tuple(dynamic)
+        """The context values passed on every call (``d``), in order."""
+        self.returns = tuple(dict.fromkeys(returns))
+        """The context values the function returns, in order."""
+        self.static: tuple[tuple[tuple[str, Callable[[Any], Any]], ...], ...] = tuple(
+            tuple(
+                (root, operator.attrgetter(path))
+                for root, path in step.sources
+                if not _dynamic(root, path)
+            )
+            for step in steps
+        )
+        """Per step, the getters of its arguments gathered once per context."""
+        lines = [_HEADER, "from adcore._kernels._jit import kernel"]
+        extra = hashlib.sha256()
+        for i, (a, step) in enumerate(zip(self.agents, steps, strict=True)):
+            module, name = _kernel_ref(a, step)
+            lines.append(f"from {module} import {name} as k{i}")
+            if not module.startswith("adcore."):
+                # Numba's cache is keyed by adcore's kernel sources: a user kernel's
+                # source keys the generated file instead.
+                extra.update(Path(inspect.getfile(step.kernel.py_func)).read_bytes())
+        params = ", ".join(f"s{i}" for i in range(len(steps)))
+        lines += ["", "", "@kernel", f"def segment(first, last, d, {params}):"]
+        lines += [f"    v_{n} = d[{j}]" for j, n in enumerate(self.dynamic)]
+        for i, (a, step) in enumerate(zip(self.agents, steps, strict=True)):
+            args = []
+            m = 0
+            for root, path in step.sources:
+                if _dynamic(root, path):
+                    args.append(f"v_{path}")
+                else:
+                    args.append(f"s{i}[{m}]")
+                    m += 1
+            call = f"k{i}({', '.join(args)})"
+            if len(step.returns) == 1:
+                call = f"v_{step.returns[0]} = {call}"
+            elif step.returns:
+                call = f"{', '.join('v_' + n for n in step.returns)} = {call}"
+            lines += [f"    if first <= {i} and {i} < last:  # {a.name}", f"        {call}"]
+        if self.returns:
+            lines.append(f"    return ({''.join(f'v_{n}, ' for n in self.returns)})")
+        else:
+            lines.append("    return 0")
+        self.source = "\n".join(lines) + "\n"
+        self._extra = extra.digest()
+        self._dispatcher: Any = None
+
+    @property
+    def dispatcher(self) -> Any:
+        """The compiled function (its source written and imported on first use)."""
+        if self._dispatcher is None:
+            self._dispatcher = _load(self.source, self._extra)
+        return self._dispatcher
+
+    def bind(self, states: dict[str, Any]) -> BoundSegment:
+        """This segment with its agents' states for one catalog snapshot."""
+        return BoundSegment(self, states)
+
+
+class BoundSegment:
+    """A :class:`Segment` bound to its agents' states for one catalog snapshot.
+
+    Attributes
+    ----------
+    prepares : tuple of (prepare, state, agent)
+        The steps' Python hooks, in plan order: :meth:`prepare` runs them.
+    states : tuple
+        Each agent's state, in the segment's order.
+    """
+
+    __slots__ = ("_dyn", "_n", "prepares", "segment", "states")
+
+    def __init__(self, segment: Segment, states: dict[str, Any]) -> None:
+        self.segment = segment
+        self.states = tuple(states[a.name] for a in segment.agents)
+        self.prepares = tuple(
+            (a.step.prepare, s, a)
+            for a, s in zip(segment.agents, self.states, strict=True)
+            if a.step is not None and a.step.prepare is not None
+        )
+        self._n = len(segment.agents)
+        dyn = segment.dynamic
+        self._dyn: Callable[[Context], Any] = (
+            (operator.attrgetter(*dyn) if len(dyn) > 1 else (lambda ctx: (getattr(ctx, dyn[0]),)))
+            if dyn
+            else (lambda ctx: ())
+        )
+
+    def prepare(self, ctx: Context) -> None:
+        """Run the steps' Python hooks for the request in ``ctx``."""
+        for prep, state, _ in self.prepares:
+            prep(ctx, state)
+
+    def _statics(self, ctx: Context) -> tuple[Any, ...]:
+        roots: dict[str, Any] = {"ctx": ctx, "snap": ctx.snapshot}
+        out = []
+        for getters, state in zip(self.segment.static, self.states, strict=True):
+            roots["state"] = state
+            try:
+                out.append(tuple(get(roots[root]) for root, get in getters))
+            except AttributeError as exc:
+                raise PlanError(f"a kernel step's argument cannot be read: {exc}") from exc
+        return tuple(out)
+
+    def call(self, ctx: Context, first: int = 0, last: int = -1) -> None:
+        """Run steps ``first`` to ``last`` (exclusive; -1: to the end) of the segment in
+        one compiled call, after :meth:`prepare`."""
+        if last < 0:
+            last = self._n
+        cache = ctx.compiled_args
+        entry = cache.get(self)
+        dyn = self._dyn(ctx)
+        if entry is None or entry[2] != tuple(map(type, dyn)):
+            if entry is None:
+                if len(cache) >= 16:  # contexts outlive few plans: keep the cache small
+                    cache.clear()
+                statics = self._statics(ctx)
+            else:
+                statics = entry[0]
+            fn = self.segment.dispatcher
+            out = fn(first, last, dyn, *statics)
+            cache[self] = (statics, _entry_point(fn, (first, last, dyn, *statics)) or fn,
+                           tuple(map(type, dyn)))  # fmt: skip
+        else:
+            out = entry[1](first, last, dyn, *entry[0])
+        names = self.segment.returns
+        if names:
+            for name, value in zip(names, out, strict=True):
+                setattr(ctx, name, value)
+
+    def run(self, ctx: Context) -> None:
+        """The whole segment: the hooks, then one compiled call."""
+        for prep, state, _ in self.prepares:
+            prep(ctx, state)
+        self.call(ctx)
+
+
+def _entry_point(dispatcher: Any, args: tuple[Any, ...]) -> Any:
+    """The compiled function for ``args``' types, called without the dispatcher's type
+    resolution of every argument (microseconds for the default plan's arguments). The
+    context's arrays are the same objects from call to call and the values' types are
+    checked before each call; None (keep dispatching) if Numba does not expose it."""
+    try:
+        sig = tuple(dispatcher.typeof_pyval(a) for a in args)
+        return dispatcher.overloads[sig].entry_point
+    except (AttributeError, KeyError):  # pragma: no cover - depends on Numba internals
+        return None
+
+
+def parts(plan: Sequence[Agent]) -> tuple[Segment | Agent, ...]:
+    """``plan`` cut into compiled segments (runs of agents that declare kernel steps)
+    and the agents that run in Python between them, in plan order."""
+    out: list[Segment | Agent] = []
+    run: list[Agent] = []
+    for agent in plan:
+        if agent.step is None and type(agent).run is Agent.run:
+            raise PlanError(f"agent {agent.name!r} declares neither a kernel step nor run()")
+        if compiled(agent):
+            run.append(agent)
+            continue
+        if run:
+            out.append(Segment(run))
+            run = []
+        out.append(agent)
+    if run:
+        out.append(Segment(run))
+    return tuple(out)

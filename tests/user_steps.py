@@ -1,0 +1,73 @@
+"""Agents a user might write, for ``test_program.py``: one with its own compiled kernel
+(declared as a kernel step, so the engine fuses it with adcore's), the same work in
+Python, and a no-op that runs in Python between compiled segments. Kernels live at the
+top level of an importable module, as the engine's generated code imports them."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numba
+
+from adcore import Agent
+from adcore.agents import BiddingAgent, KernelStep
+
+
+@numba.njit(nogil=True)
+def damp_bids(bid, value, cand, n_cand, factor):  # type: ignore[no-untyped-def]
+    """Multiply each candidate's bid by ``factor`` (value unchanged); returns how many
+    bids changed."""
+    changed = 0
+    for j in range(n_cand):
+        i = cand[j]
+        if bid[i] > 0.0:
+            bid[i] *= factor
+            changed += 1
+    return changed
+
+
+class _DampState:
+    def __init__(self, factor: float) -> None:
+        self.factor = factor
+
+
+class DampBids(Agent):
+    """Bids times a constant, in a kernel step fused with the default agents'."""
+
+    name: ClassVar[str] = "damp"
+    reads: ClassVar[frozenset[str]] = frozenset({"bid", "candidates"})
+    writes: ClassVar[frozenset[str]] = frozenset({"bid"})
+    step: ClassVar[KernelStep] = KernelStep(
+        damp_bids,
+        ("ctx.bid", "ctx.value", "ctx.cand", "ctx.n_cand", "state.factor"),
+    )
+
+    def __init__(self, factor: float = 0.5) -> None:
+        self.factor = factor
+
+    def bind(self, snapshot: Any, previous: Any, services: Any) -> Any:
+        return _DampState(self.factor)
+
+
+class DampedBidding(BiddingAgent):
+    """The bidding agent, then the same damping in Python: the reference for DampBids."""
+
+    def __init__(self, factor: float = 0.5) -> None:
+        self.factor = factor
+
+    def run(self, ctx: Any, state: Any) -> None:
+        super().run(ctx, state)
+        cand = ctx.cand[: ctx.n_cand]
+        ctx.bid[cand] *= self.factor
+
+
+class NoOp(Agent):
+    """Does nothing, in Python. It declares that it adjusts the pacing multipliers, so
+    the auction waits for it: the plan's compiled agents split around it."""
+
+    name: ClassVar[str] = "noop"
+    reads: ClassVar[frozenset[str]] = frozenset({"bid"})
+    writes: ClassVar[frozenset[str]] = frozenset({"multiplier"})
+
+    def run(self, ctx: Any, state: Any) -> None:
+        return None
