@@ -518,13 +518,15 @@ def test_safety_filter_matches_reference(w: dict[str, Any]) -> None:
 
 
 @cases(120)
-@given(safety_inputs(), st.integers(0, 3), st.data())
+@given(safety_inputs(), st.integers(0, 3), st.booleans(), st.data())
 def test_safety_pass_is_frequency_caps_then_safety_filter(
     w: dict[str, Any],
     user: int,
+    any_cap: bool,
     data: st.DataObject,
 ) -> None:
-    """Caps counted in a table (user 0: none known), then the safety filter."""
+    """Caps counted in a table (user 0: none known; ``any_cap`` false: the user is not
+    looked up), then the safety filter."""
     nc = w["n_camp"]
     keys, starts, counts = new_table(64)
     w.update(
@@ -532,6 +534,7 @@ def test_safety_pass_is_frequency_caps_then_safety_filter(
         starts=starts,
         counts=counts,
         user_key=U64(user),
+        any_cap=any_cap,
         now=50.0,
         cap_count=np.array(
             data.draw(st.lists(st.integers(0, 2), min_size=nc, max_size=nc)), dtype=np.int64

@@ -28,7 +28,7 @@ import pytest
 from user_steps import DampBids, DampedBidding, NoOp
 
 from adcore import Agent, Engine, EngineConfig, KernelStep, PlanError
-from adcore._program import BoundSegment, Segment, parts
+from adcore._program import BoundSegment
 from adcore.agents import BiddingAgent, default_agents
 from adcore.decision import Decision
 from adcore.demo import DEMO_START, sample_catalog, sample_requests
@@ -78,8 +78,11 @@ def _kinds(engine: Engine) -> list[Any]:
     ]
 
 
-def test_default_plan_is_two_python_agents_and_one_segment(catalog: Any) -> None:
+def test_default_plan_is_two_python_agents_and_one_segment(
+    catalog: Any, requests: list[Any]
+) -> None:
     engine = Engine(catalog, INF)
+    engine.decide(requests[0], now=DEMO_START)
     assert _kinds(engine) == [
         "privacy",
         "fraud",
@@ -97,6 +100,7 @@ def test_default_plan_is_two_python_agents_and_one_segment(catalog: Any) -> None
     seg = engine._live.parts[2]
     assert isinstance(seg, BoundSegment)
     source = seg.segment.source
+    assert source is not None
     for agent in seg.segment.agents:
         assert agent.step is not None
         name = agent.step.kernel.py_func.__name__
@@ -230,11 +234,12 @@ import numpy as np
 from user_steps import DampBids
 from adcore._program import Segment
 seg = Segment([DampBids(0.5)])
-bid = np.ones(4)
-seg.dispatcher(0, 1, (4,), (bid, np.zeros(4), np.arange(4), 0.5))
+fn = seg.program((("float64", 1), ("float64", 1), ("int64", 1), None))
+bid, value, cand = np.ones(4), np.zeros(4), np.arange(4)
+ptrs = np.array([bid.ctypes.data, value.ctypes.data, cand.ctypes.data], dtype=np.int64)
+fn(0, 1, (4,), ptrs, np.array([4, 4, 4], dtype=np.int64), (0.5,))
 assert bid.tolist() == [0.5] * 4
-stats = seg.dispatcher.stats
-print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+print(sum(fn.stats.cache_hits.values()), sum(fn.stats.cache_misses.values()))
 """
 
 
@@ -260,10 +265,13 @@ def test_a_segment_compiles_once_per_machine(tmp_path: Any) -> None:
     assert len(files) == 1 and "from user_steps import damp_bids as k0" in files[0].read_text()
 
 
-def test_the_same_plan_generates_the_same_source() -> None:
-    (seg,) = (p for p in parts(default_agents()) if isinstance(p, Segment))
-    (again,) = (p for p in parts(default_agents()) if isinstance(p, Segment))
-    assert seg.source == again.source
+def test_the_same_plan_generates_the_same_source(catalog: Any, requests: list[Any]) -> None:
+    a, b = Engine(catalog, INF), Engine(catalog, INF)
+    a.decide(requests[0], now=DEMO_START)
+    b.decide(requests[0], now=DEMO_START)
+    (sa,) = (p.segment for p in a._live.parts if isinstance(p, BoundSegment))
+    (sb,) = (p.segment for p in b._live.parts if isinstance(p, BoundSegment))
+    assert sa is not sb and sa.source is not None and sa.source == sb.source
 
 
 class _Twice(Agent):

@@ -7,24 +7,31 @@ runs in Python (no step, or a class that overrides ``run``) is a part of its own
 segment, the source of one compiled function is generated that calls the steps' kernels
 in plan order with the declared arguments::
 
-    def segment(first, last, d, s0, s1, ...):
+    def segment(first, last, d, ptrs, shapes, v):
         v_n_imp = d[0]              # context values, read on every call
         ...
-        if first <= 0 and 0 < last:
-            v_has_interest = k0(s0[0], v_n_imp, s0[1], ...)
-        if first <= 1 and 1 < last:
+        if first <= 0 and 0 < last:  # audience
+            a0 = carray(address_as(ptrs[0], np.uint8), (shapes[0], shapes[1]))  # ctx.reason
+            ...
+            v_has_interest = k0(a0, v_n_imp, a1, ...)
+        if first <= 1 and 1 < last:  # inventory
             v_n_cand = k1(...)
         ...
-        return (v_has_interest, v_n_cand)
+        return (v_has_interest, v_n_cand, )
 
-``s0, s1, ...`` are each step's arrays (and snapshot and state values), gathered once per
-context and snapshot; ``d`` holds the context values the steps read or return. Every
-path runs this one function: untraced, the whole segment in one call; traced, or when
-the latency budget is at risk, one step per call (``first``, ``last``), so the traced
-path observes the same compiled code that serves. The steps' Python ``prepare`` hooks
-run before the segment, in plan order, on every path.
+Every array argument (of the context, the snapshot or a state: the same objects from
+request to request) reaches the function as its address and shape, gathered once per
+context and snapshot, and is rebuilt inside it without a copy
+(:mod:`adcore._kernels.pointers`): unboxing two int64 arrays instead of well over a
+hundred arrays saves most of a call's overhead. Other values (scalars, the rare
+non-contiguous array) come in the tuple ``v``; ``d`` holds the context values the steps
+read or return. Every path runs this one function: untraced, the whole segment in one
+call; traced, or when the latency budget is at risk, one step per call (``first``,
+``last``), so the traced path observes the same compiled code that serves. The steps'
+Python ``prepare`` hooks run before the segment, in plan order, on every path.
 
-The generated source is written to a file named by its digest (in the directory of
+The source depends on the plan and on the dtypes and dimensions of the arrays (the
+*layout*). It is written to a file named by its digest (in the directory of
 :func:`program_dir`) and imported from there, so Numba caches its machine code like any
 kernel's: a plan compiles once per machine, not per process.
 """
@@ -44,11 +51,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .agents.base import Agent, KernelStep
 from .context import REGISTRY, Context
 from .errors import PlanError
 
 __all__ = ["BoundSegment", "Segment", "compiled", "parts", "program_dir"]
+
+Layout = tuple[tuple[str, int] | None, ...]
+"""Per static argument of a segment: ``(dtype name, ndim)`` of an array passed by
+address, or None for a value passed as itself."""
+
+_NP = {"bool": "bool_"}  # NumPy names whose attribute differs (np.bool is NumPy 2 only)
 
 _HEADER = "# A compiled segment of an adcore plan, generated from its agents' kernel steps.\n"
 
@@ -66,8 +81,9 @@ def program_dir() -> Path:
     import numba
     from numba.misc.appdirs import AppDirs
 
-    bases = [os.environ.get("ADCORE_CACHE_DIR"), numba.config.CACHE_DIR]
-    bases.append(AppDirs("adcore").user_cache_dir)
+    user = AppDirs("adcore")  # type: ignore[no-untyped-call]
+    bases = [os.environ.get("ADCORE_CACHE_DIR"), getattr(numba.config, "CACHE_DIR", "")]
+    bases.append(user.user_cache_dir)
     for base in bases:
         if not base:
             continue
@@ -86,6 +102,8 @@ def program_dir() -> Path:
 def _kernel_ref(agent: Agent, step: KernelStep) -> tuple[str, str]:
     """The module and name the generated source imports ``step.kernel`` from."""
     fn = getattr(step.kernel, "py_func", None)
+    if fn is None and _jit_disabled() and inspect.isfunction(step.kernel):
+        fn = step.kernel  # NUMBA_DISABLE_JIT=1: kernels are plain Python functions
     if fn is None or not callable(fn):
         raise PlanError(
             f"agent {agent.name!r}: its step's kernel {step.kernel!r} is not a compiled "
@@ -102,6 +120,12 @@ def _kernel_ref(agent: Agent, step: KernelStep) -> tuple[str, str]:
             f"importable module ({module}.{name} is not)"
         )
     return module, name
+
+
+def _jit_disabled() -> bool:
+    import numba
+
+    return bool(getattr(numba.config, "DISABLE_JIT", False))
 
 
 def _check(agent: Agent, step: KernelStep) -> None:
@@ -164,13 +188,15 @@ class Segment:
     agents : tuple of Agent
     names : tuple of str
         The agents' names.
-    source : str
-        The generated Python source of the compiled function.
+    source : str or None
+        The Python source generated most recently for this segment.
     """
 
     __slots__ = (
-        "_dispatcher",
         "_extra",
+        "_imports",
+        "_programs",
+        "_steps",
         "agents",
         "dynamic",
         "names",
@@ -210,47 +236,84 @@ class Segment:
             for step in steps
         )
         """Per step, the getters of its arguments gathered once per context."""
-        lines = [_HEADER, "from adcore._kernels._jit import kernel"]
+        self._steps = tuple(steps)
+        imports = []
         extra = hashlib.sha256()
         for i, (a, step) in enumerate(zip(self.agents, steps, strict=True)):
             module, name = _kernel_ref(a, step)
-            lines.append(f"from {module} import {name} as k{i}")
+            imports.append(f"from {module} import {name} as k{i}")
             if not module.startswith("adcore."):
                 # Numba's cache is keyed by adcore's kernel sources: a user kernel's
                 # source keys the generated file instead.
-                extra.update(Path(inspect.getfile(step.kernel.py_func)).read_bytes())
-        params = ", ".join(f"s{i}" for i in range(len(steps)))
-        lines += ["", "", "@kernel", f"def segment(first, last, d, {params}):"]
+                fn = getattr(step.kernel, "py_func", step.kernel)
+                extra.update(Path(inspect.getfile(fn)).read_bytes())
+        self._imports = tuple(imports)
+        self._extra = extra.digest()
+        self._programs: dict[Layout, Any] = {}
+        self.source: str | None = None
+        """The source generated most recently (None before the first call)."""
+
+    def generate(self, layout: Layout) -> str:
+        """The source of the compiled function for the static arguments' ``layout``:
+        per argument, ``(dtype name, ndim)`` for a C-contiguous array passed by address
+        (rebuilt inside with ``numba.carray``), or ``None`` for a value passed in the
+        tuple ``v`` (scalars, other arrays)."""
+        lines = [
+            _HEADER,
+            "import numpy as np",
+            "from numba import carray",
+            "from adcore._kernels._jit import kernel",
+            "from adcore._kernels.pointers import address_as",
+            *self._imports,
+            "",
+            "",
+            "@kernel",
+            "def segment(first, last, d, ptrs, shapes, v):",
+        ]
         lines += [f"    v_{n} = d[{j}]" for j, n in enumerate(self.dynamic)]
-        for i, (a, step) in enumerate(zip(self.agents, steps, strict=True)):
+        where = iter(layout)
+        n_ptr = n_shape = n_val = 0
+        for i, (a, step) in enumerate(zip(self.agents, self._steps, strict=True)):
             args = []
-            m = 0
+            views = []  # the step's arrays, rebuilt only when the step runs
             for root, path in step.sources:
                 if _dynamic(root, path):
                     args.append(f"v_{path}")
-                else:
-                    args.append(f"s{i}[{m}]")
-                    m += 1
+                    continue
+                kind = next(where)
+                if kind is None:
+                    args.append(f"v[{n_val}]")
+                    n_val += 1
+                    continue
+                dtype, ndim = kind
+                shape = ", ".join(f"shapes[{n_shape + k}]" for k in range(ndim))
+                np_name = _NP.get(dtype, dtype)
+                pointer = f"address_as(ptrs[{n_ptr}], np.{np_name})"
+                views.append(f"        a{n_ptr} = carray({pointer}, ({shape},))")
+                args.append(f"a{n_ptr}")
+                n_ptr += 1
+                n_shape += ndim
             call = f"k{i}({', '.join(args)})"
             if len(step.returns) == 1:
                 call = f"v_{step.returns[0]} = {call}"
             elif step.returns:
                 call = f"{', '.join('v_' + n for n in step.returns)} = {call}"
-            lines += [f"    if first <= {i} and {i} < last:  # {a.name}", f"        {call}"]
+            lines += [f"    if first <= {i} and {i} < last:  # {a.name}", *views, f"        {call}"]
         if self.returns:
             lines.append(f"    return ({''.join(f'v_{n}, ' for n in self.returns)})")
         else:
             lines.append("    return 0")
-        self.source = "\n".join(lines) + "\n"
-        self._extra = extra.digest()
-        self._dispatcher: Any = None
+        return "\n".join(lines) + "\n"
 
-    @property
-    def dispatcher(self) -> Any:
-        """The compiled function (its source written and imported on first use)."""
-        if self._dispatcher is None:
-            self._dispatcher = _load(self.source, self._extra)
-        return self._dispatcher
+    def program(self, layout: Layout) -> Any:
+        """The compiled function for ``layout`` (see :meth:`generate`): its source
+        written and imported on first use."""
+        fn = self._programs.get(layout)
+        if fn is None:
+            source = self.generate(layout)
+            fn = self._programs[layout] = _load(source, self._extra)
+            self.source = source
+        return fn
 
     def bind(self, states: dict[str, Any]) -> BoundSegment:
         """This segment with its agents' states for one catalog snapshot."""
@@ -292,15 +355,42 @@ class BoundSegment:
             prep(ctx, state)
 
     def _statics(self, ctx: Context) -> tuple[Any, ...]:
+        """The static arguments for ``ctx``: ``(layout, ptrs, shapes, values, keep)``,
+        ``keep`` holding every object whose memory ``ptrs`` points into."""
         roots: dict[str, Any] = {"ctx": ctx, "snap": ctx.snapshot}
-        out = []
+        layout: list[tuple[str, int] | None] = []
+        ptrs: list[int] = []
+        shapes: list[int] = []
+        values: list[Any] = []
+        keep: list[Any] = []
         for getters, state in zip(self.segment.static, self.states, strict=True):
             roots["state"] = state
-            try:
-                out.append(tuple(get(roots[root]) for root, get in getters))
-            except AttributeError as exc:
-                raise PlanError(f"a kernel step's argument cannot be read: {exc}") from exc
-        return tuple(out)
+            for root, get in getters:
+                try:
+                    x = get(roots[root])
+                except AttributeError as exc:
+                    raise PlanError(f"a kernel step's argument cannot be read: {exc}") from exc
+                if (
+                    type(x) is np.ndarray
+                    and x.flags.c_contiguous
+                    and x.dtype.isnative
+                    and x.dtype.kind in "biuf"
+                    and x.ndim > 0
+                ):
+                    layout.append((x.dtype.name, x.ndim))
+                    ptrs.append(x.ctypes.data)
+                    shapes.extend(x.shape)
+                    keep.append(x)
+                else:
+                    layout.append(None)
+                    values.append(x)
+        return (
+            tuple(layout),
+            np.array(ptrs, dtype=np.int64),
+            np.array(shapes or [0], dtype=np.int64),
+            tuple(values),
+            tuple(keep),
+        )
 
     def call(self, ctx: Context, first: int = 0, last: int = -1) -> None:
         """Run steps ``first`` to ``last`` (exclusive; -1: to the end) of the segment in
@@ -317,12 +407,13 @@ class BoundSegment:
                 statics = self._statics(ctx)
             else:
                 statics = entry[0]
-            fn = self.segment.dispatcher
-            out = fn(first, last, dyn, *statics)
-            cache[self] = (statics, _entry_point(fn, (first, last, dyn, *statics)) or fn,
-                           tuple(map(type, dyn)))  # fmt: skip
+            fn = self.segment.program(statics[0])
+            args = (first, last, dyn, statics[1], statics[2], statics[3])
+            out = fn(*args)
+            cache[self] = (statics, _entry_point(fn, args) or fn, tuple(map(type, dyn)))
         else:
-            out = entry[1](first, last, dyn, *entry[0])
+            statics = entry[0]
+            out = entry[1](first, last, dyn, statics[1], statics[2], statics[3])
         names = self.segment.returns
         if names:
             for name, value in zip(names, out, strict=True):

@@ -194,7 +194,7 @@ class Runner:
         budget = self.budget_ns
         seg_cost = self.segment_cost_ns
         for part in live.parts:
-            if type(part) is BoundSegment:
+            if isinstance(part, BoundSegment):
                 names = part.segment.names
                 t0 = perf_counter_ns()
                 if (t0 - start) + seg_cost.get(names, 0.0) <= budget:
@@ -270,8 +270,9 @@ class Runner:
 
         for part in live.parts:
             seg: BoundSegment | None
+            members: tuple[tuple[Agent, Any], ...]
             hooks: dict[str, tuple[float, dict[str, int]]] = {}
-            if type(part) is BoundSegment:
+            if isinstance(part, BoundSegment):
                 seg = part
                 members = tuple(zip(part.segment.agents, part.states, strict=True))
                 for prep, state, agent in part.prepares:

@@ -694,13 +694,17 @@ def safety_pass(
     starts: Any,
     counts: Any,
     user_key: int,
+    any_cap: bool,
     now: float,
     cap_count: Any,
     cap_window: Any,
 ) -> tuple[Matrix, list[int], list[int]]:
-    """(reason, campaign codes, frequency-capped campaigns): the caps reached, then the
+    """(reason, campaign codes, frequency-capped campaigns): the caps reached (none when
+    no campaign is capped, ``any_cap`` false: the user is not looked up), then the
     safety filter."""
-    blocked = campaign_counts_reached(keys, starts, counts, user_key, now, cap_count, cap_window)
+    blocked = campaign_counts_reached(
+        keys, starts, counts, user_key if any_cap else 0, now, cap_count, cap_window
+    )
     reason_out, camp = safety_filter(
         reason,
         n_imp,
