@@ -39,7 +39,7 @@ from .catalog import Catalog
 from .config import EngineConfig
 from .context import Context, new_context
 from .decision import Decision
-from .errors import InvalidCatalog, InvalidConfig, InvalidRequest
+from .errors import InvalidCatalog, InvalidConfig, InvalidEvent, InvalidRequest
 from .events import (
     Control,
     Conversion,
@@ -424,63 +424,106 @@ class Engine:
             ``event`` is not a feedback event, or its fields have the wrong types.
         """
         kind = _check_feedback(event)
+        with self._lock:
+            self._apply(event, kind)
+
+    def feedback_batch(self, events: Iterable[Event]) -> None:
+        """Take many feedback events, in order: the same effect as calling
+        :meth:`feedback` on each, with every event checked first and the engine's lock
+        taken once.
+
+        Raises
+        ------
+        InvalidEvent
+            ``events`` is not an iterable, or one of them is not a valid feedback event
+            (the message names its position, ``field`` the offending field); nothing
+            changes.
+
+        Examples
+        --------
+        >>> from adcore import Engine, EngineConfig
+        >>> from adcore.demo import DEMO_START, sample_catalog, sample_requests
+        >>> from adcore.events import Complete, Impression
+        >>> engine = Engine(sample_catalog(n_ads=20), EngineConfig(warmup=False))
+        >>> won = [s for r in sample_requests(20, seed=2)
+        ...        for s in engine.decide(r, now=DEMO_START).winners]
+        >>> engine.feedback_batch(
+        ...     [Impression(impression_id=s.impression_id, timestamp=DEMO_START + 1)
+        ...      for s in won]
+        ...     + [Complete(impression_id=won[0].impression_id, timestamp=DEMO_START + 2)])
+        >>> engine.stats().impressions == len(won)
+        True
+        """
+        try:
+            batch = list(events)
+        except TypeError:
+            raise InvalidEvent("events must be an iterable of feedback events", "events") from None
+        kinds = []
+        for i, event in enumerate(batch):
+            try:
+                kinds.append(_check_feedback(event))
+            except InvalidEvent as exc:
+                raise InvalidEvent(f"events[{i}]: {exc}", exc.field) from None
+        with self._lock:
+            for event, kind in zip(batch, kinds, strict=True):
+                self._apply(event, kind)
+
+    def _apply(self, event: Event, kind: str) -> None:
+        """Apply one checked feedback event (under the engine's lock)."""
         ts = float(event.timestamp)
         value = float(event.value) if isinstance(event, Conversion) else 0.0
         published: list[Any] = []
-        with self._lock:
-            # Event time never runs the engine's clock ahead of its decisions: a wrong or
-            # far-future timestamp must not roll the budget day or expire holds.
-            runner = self._runner
-            t_maint = min(ts, runner.last_now)
-            if t_maint >= runner.next_maintenance and t_maint > -math.inf:
-                runner.maintain(t_maint)
-            rec = self._book.get(event.impression_id)
-            if rec is None:
-                self._n["orphans"] += 1
-            elif kind == "impression":
-                if rec.charged:
-                    self._n["duplicates"] += 1
-                    rec = None
-                else:
-                    charged = self._ledger.settle(
-                        rec.campaign_id,
-                        rec.micros if rec.held else 0,
-                        rec.micros,
-                        event.impression_id,
-                    )
-                    self._book.charge(rec.slot, ts)
-                    rec = rec._replace(shown_at=ts)
-                    self._clicks.record_impression(rec.source, ts)
-                    self._n["impressions"] += 1
-                    published.append(
-                        SpendCharged(
-                            campaign_id=rec.campaign_id, amount_micros=charged, timestamp=ts
-                        )
-                    )
-            if rec is not None and kind == "click":
-                valid, why = self._clicks.check_click(rec.source, rec.shown_at, ts)
-                if not valid:  # never learned from (and clicks are never charged)
-                    self._invalid_clicks[why] = self._invalid_clicks.get(why, 0) + 1
-                    rec = None
-            if rec is not None:
-                published.append(
-                    Outcome(
-                        kind=kind,
-                        impression_id=event.impression_id,
-                        ad_id=rec.ad_id,
-                        campaign_id=rec.campaign_id,
-                        creative_id=rec.creative_id,
-                        timestamp=ts,
-                        value=value,
-                        user_key=rec.user_key,
-                        price_micros=rec.micros,
-                        placement=rec.placement,
-                        first_price=rec.first_price,
-                    )
+        # Event time never runs the engine's clock ahead of its decisions: a wrong or
+        # far-future timestamp must not roll the budget day or expire holds.
+        runner = self._runner
+        t_maint = min(ts, runner.last_now)
+        if t_maint >= runner.next_maintenance and t_maint > -math.inf:
+            runner.maintain(t_maint)
+        rec = self._book.get(event.impression_id)
+        if rec is None:
+            self._n["orphans"] += 1
+        elif kind == "impression":
+            if rec.charged:
+                self._n["duplicates"] += 1
+                rec = None
+            else:
+                charged = self._ledger.settle(
+                    rec.campaign_id,
+                    rec.micros if rec.held else 0,
+                    rec.micros,
+                    event.impression_id,
                 )
-            published.append(event)
-            for message in published:
-                self._bus.publish(message)
+                self._book.charge(rec.slot, ts)
+                rec = rec._replace(shown_at=ts)
+                self._clicks.record_impression(rec.source, ts)
+                self._n["impressions"] += 1
+                published.append(
+                    SpendCharged(campaign_id=rec.campaign_id, amount_micros=charged, timestamp=ts)
+                )
+        if rec is not None and kind == "click":
+            valid, why = self._clicks.check_click(rec.source, rec.shown_at, ts)
+            if not valid:  # never learned from (and clicks are never charged)
+                self._invalid_clicks[why] = self._invalid_clicks.get(why, 0) + 1
+                rec = None
+        if rec is not None:
+            published.append(
+                Outcome(
+                    kind=kind,
+                    impression_id=event.impression_id,
+                    ad_id=rec.ad_id,
+                    campaign_id=rec.campaign_id,
+                    creative_id=rec.creative_id,
+                    timestamp=ts,
+                    value=value,
+                    user_key=rec.user_key,
+                    price_micros=rec.micros,
+                    placement=rec.placement,
+                    first_price=rec.first_price,
+                )
+            )
+        published.append(event)
+        for message in published:
+            self._bus.publish(message)
 
     def control(self, message: Control) -> None:
         """Send a human override: pause or resume a campaign, block or unblock an
