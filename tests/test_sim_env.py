@@ -249,6 +249,27 @@ def test_pacing_targets_cap_and_spread_each_campaigns_spend() -> None:
     assert only_one[1] <= 0.25 + 1e-6 < full_day[1]
 
 
+def test_a_pacing_target_changed_mid_day_takes_effect_at_once() -> None:
+    """The compiled pacing step reads the targeted budgets by reference, so a target
+    changed mid-day reaches the next request's budget caps at once: after the targets
+    drop to 0, every campaign may commit nothing (``avail`` 0 in the request context),
+    and its spend grows no more than what it won before the change settles."""
+    env = _env(0)
+    env.reset(seed=0)
+    for _ in range(2):
+        env.step({"pacing": _full(1.0)})
+    engine = env._engine
+    assert engine is not None
+    ctx = engine._context(engine._live)
+    assert ctx.avail.max() > 0  # budgets left before the change
+    env.step({"pacing": _full(0.0)})
+    assert ctx.avail.max() == 0
+    settled = _campaign(env, "spent_fraction").astype(np.float64)
+    while env.agents:
+        env.step({"pacing": _full(0.0)})
+    assert np.array_equal(_campaign(env, "spent_fraction").astype(np.float64), settled)
+
+
 @pytest.mark.parametrize("seed", [0, 5])
 def test_creative_action_changes_completions(seed: int) -> None:
     """Short cuts complete more often than long ones (Behaviour's length penalty)."""

@@ -243,17 +243,29 @@ class _TargetLedger:
         self._rows = rows
         self._agent = agent
         self._version = -1
-        self._daily = ledger.daily
+        # One array, updated in place: the pacing kernel is handed it once per request
+        # context (kernel steps read state arrays by reference), so it must never be
+        # replaced while this view serves.
+        self._daily = ledger.daily.copy()
+        agent._view = self
+
+    def refresh(self) -> None:
+        """Scale the real daily budgets by the agent's current targets, in place."""
+        agent, real = self._agent, self._ledger.daily
+        if self._version == agent.version and self._daily.shape == real.shape:
+            return
+        if self._daily.shape != real.shape:
+            self._daily = real.copy()
+        if agent.neutral:
+            self._daily[:] = real
+        else:
+            scale = _by_row(self._rows, agent.targets, real.shape[0], 1.0)
+            self._daily[:] = np.floor(scale * real)
+        self._version = agent.version
 
     @property
     def daily(self) -> NDArray[np.int64]:
-        agent, real = self._agent, self._ledger.daily
-        if agent.neutral:
-            return real
-        if self._version != agent.version or self._daily.shape != real.shape:
-            scale = _by_row(self._rows, agent.targets, real.shape[0], 1.0)
-            self._daily = np.floor(scale * real).astype(np.int64)
-            self._version = agent.version
+        self.refresh()
         return self._daily
 
     @property
@@ -288,10 +300,14 @@ class _TargetPacing(PacingAgent):
         self.neutral = True
         self.version = 0
 
+    _view: _TargetLedger | None = None
+
     def set(self, targets: NDArray[np.float64]) -> None:
         self.targets = targets
         self.neutral = bool(np.all(targets == 1.0))
         self.version += 1
+        if self._view is not None:
+            self._view.refresh()
 
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
         view = _TargetLedger(services.ledger, _rows(snapshot, self.campaign_ids), self)
