@@ -27,7 +27,7 @@ import numba
 import pytest
 from user_steps import DampBids, DampedBidding, NoOp
 
-from adcore import Agent, Engine, EngineConfig, KernelStep, PlanError
+from adcore import Agent, ContractError, Engine, EngineConfig, KernelStep, PlanError
 from adcore._program import BoundSegment
 from adcore.agents import BiddingAgent, default_agents
 from adcore.decision import Decision
@@ -293,3 +293,25 @@ def test_the_same_kernel_in_two_steps(catalog: Any, requests: list[Any]) -> None
     agents = [DampedBidding(0.25) if isinstance(a, BiddingAgent) else a for a in default_agents()]
     python = Engine(catalog, INF, agents=agents)
     assert _slots(_decide_all(both, requests[:80])) == _slots(_decide_all(python, requests[:80]))
+
+
+class _Drifting(DampBids):
+    """Changes its step's state value after every decision: against the contract
+    (state values constant, arrays updated in place)."""
+
+    name: ClassVar[str] = "drifting"
+
+    def after(self, ctx: Any, state: Any) -> None:
+        state.factor = state.factor * 0.9
+
+
+def test_debug_mode_catches_a_replaced_step_argument(catalog: Any, requests: list[Any]) -> None:
+    debug = Engine(catalog, msgspec.structs.replace(INF, debug=True),
+                   agents=[*default_agents(), _Drifting(0.5)])  # fmt: skip
+    debug.decide(requests[0], now=DEMO_START)
+    with pytest.raises(ContractError, match="state.factor") as err:
+        debug.decide(requests[1], now=DEMO_START + 1)
+    assert err.value.agent == "drifting" and err.value.fields == ("state.factor",)
+    plain = Engine(catalog, INF, agents=[*default_agents(), _Drifting(0.5)])
+    for i, r in enumerate(requests[:5]):  # not checked without debug mode
+        plain.decide(r, now=DEMO_START + i)

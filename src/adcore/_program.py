@@ -203,6 +203,7 @@ class Segment:
         "returns",
         "source",
         "static",
+        "static_names",
     )
 
     def __init__(self, agents: Sequence[Agent]) -> None:
@@ -236,6 +237,13 @@ class Segment:
             for step in steps
         )
         """Per step, the getters of its arguments gathered once per context."""
+        self.static_names = tuple(
+            (a.name, f"{root}.{path}")
+            for a, step in zip(self.agents, steps, strict=True)
+            for root, path in step.sources
+            if not _dynamic(root, path)
+        )
+        """``(agent name, argument)`` of every static argument, in order."""
         self._steps = tuple(steps)
         imports = []
         extra = hashlib.sha256()
@@ -354,36 +362,42 @@ class BoundSegment:
         for prep, state, _ in self.prepares:
             prep(ctx, state)
 
-    def _statics(self, ctx: Context) -> tuple[Any, ...]:
-        """The static arguments for ``ctx``: ``(layout, ptrs, shapes, values, keep)``,
-        ``keep`` holding every object whose memory ``ptrs`` points into."""
+    def _gather(self, ctx: Context) -> list[Any]:
+        """Every static argument of the segment's steps for ``ctx``, in order."""
         roots: dict[str, Any] = {"ctx": ctx, "snap": ctx.snapshot}
-        layout: list[tuple[str, int] | None] = []
-        ptrs: list[int] = []
-        shapes: list[int] = []
-        values: list[Any] = []
-        keep: list[Any] = []
+        out: list[Any] = []
         for getters, state in zip(self.segment.static, self.states, strict=True):
             roots["state"] = state
             for root, get in getters:
                 try:
-                    x = get(roots[root])
+                    out.append(get(roots[root]))
                 except AttributeError as exc:
                     raise PlanError(f"a kernel step's argument cannot be read: {exc}") from exc
-                if (
-                    type(x) is np.ndarray
-                    and x.flags.c_contiguous
-                    and x.dtype.isnative
-                    and x.dtype.kind in "biuf"
-                    and x.ndim > 0
-                ):
-                    layout.append((x.dtype.name, x.ndim))
-                    ptrs.append(x.ctypes.data)
-                    shapes.extend(x.shape)
-                    keep.append(x)
-                else:
-                    layout.append(None)
-                    values.append(x)
+        return out
+
+    def _statics(self, ctx: Context) -> tuple[Any, ...]:
+        """The static arguments for ``ctx``: ``(layout, ptrs, shapes, values, keep)``,
+        ``keep`` holding every argument (so every object whose memory ``ptrs`` points
+        into)."""
+        layout: list[tuple[str, int] | None] = []
+        ptrs: list[int] = []
+        shapes: list[int] = []
+        values: list[Any] = []
+        keep = self._gather(ctx)
+        for x in keep:
+            if (
+                type(x) is np.ndarray
+                and x.flags.c_contiguous
+                and x.dtype.isnative
+                and x.dtype.kind in "biuf"
+                and x.ndim > 0
+            ):
+                layout.append((x.dtype.name, x.ndim))
+                ptrs.append(x.ctypes.data)
+                shapes.extend(x.shape)
+            else:
+                layout.append(None)
+                values.append(x)
         return (
             tuple(layout),
             np.array(ptrs, dtype=np.int64),
@@ -391,6 +405,25 @@ class BoundSegment:
             tuple(values),
             tuple(keep),
         )
+
+    def replaced(self, ctx: Context) -> list[tuple[str, str]]:
+        """The static arguments that changed since the segment last ran on ``ctx``, as
+        ``(agent name, argument)``: an array replaced by another object, or a value
+        that changed (both break the step's contract, see
+        :class:`~adcore.agents.base.KernelStep`). Empty before the first run."""
+        entry = ctx.compiled_args.get(self)
+        if entry is None:
+            return []
+        bad = []
+        for (agent, arg), was, now in zip(
+            self.segment.static_names, entry[0][4], self._gather(ctx), strict=True
+        ):
+            if isinstance(was, np.ndarray) or isinstance(now, np.ndarray):
+                if was is not now:
+                    bad.append((agent, arg))
+            elif not (was is now or was == now):
+                bad.append((agent, arg))
+        return bad
 
     def call(self, ctx: Context, first: int = 0, last: int = -1) -> None:
         """Run steps ``first`` to ``last`` (exclusive; -1: to the end) of the segment in

@@ -275,6 +275,18 @@ class Runner:
             if isinstance(part, BoundSegment):
                 seg = part
                 members = tuple(zip(part.segment.agents, part.states, strict=True))
+                if debug:  # a step's state array replaced: the compiled call would miss it
+                    stale = part.replaced(ctx)
+                    if stale:
+                        agent_name = stale[0][0]
+                        args = tuple(arg for name, arg in stale if name == agent_name)
+                        raise ContractError(
+                            f"agent {agent_name!r} replaced arguments of its kernel step "
+                            f"({', '.join(args)}): update state arrays in place and keep "
+                            "state values constant",
+                            agent_name,
+                            args,
+                        )
                 for prep, state, agent in part.prepares:
                     before = ctx.reason[:n].copy()
                     held = watch(ctx) if debug else None
