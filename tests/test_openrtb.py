@@ -10,6 +10,7 @@ import copy
 import json
 import math
 import pathlib
+import pickle
 import re
 from typing import Any, Literal
 
@@ -17,6 +18,8 @@ import msgspec
 import msgspec.inspect as mi
 import pytest
 
+import adcore.openrtb as rtb
+from adcore.bus import Bus
 from adcore.errors import InvalidRequest
 from adcore.openrtb import (
     MTYPE_AUDIO,
@@ -598,3 +601,26 @@ def test_build_and_encode_response() -> None:
         ],
     }
     assert decode_response(encode_response(resp, "msgpack"), "msgpack") == resp
+
+
+def test_public_names_keep_the_package_as_their_module() -> None:
+    """The package is split into private modules, but every public class and function
+    still names ``adcore.openrtb`` as its module: a bus recording names a Struct class by
+    ``module:qualname`` and a pickle by module, so both keep the public path."""
+    for name in rtb.__all__:
+        obj = getattr(rtb, name)
+        if isinstance(obj, type) or callable(obj):
+            assert obj.__module__ == "adcore.openrtb", name
+    req = BidRequest(id="r", imp=(Imp(id="1"),), device=Device(devicetype=DeviceType.PHONE))
+    assert pickle.dumps(BidRequest, protocol=0).startswith(b"cadcore.openrtb\nBidRequest\n")
+    assert pickle.loads(pickle.dumps(req)) == req
+    bus = Bus(record=True)
+    bus.publish(req)
+    log = bus.recording()
+    assert b"adcore.openrtb:BidRequest" in log
+    seen: list[BidRequest] = []
+    replayed = Bus()
+    replayed.subscribe(BidRequest, seen.append)
+    assert replayed.replay(log) == 1
+    assert seen == [req]
+    assert mi.type_info(BidRequest) == REQUEST_TYPE  # annotations resolve in place

@@ -53,6 +53,7 @@ from .explain import render
 from .features import fill_features
 from .ivt import ClickValidator
 from .ledger import Balance, InProcessLedger
+from .openrtb._codec import _decode_request, _retyped
 from .plan import build_plan
 from .warmup import warm
 
@@ -280,7 +281,7 @@ class Engine:
         """The validated request and the notes of the optional values dropped from it."""
         cfg = self._config
         if isinstance(request, openrtb.BidRequest):
-            req = request if cfg.trusted_structs else openrtb._retyped(request)
+            req = request if cfg.trusted_structs else _retyped(request)
             openrtb.check_request(req)
             return openrtb.tolerate(req)
         if not isinstance(request, bytes | bytearray | memoryview | str):
@@ -289,9 +290,7 @@ class Engine:
                 f"{type(request).__name__}",
                 None,
             )
-        return openrtb._decode_request(
-            request, format, cfg.max_request_bytes, cfg.max_request_depth
-        )
+        return _decode_request(request, format, cfg.max_request_bytes, cfg.max_request_depth)
 
     def _now(self, now: float | None) -> float:
         t = self._clock() if now is None else now
