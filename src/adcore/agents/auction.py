@@ -12,7 +12,7 @@ Mechanisms, chosen per request and per impression:
   fits ``poddur`` and maximises the sum of bids, with competitive separation (no two ads
   of one campaign; by advertiser domain or IAB category when ``poddedupe`` asks); prices
   are the bids (first price) or VCG prices within the pod (second price). Each search
-  explores at most ``EngineConfig.pod_node_budget`` nodes: exact within it, the best
+  explores at most ``pod_node_budget`` nodes: exact within it, the best
   pod found or a greedy one beyond it, with the gap to the optimum in the trace
   (:class:`adcore.decision.PodSearch`).
 - **Position auctions** (``EngineConfig.multislot`` or ``ext.adcore.auction`` ``"gsp"`` /
@@ -26,6 +26,10 @@ hash of ad and request, so candidate order never matters. An ad wins at most one
 impression per request. With ``EngineConfig.explore`` > 0, epsilon-greedy exploration of
 single slots records each winner's propensity. See
 :func:`adcore._kernels.auction.run_auctions`.
+
+The settings named here are :class:`~adcore.EngineConfig` fields, and those the agent
+takes (its class docstring lists them) are also arguments of its constructor, which
+replace the engine's values for that agent.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from .._kernels.auction import run_auctions
 from .._kernels.reserve import price_grid
 from .._kernels.shading import price_bucket, shading_record, shading_record_win
 from ..catalog import CatalogSnapshot
+from ..config import EngineConfig
 from ..context import Context
 from ..decision import PodSearch
 from ..events import CapBid, ForceFloor, Outcome
@@ -59,9 +64,8 @@ class _AuctionState:
     forced_floor: np.ndarray
 
     def __init__(
-        self, snapshot: CatalogSnapshot, services: Services, previous: _AuctionState | None
+        self, snapshot: CatalogSnapshot, cfg: EngineConfig, previous: _AuctionState | None
     ) -> None:
-        cfg = services.config
         self.snapshot = snapshot
         self.caps: dict[str, float] = dict(previous.caps) if previous is not None else {}
         self.forced_floor = (
@@ -130,7 +134,35 @@ def _bucket(state: _AuctionState, micros: int) -> int:
 
 
 class AuctionAgent(Agent):
-    """Winners and clearing prices per impression."""
+    """Winners and clearing prices per impression.
+
+    Takes, keyword-only, the :class:`~adcore.EngineConfig` fields it uses, named like
+    them: None (the default) takes the engine's value; any other value is checked by
+    EngineConfig's rules (:class:`~adcore.InvalidConfig` naming the field) and replaces
+    the engine's for this agent.
+    ``bid_shading`` (whether first-price bids are shaded) and ``learner_slots`` stay in
+    EngineConfig only: the engine hashes placements for the learners by them; so do
+    ``explore``, ``seed``, ``multislot``, ``slot_weights`` and ``max_pod``, which the
+    engine sets up each request's context with.
+
+    Parameters
+    ----------
+    shading_decay : float, optional
+        Per-bid decay of the win-rate statistics (``EngineConfig.shading_decay``).
+    shading_min_bids : float, optional
+        The decayed number of bids a placement needs before its bids are shaded
+        (``EngineConfig.shading_min_bids``).
+    pod_node_budget : int, optional
+        The most nodes one ad-pod search explores (``EngineConfig.pod_node_budget``).
+    pod_request_node_budget : int, optional
+        The most nodes the pod searches of one request explore together
+        (``EngineConfig.pod_request_node_budget``).
+
+    Examples
+    --------
+    >>> AuctionAgent(pod_node_budget=16)
+    AuctionAgent(pod_node_budget=16)
+    """
 
     name: ClassVar[str] = "auction"
     reads: ClassVar[frozenset[str]] = frozenset(
@@ -138,6 +170,33 @@ class AuctionAgent(Agent):
     )
     writes: ClassVar[frozenset[str]] = frozenset({"winners"})
     learns_from: ClassVar[tuple[type, ...]] = (Outcome, ForceFloor, CapBid)
+    parameters: ClassVar[tuple[str, ...]] = (
+        "shading_decay",
+        "shading_min_bids",
+        "pod_node_budget",
+        "pod_request_node_budget",
+    )
+
+    shading_decay: float | None = None
+    shading_min_bids: float | None = None
+    pod_node_budget: int | None = None
+    pod_request_node_budget: int | None = None
+
+    def __init__(
+        self,
+        *,
+        shading_decay: float | None = None,
+        shading_min_bids: float | None = None,
+        pod_node_budget: int | None = None,
+        pod_request_node_budget: int | None = None,
+    ) -> None:
+        self._set_parameters(
+            shading_decay=shading_decay,
+            shading_min_bids=shading_min_bids,
+            pod_node_budget=pod_node_budget,
+            pod_request_node_budget=pod_request_node_budget,
+        )
+
     step: ClassVar[KernelStep] = KernelStep(
         run_auctions,
         (
@@ -217,7 +276,9 @@ class AuctionAgent(Agent):
 
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
         return _AuctionState(
-            snapshot, services, previous if isinstance(previous, _AuctionState) else None
+            snapshot,
+            self.settings(services.config),
+            previous if isinstance(previous, _AuctionState) else None,
         )
 
     def observes(self, state: _AuctionState) -> bool:

@@ -114,7 +114,11 @@ def prepare_signals(ctx: Context, state: Any) -> None:
 
 
 class AudienceAgent(Agent):
-    """Targeting veto, interest vector and focus state."""
+    """Targeting veto, interest vector and focus state.
+
+    It reads no :class:`~adcore.EngineConfig` field, so its constructor takes no
+    arguments.
+    """
 
     name: ClassVar[str] = "audience"
     reads: ClassVar[frozenset[str]] = frozenset({"request", "features", "consent"})

@@ -23,12 +23,14 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import PlanError
+import msgspec
+
+from ..config import EngineConfig
+from ..errors import InvalidConfig, PlanError
 
 if TYPE_CHECKING:
     from ..bus import Bus
     from ..catalog import CatalogSnapshot
-    from ..config import EngineConfig
     from ..context import Context
     from ..ledger import InProcessLedger
 
@@ -159,6 +161,12 @@ class Agent(abc.ABC):
     step : KernelStep or None
         The agent's compiled work, declared once (see :class:`KernelStep`); None for an
         agent that runs in Python (it overrides :meth:`run`).
+    parameters : tuple of str
+        The :class:`~adcore.EngineConfig` fields the agent takes as keyword arguments of
+        its constructor, named like the fields. Each is stored under its own name; None
+        (the default) takes the engine's value, anything else replaces it for this agent
+        (:meth:`settings`). A subclass with its own ``__init__`` that does not call the
+        base's keeps the engine's values (the class attributes are None).
     """
 
     name: ClassVar[str]
@@ -167,6 +175,56 @@ class Agent(abc.ABC):
     optional: ClassVar[bool] = False
     learns_from: ClassVar[tuple[type, ...]] = ()
     step: ClassVar[KernelStep | None] = None
+    parameters: ClassVar[tuple[str, ...]] = ()
+
+    def _set_parameters(self, **values: Any) -> None:
+        """Check the constructor arguments ``values`` (each named like an EngineConfig
+        field of :attr:`parameters`, None for the engine's value) by EngineConfig's own
+        rules, then store each, as :meth:`EngineConfig.validate` converts it, under its
+        own name. Nothing is stored when one is bad: :class:`~adcore.InvalidConfig`
+        naming the field."""
+        owner = type(self).__name__
+        checked = {name: _checked(owner, name, value) for name, value in values.items()}
+        for name, value in checked.items():
+            setattr(self, name, value)
+
+    def _overrides(self) -> dict[str, Any]:
+        """The constructor arguments that replace the engine's values (not None)."""
+        out = {}
+        for name in self.parameters:
+            value = getattr(self, name, None)
+            if value is not None:
+                out[name] = value
+        return out
+
+    def settings(self, config: EngineConfig) -> EngineConfig:
+        """The configuration this agent runs with: ``config`` (the engine's) with the
+        agent's own constructor arguments in place of the fields they name.
+
+        Parameters
+        ----------
+        config : EngineConfig
+            The engine's configuration (``services.config`` in :meth:`bind`); not
+            changed.
+
+        Returns
+        -------
+        EngineConfig
+            ``config`` itself when the agent takes every value from it, else a copy
+            with the agent's values. :meth:`bind` computes it once and builds the
+            agent's state from it.
+
+        Examples
+        --------
+        >>> from adcore import EngineConfig
+        >>> from adcore.agents import RelevanceAgent
+        >>> RelevanceAgent(relevance_scale=0.5).settings(EngineConfig()).relevance_scale
+        0.5
+        >>> RelevanceAgent().settings(EngineConfig(relevance_scale=3.0)).relevance_scale
+        3.0
+        """
+        overrides = self._overrides()
+        return msgspec.structs.replace(config, **overrides) if overrides else config
 
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
         """Build this agent's state for ``snapshot``, carrying over what ``previous`` (the
@@ -204,4 +262,19 @@ class Agent(abc.ABC):
         return {}
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        """The class and the constructor arguments given (the engine's values omitted)."""
+        args = ", ".join(f"{name}={value!r}" for name, value in self._overrides().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _checked(owner: str, name: str, value: Any) -> Any:
+    """``value`` for the EngineConfig field ``name`` as :meth:`EngineConfig.validate`
+    converts it (None stays None), or :class:`~adcore.InvalidConfig` naming the field
+    when EngineConfig would refuse it."""
+    if value is None:
+        return None
+    try:
+        config = msgspec.structs.replace(EngineConfig(), **{name: value}).validate()
+    except InvalidConfig as exc:
+        raise InvalidConfig(f"{owner} argument {name!r}: {exc}", name) from None
+    return getattr(config, name)

@@ -15,7 +15,11 @@ __all__ = ["BiddingAgent"]
 
 
 class BiddingAgent(Agent):
-    """Bids in CPM from strategy and predicted value."""
+    """Bids in CPM from strategy and predicted value.
+
+    It reads no :class:`~adcore.EngineConfig` field, so its constructor takes no
+    arguments.
+    """
 
     name: ClassVar[str] = "bidding"
     reads: ClassVar[frozenset[str]] = frozenset({"score", "reason", "candidates"})

@@ -17,7 +17,11 @@ __all__ = ["CreativeAgent"]
 
 
 class CreativeAgent(Agent):
-    """Variant choice by focus state."""
+    """Variant choice by focus state.
+
+    It reads no :class:`~adcore.EngineConfig` field, so its constructor takes no
+    arguments.
+    """
 
     name: ClassVar[str] = "creative"
     reads: ClassVar[frozenset[str]] = frozenset({"interest", "creative", "reason", "candidates"})

@@ -2,11 +2,11 @@
 threshold.
 
 Signals: a user agent matching a known bot or crawler pattern
-(``EngineConfig.bot_patterns``), a missing user agent or IP address, the device's
+(``bot_patterns``), a missing user agent or IP address, the device's
 request rates per device (advertising id) and per IP address over fixed windows
 (hashed counters in bounded memory), and an IP address in a data-center range
 (:class:`adcore.ivt.IpRanges`, the built-in list of public cloud blocks by default,
-``EngineConfig.datacenter_cidrs`` to replace it; scored ``fraud_datacenter_score``),
+``datacenter_cidrs`` to replace it; scored ``fraud_datacenter_score``),
 and an address no device can send from (malformed, loopback, unspecified, link-local,
 multicast; scored ``fraud_impossible_ip_score``). The address is read by the package's
 one parser (:func:`adcore._ip.parse`, cached), and both address signals are remembered
@@ -16,11 +16,16 @@ signal); at ``fraud_block_threshold`` or above the whole request is vetoed with
 ``FRAUD``; from ``fraud_discount_threshold`` up to it every bid is discounted by the
 score (multiplied by ``1 - score``). Clicks are validated at feedback by
 :class:`adcore.ivt.ClickValidator`.
+
+The settings named here are :class:`~adcore.EngineConfig` fields, and those the agent
+takes (its class docstring lists them) are also arguments of its constructor, which
+replace the engine's values for that agent.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -114,16 +119,103 @@ class _FraudState:
 
 
 class FraudAgent(Agent):
-    """Invalid-traffic scoring and request-level veto."""
+    """Invalid-traffic scoring and request-level veto.
+
+    Takes, keyword-only, the :class:`~adcore.EngineConfig` fields it uses, named like
+    them: None (the default) takes the engine's value; any other value is checked by
+    EngineConfig's rules (:class:`~adcore.InvalidConfig` naming the field) and replaces
+    the engine's for this agent.
+    The click-validation fields (``click_*``) stay in EngineConfig only: the engine
+    validates clicks at feedback.
+
+    Parameters
+    ----------
+    bot_patterns : tuple of str, optional
+        Case-insensitive user-agent substrings of known bots
+        (``EngineConfig.bot_patterns``).
+    fraud_block_threshold : float, optional
+        Requests scored at or above it get no bid (``EngineConfig.fraud_block_threshold``).
+    fraud_discount_threshold : float, optional
+        From it up to the block threshold every bid is multiplied by ``1 - score``
+        (``EngineConfig.fraud_discount_threshold``).
+    fraud_rate_limit : int, optional
+        More requests per device or IP address in the window raise the score
+        (``EngineConfig.fraud_rate_limit``).
+    fraud_rate_window : float, optional
+        The window of the rate limit, in seconds (``EngineConfig.fraud_rate_window``).
+    fraud_datacenter_score : float, optional
+        The score of a data-center address, 0 turning the check off
+        (``EngineConfig.fraud_datacenter_score``).
+    fraud_impossible_ip_score : float, optional
+        The score of an address no device can send from
+        (``EngineConfig.fraud_impossible_ip_score``).
+    datacenter_cidrs : tuple of str, optional
+        The data-center ranges (``EngineConfig.datacenter_cidrs``). None takes the
+        engine's, which is the built-in list unless the engine's configuration names
+        others.
+    counter_slots : int, optional
+        Slots of the request-rate counter table (``EngineConfig.counter_slots``).
+
+    Examples
+    --------
+    >>> FraudAgent(fraud_block_threshold=0.5, bot_patterns=["bot", "crawler"])
+    FraudAgent(bot_patterns=('bot', 'crawler'), fraud_block_threshold=0.5)
+    """
 
     name: ClassVar[str] = "fraud"
     reads: ClassVar[frozenset[str]] = frozenset({"request"})
     writes: ClassVar[frozenset[str]] = frozenset({"fraud", "reason"})
+    parameters: ClassVar[tuple[str, ...]] = (
+        "bot_patterns",
+        "fraud_block_threshold",
+        "fraud_discount_threshold",
+        "fraud_rate_limit",
+        "fraud_rate_window",
+        "fraud_datacenter_score",
+        "fraud_impossible_ip_score",
+        "datacenter_cidrs",
+        "counter_slots",
+    )
+
+    bot_patterns: tuple[str, ...] | None = None
+    fraud_block_threshold: float | None = None
+    fraud_discount_threshold: float | None = None
+    fraud_rate_limit: int | None = None
+    fraud_rate_window: float | None = None
+    fraud_datacenter_score: float | None = None
+    fraud_impossible_ip_score: float | None = None
+    datacenter_cidrs: tuple[str, ...] | None = None
+    counter_slots: int | None = None
+
+    def __init__(
+        self,
+        *,
+        bot_patterns: Sequence[str] | None = None,
+        fraud_block_threshold: float | None = None,
+        fraud_discount_threshold: float | None = None,
+        fraud_rate_limit: int | None = None,
+        fraud_rate_window: float | None = None,
+        fraud_datacenter_score: float | None = None,
+        fraud_impossible_ip_score: float | None = None,
+        datacenter_cidrs: Sequence[str] | None = None,
+        counter_slots: int | None = None,
+    ) -> None:
+        self._set_parameters(
+            bot_patterns=bot_patterns,
+            fraud_block_threshold=fraud_block_threshold,
+            fraud_discount_threshold=fraud_discount_threshold,
+            fraud_rate_limit=fraud_rate_limit,
+            fraud_rate_window=fraud_rate_window,
+            fraud_datacenter_score=fraud_datacenter_score,
+            fraud_impossible_ip_score=fraud_impossible_ip_score,
+            datacenter_cidrs=datacenter_cidrs,
+            counter_slots=counter_slots,
+        )
 
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
         if isinstance(previous, _FraudState):
             return previous  # request-rate counters do not depend on the catalog
-        cfg = services.config
+        cfg = self.settings(services.config)
         state = _FraudState(
             cfg.counter_slots,
             cfg.bot_patterns,

@@ -20,6 +20,10 @@ auctions see by empirical revenue maximisation over a price grid
 which a second-price auction would have earned the most on the (decayed) history of
 observed highest and second-highest bids, assuming bidders do not react to it. A hard
 reserve raises the impression's floor; a soft one lets lower bids win at their own bid.
+
+The settings named here are :class:`~adcore.EngineConfig` fields, and those the agent
+takes (its class docstring lists them) are also arguments of its constructor, which
+replace the engine's values for that agent.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import numpy as np
 from .._kernels.filters import inventory_fit
 from .._kernels.reserve import price_grid, reserve_observe, reserve_price
 from ..catalog import CatalogSnapshot
+from ..config import EngineConfig
 from ..context import Context
 from .base import Agent, KernelStep, Services
 
@@ -43,8 +48,7 @@ class _ReserveState:
     revenue: np.ndarray
     weight: np.ndarray
 
-    def __init__(self, services: Services, previous: _ReserveState | None) -> None:
-        cfg = services.config
+    def __init__(self, cfg: EngineConfig, previous: _ReserveState | None) -> None:
         self.mode = cfg.reserve
         self.decay = cfg.reserve_decay
         self.min_weight = cfg.reserve_min_auctions
@@ -81,11 +85,41 @@ def apply_reserves(ctx: Context, state: _ReserveState) -> None:
 
 
 class InventoryAgent(Agent):
-    """Format, size, duration, MIME, currency and deal fit; floors and reserves."""
+    """Format, size, duration, MIME, currency and deal fit; floors and reserves.
+
+    Takes, keyword-only, the :class:`~adcore.EngineConfig` fields it uses, named like
+    them: None (the default) takes the engine's value; any other value is checked by
+    EngineConfig's rules (:class:`~adcore.InvalidConfig` naming the field) and replaces
+    the engine's for this agent.
+    ``reserve`` (whether reserves are learned) and ``learner_slots`` stay in
+    EngineConfig only: the engine hashes placements for the learners by them.
+
+    Parameters
+    ----------
+    reserve_decay : float, optional
+        Per-auction decay of the reserve statistics (``EngineConfig.reserve_decay``).
+    reserve_min_auctions : float, optional
+        The decayed number of auctions a placement needs before its reserve is used
+        (``EngineConfig.reserve_min_auctions``).
+
+    Examples
+    --------
+    >>> InventoryAgent(reserve_min_auctions=50)
+    InventoryAgent(reserve_min_auctions=50.0)
+    """
 
     name: ClassVar[str] = "inventory"
     reads: ClassVar[frozenset[str]] = frozenset({"features"})
     writes: ClassVar[frozenset[str]] = frozenset({"reason", "floor", "creative", "candidates"})
+    parameters: ClassVar[tuple[str, ...]] = ("reserve_decay", "reserve_min_auctions")
+
+    reserve_decay: float | None = None
+    reserve_min_auctions: float | None = None
+
+    def __init__(
+        self, *, reserve_decay: float | None = None, reserve_min_auctions: float | None = None
+    ) -> None:
+        self._set_parameters(reserve_decay=reserve_decay, reserve_min_auctions=reserve_min_auctions)
 
     step: ClassVar[KernelStep] = KernelStep(
         inventory_fit,
@@ -122,7 +156,10 @@ class InventoryAgent(Agent):
     )
 
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
-        return _ReserveState(services, previous if isinstance(previous, _ReserveState) else None)
+        return _ReserveState(
+            self.settings(services.config),
+            previous if isinstance(previous, _ReserveState) else None,
+        )
 
     def observes(self, state: _ReserveState) -> bool:
         return state.mode != "off"

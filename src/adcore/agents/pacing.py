@@ -3,14 +3,14 @@
 Each campaign picks a strategy (:class:`~adcore.catalog.Pacing`): PID control of its
 committed share of the daily budget against the planned spend curve (the default),
 adaptive dual pacing (bid ``value / (1 + mu)``), probabilistic throttling, or as soon
-as possible. The controllers' state is updated every ``EngineConfig.pacing_interval``
-seconds of engine time by the kernels of :mod:`adcore._kernels.pacing_control`; on every
+as possible. The controllers' state is updated every ``pacing_interval`` seconds of
+engine time by the kernels of :mod:`adcore._kernels.pacing_control`; on every
 request the agent turns it into one bid multiplier per campaign and computes what each
 campaign may still commit (daily and total budget less spend and holds), which caps the
 auction's bids: pacing caps bidding, and spend never exceeds a budget.
 
 A campaign behind plan catches up: PID and dual multipliers rise above 1, up to the
-campaign's ceiling (at most ``EngineConfig.pacing_max_multiplier``; for a fixed CPM the
+campaign's ceiling (at most ``pacing_max_multiplier``; for a fixed CPM the
 multiplier that bids its ``max_bid``), and the auction caps every effective bid at its
 campaign's ``max_bid``; a throttled campaign stops throttling. Each campaign's plan runs
 from an anchor: midnight for a day paced from its start, else the moment pacing began
@@ -18,10 +18,13 @@ for it (an engine started, a campaign added or its flight begun during the day),
 which the rest of its budget is spread over the rest of the planned traffic; nothing
 missed before is caught up.
 
-The planned spend curve is ``EngineConfig.pacing_curve`` when given; otherwise it is the
+The planned spend curve is ``pacing_curve`` when given; otherwise it is the
 traffic forecast the agent learns from the requests it sees, per bin of the UTC day
 (``forecast_bins``), blended day by day (``forecast_alpha``). Until a whole day has been
 seen the plan is flat and throttling extrapolates today's request rate.
+
+Every setting named here is an argument of :class:`PacingAgent`, by default the
+engine's :class:`~adcore.EngineConfig` field of the same name.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -45,6 +49,7 @@ from .._kernels.pacing_control import (
     throttle_update,
 )
 from ..catalog import CatalogSnapshot
+from ..config import EngineConfig
 from ..context import Context
 from ..ledger import InProcessLedger
 from .base import Agent, KernelStep, Services
@@ -80,9 +85,12 @@ class _PacingState:
     ids: tuple[str, ...]
 
     def __init__(
-        self, snapshot: CatalogSnapshot, services: Services, previous: _PacingState | None
+        self,
+        snapshot: CatalogSnapshot,
+        services: Services,
+        cfg: EngineConfig,
+        previous: _PacingState | None,
     ) -> None:
-        cfg = services.config
         self.ledger: InProcessLedger = services.ledger
         self.cumulative: np.ndarray | None = None
         if cfg.pacing_curve is not None:
@@ -294,7 +302,46 @@ def count_request(ctx: Context, state: _PacingState) -> None:
 
 
 class PacingAgent(Agent):
-    """Budget multipliers and spendable budget per campaign."""
+    """Budget multipliers and spendable budget per campaign.
+
+    Takes, keyword-only, the :class:`~adcore.EngineConfig` fields it uses, named like
+    them: None (the default) takes the engine's value; any other value is checked by
+    EngineConfig's rules (:class:`~adcore.InvalidConfig` naming the field) and replaces
+    the engine's for this agent.
+
+    Parameters
+    ----------
+    pacing_curve : sequence of 24 floats, optional
+        Relative traffic per UTC hour, the shape of the planned spend curve
+        (``EngineConfig.pacing_curve``). None takes the engine's, which is the learned
+        traffic forecast unless the engine's configuration gives a curve.
+    pacing_gain, pacing_min_multiplier, pacing_max_multiplier : float, optional
+        PID pacing's proportional gain, lowest multiplier and catch-up ceiling
+        (``EngineConfig.pacing_gain``, ``pacing_min_multiplier``,
+        ``pacing_max_multiplier``).
+    pacing_ki, pacing_kd : float, optional
+        PID pacing's integral and derivative gains (``EngineConfig.pacing_ki``,
+        ``pacing_kd``).
+    pacing_interval : float, optional
+        Seconds between controller updates (``EngineConfig.pacing_interval``).
+    dual_step, dual_max : float, optional
+        Dual pacing's step size and upper bound of ``mu`` (``EngineConfig.dual_step``,
+        ``dual_max``).
+    throttle_min, throttle_smoothing : float, optional
+        Throttling's lowest participation probability and smoothing weight
+        (``EngineConfig.throttle_min``, ``throttle_smoothing``).
+    forecast_bins : int, optional
+        Bins of the UTC day in the traffic forecast (``EngineConfig.forecast_bins``);
+        a forecast already learned keeps its bins.
+    forecast_alpha : float, optional
+        Weight of the newest day in the traffic forecast
+        (``EngineConfig.forecast_alpha``).
+
+    Examples
+    --------
+    >>> PacingAgent(pacing_gain=5.0, pacing_interval=30)
+    PacingAgent(pacing_gain=5.0, pacing_interval=30.0)
+    """
 
     name: ClassVar[str] = "pacing"
     reads: ClassVar[frozenset[str]] = frozenset({"features"})
@@ -318,10 +365,75 @@ class PacingAgent(Agent):
         ),
         prepare=count_request,
     )
+    parameters: ClassVar[tuple[str, ...]] = (
+        "pacing_curve",
+        "pacing_gain",
+        "pacing_min_multiplier",
+        "pacing_max_multiplier",
+        "pacing_ki",
+        "pacing_kd",
+        "pacing_interval",
+        "dual_step",
+        "dual_max",
+        "throttle_min",
+        "throttle_smoothing",
+        "forecast_bins",
+        "forecast_alpha",
+    )
+
+    pacing_curve: tuple[float, ...] | None = None
+    pacing_gain: float | None = None
+    pacing_min_multiplier: float | None = None
+    pacing_max_multiplier: float | None = None
+    pacing_ki: float | None = None
+    pacing_kd: float | None = None
+    pacing_interval: float | None = None
+    dual_step: float | None = None
+    dual_max: float | None = None
+    throttle_min: float | None = None
+    throttle_smoothing: float | None = None
+    forecast_bins: int | None = None
+    forecast_alpha: float | None = None
+
+    def __init__(
+        self,
+        *,
+        pacing_curve: Sequence[float] | None = None,
+        pacing_gain: float | None = None,
+        pacing_min_multiplier: float | None = None,
+        pacing_max_multiplier: float | None = None,
+        pacing_ki: float | None = None,
+        pacing_kd: float | None = None,
+        pacing_interval: float | None = None,
+        dual_step: float | None = None,
+        dual_max: float | None = None,
+        throttle_min: float | None = None,
+        throttle_smoothing: float | None = None,
+        forecast_bins: int | None = None,
+        forecast_alpha: float | None = None,
+    ) -> None:
+        self._set_parameters(
+            pacing_curve=pacing_curve,
+            pacing_gain=pacing_gain,
+            pacing_min_multiplier=pacing_min_multiplier,
+            pacing_max_multiplier=pacing_max_multiplier,
+            pacing_ki=pacing_ki,
+            pacing_kd=pacing_kd,
+            pacing_interval=pacing_interval,
+            dual_step=dual_step,
+            dual_max=dual_max,
+            throttle_min=throttle_min,
+            throttle_smoothing=throttle_smoothing,
+            forecast_bins=forecast_bins,
+            forecast_alpha=forecast_alpha,
+        )
 
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
         return _PacingState(
-            snapshot, services, previous if isinstance(previous, _PacingState) else None
+            snapshot,
+            services,
+            self.settings(services.config),
+            previous if isinstance(previous, _PacingState) else None,
         )
 
     def notes(self, ctx: Context, state: _PacingState) -> dict[str, float | int | str]:

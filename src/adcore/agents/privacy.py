@@ -3,9 +3,10 @@
 The request's privacy signals (GDPR with its IAB TCF v2.2 consent string, US Privacy,
 GPP with its US National and US state sections, COPPA, limit-ad-tracking, do-not-track)
 are decoded by :mod:`adcore.consent` and turned into the activities allowed for the
-deployment's vendor id (``EngineConfig.vendor_id``), in the manner of Prebid Server's
-activity controls: serve at all, personalise (user key for frequency caps, audience
-segments, the interest built from them), precise geolocation, measurement. Only when
+deployment's vendor id (the agent's ``vendor_id``, by default ``EngineConfig.vendor_id``),
+in the manner of Prebid Server's activity controls: serve at all, personalise (user key
+for frequency caps, audience segments, the interest built from them), precise
+geolocation, measurement. Only when
 personalisation is allowed do the user's key and segments pass; otherwise campaigns that
 need personal data (segment targeting) are vetoed with ``PRIVACY``. When nothing may be
 served every ad is vetoed. A malformed consent string means no consent for what it
@@ -123,14 +124,38 @@ class _PrivacyState:
 
 
 class PrivacyAgent(Agent):
-    """Decides what the request allows and lets personal signals through only then."""
+    """Decides what the request allows and lets personal signals through only then.
+
+    Takes, keyword-only, the :class:`~adcore.EngineConfig` fields it uses, named like
+    them: None (the default) takes the engine's value; any other value is checked by
+    EngineConfig's rules (:class:`~adcore.InvalidConfig` naming the field) and replaces
+    the engine's for this agent.
+
+    Parameters
+    ----------
+    vendor_id : int, optional
+        The IAB Global Vendor List id whose consent the agent looks for
+        (``EngineConfig.vendor_id``, 1 to 65535). None takes the engine's, so an agent
+        cannot take away a vendor id the engine's configuration gives.
+
+    Examples
+    --------
+    >>> PrivacyAgent(vendor_id=755)
+    PrivacyAgent(vendor_id=755)
+    """
 
     name: ClassVar[str] = "privacy"
     reads: ClassVar[frozenset[str]] = frozenset({"request"})
     writes: ClassVar[frozenset[str]] = frozenset({"consent", "reason"})
+    parameters: ClassVar[tuple[str, ...]] = ("vendor_id",)
+
+    vendor_id: int | None = None
+
+    def __init__(self, *, vendor_id: int | None = None) -> None:
+        self._set_parameters(vendor_id=vendor_id)
 
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
-        return _PrivacyState(services.config.vendor_id)
+        return _PrivacyState(self.settings(services.config).vendor_id)
 
     def run(self, ctx: Context, state: Any) -> None:
         request = ctx.request

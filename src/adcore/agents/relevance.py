@@ -5,7 +5,9 @@
 a click when its campaign pays per click or acquisition or the ad is display, else a
 completion), so each bid strategy values the action it pays for. ``learned`` comes from
 feedback on the bus: each ad's observed rate of that action shrunk towards its prior by
-``EngineConfig.prior_strength`` impressions of evidence (empirical Bayes).
+``prior_strength`` impressions of evidence (empirical Bayes). ``relevance_scale`` and
+``prior_strength`` are the agent's constructor arguments, by default the engine's
+:class:`~adcore.EngineConfig` values.
 
 Optional: when the latency budget is at risk, the fallback scores with the prior and
 what was learned, without the embedding match.
@@ -40,13 +42,41 @@ class _RelevanceState:
 
 
 class RelevanceAgent(Agent):
-    """Predicted action probability per ad, learned online from feedback."""
+    """Predicted action probability per ad, learned online from feedback.
+
+    Takes, keyword-only, the :class:`~adcore.EngineConfig` fields it uses, named like
+    them: None (the default) takes the engine's value; any other value is checked by
+    EngineConfig's rules (:class:`~adcore.InvalidConfig` naming the field) and replaces
+    the engine's for this agent.
+
+    Parameters
+    ----------
+    relevance_scale : float, optional
+        Weight of the embedding match in the predicted log-odds
+        (``EngineConfig.relevance_scale``).
+    prior_strength : float, optional
+        Impressions of evidence an ad's prior is worth (``EngineConfig.prior_strength``).
+
+    Examples
+    --------
+    >>> RelevanceAgent(relevance_scale=1.5)
+    RelevanceAgent(relevance_scale=1.5)
+    """
 
     name: ClassVar[str] = "relevance"
     reads: ClassVar[frozenset[str]] = frozenset({"interest", "reason", "candidates"})
     writes: ClassVar[frozenset[str]] = frozenset({"score"})
     optional: ClassVar[bool] = True
     learns_from: ClassVar[tuple[type, ...]] = (Outcome,)
+    parameters: ClassVar[tuple[str, ...]] = ("relevance_scale", "prior_strength")
+
+    relevance_scale: float | None = None
+    prior_strength: float | None = None
+
+    def __init__(
+        self, *, relevance_scale: float | None = None, prior_strength: float | None = None
+    ) -> None:
+        self._set_parameters(relevance_scale=relevance_scale, prior_strength=prior_strength)
 
     step: ClassVar[KernelStep] = KernelStep(
         action_probability,
@@ -65,7 +95,7 @@ class RelevanceAgent(Agent):
     )
 
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
-        cfg = services.config
+        cfg = self.settings(services.config)
         state = _RelevanceState(snapshot, cfg.prior_strength, cfg.relevance_scale)
         if isinstance(previous, _RelevanceState):
             old = previous.snapshot.ad_index

@@ -141,7 +141,24 @@ def apply_overrides(ctx: Context, state: _SafetyState) -> None:
 
 
 class SafetyAgent(Agent):
-    """Block lists, exclusions, frequency caps and overrides."""
+    """Block lists, exclusions, frequency caps and overrides.
+
+    Takes, keyword-only, the :class:`~adcore.EngineConfig` fields it uses, named like
+    them: None (the default) takes the engine's value; any other value is checked by
+    EngineConfig's rules (:class:`~adcore.InvalidConfig` naming the field) and replaces
+    the engine's for this agent.
+
+    Parameters
+    ----------
+    counter_slots : int, optional
+        Slots of the frequency-cap counter table (``EngineConfig.counter_slots``: a
+        power of two from 64 to 2**24); memory is bounded by it.
+
+    Examples
+    --------
+    >>> SafetyAgent(counter_slots=1024)
+    SafetyAgent(counter_slots=1024)
+    """
 
     name: ClassVar[str] = "safety"
     reads: ClassVar[frozenset[str]] = frozenset({"request", "features", "consent"})
@@ -155,6 +172,12 @@ class SafetyAgent(Agent):
         UnblockCategory,
         Outcome,
     )
+    parameters: ClassVar[tuple[str, ...]] = ("counter_slots",)
+
+    counter_slots: int | None = None
+
+    def __init__(self, *, counter_slots: int | None = None) -> None:
+        self._set_parameters(counter_slots=counter_slots)
 
     step: ClassVar[KernelStep] = KernelStep(
         safety_pass,
@@ -184,18 +207,19 @@ class SafetyAgent(Agent):
     )
 
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
+        slots = self.settings(services.config).counter_slots
         if isinstance(previous, _SafetyState):
             # Frequency counters are keyed by campaign position; keep them only when the
             # campaigns kept their positions.
             same = previous.snapshot.campaign_ids == snapshot.campaign_ids
             return _SafetyState(
                 snapshot,
-                services.config.counter_slots,
+                slots,
                 previous.paused_ids,
                 (previous.keys, previous.starts, previous.counts) if same else None,
                 (previous.blocked_domains, previous.blocked_categories),
             )
-        return _SafetyState(snapshot, services.config.counter_slots, set(), None)
+        return _SafetyState(snapshot, slots, set(), None)
 
     def learn(self, message: Any, state: _SafetyState) -> None:
         if isinstance(message, Outcome):
