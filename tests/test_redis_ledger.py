@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 import redis
 
-from adcore import Ad, Campaign, Catalog
+from adcore import Ad, Campaign, Catalog, Engine, EngineConfig, InvalidConfig
+from adcore.demo import sample_catalog
 from adcore.events import Click, Conversion, Impression, Outcome, SpendCharged
 from adcore.ledger import InProcessLedger
 from adcore.ledger.base import Ledger
@@ -135,6 +136,14 @@ def test_both_ledgers_follow_the_interface(server: RedisServer) -> None:
     try:
         assert isinstance(led, Ledger)
         assert isinstance(InProcessLedger(), Ledger)
+        # The engine uses a ledger through the interface only: the fleet ledger is not
+        # a kind of in-process ledger, and anything else is refused naming the field.
+        assert not isinstance(led, InProcessLedger)
+        engine = Engine(sample_catalog(n_ads=10), EngineConfig(warmup=False), ledger=led)
+        assert engine.ledger is led
+        with pytest.raises(InvalidConfig, match="adcore.ledger.Ledger") as err:
+            Engine(sample_catalog(n_ads=10), EngineConfig(warmup=False), ledger=object())  # type: ignore[arg-type]
+        assert err.value.field == "ledger"
     finally:
         led.close()
 

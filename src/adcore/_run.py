@@ -45,7 +45,7 @@ from .config import EngineConfig
 from .context import Context, changed_outside, watch
 from .decision import AgentTrace, Decision, SlotDecision, Trace
 from .errors import ContractError
-from .ledger import InProcessLedger
+from .ledger import Ledger
 
 __all__ = ["LivePlan", "Runner"]
 
@@ -111,7 +111,7 @@ class Runner:
     config : EngineConfig
     plan : sequence of Agent
         The agents in the order they run.
-    ledger : InProcessLedger
+    ledger : Ledger
         Where winners' prices are held.
     book : PendingBook
         Where sales are remembered for feedback.
@@ -143,7 +143,7 @@ class Runner:
         self,
         config: EngineConfig,
         plan: Sequence[Agent],
-        ledger: InProcessLedger,
+        ledger: Ledger,
         book: PendingBook,
         counts: dict[str, int],
         lock: threading.RLock,

@@ -52,7 +52,7 @@ from .events import (
 from .explain import render
 from .features import fill_features
 from .ivt import ClickValidator
-from .ledger import Balance, InProcessLedger
+from .ledger import Balance, InProcessLedger, Ledger
 from .openrtb._codec import _decode_request, _retyped
 from .plan import build_plan
 from .warmup import warm
@@ -130,7 +130,7 @@ class Engine:
         agents: Sequence[Agent] | None = None,
         bus: Bus | None = None,
         clock: Callable[[], float] | None = None,
-        ledger: InProcessLedger | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         if not isinstance(catalog, Catalog):
             raise InvalidCatalog(f"expected a Catalog, got {type(catalog).__name__}", None)
@@ -140,12 +140,13 @@ class Engine:
         self._program = parts(self._plan)
         self._bus = bus if bus is not None else Bus()
         self._clock = clock or time.time
-        if ledger is not None and not isinstance(ledger, InProcessLedger):
+        if ledger is not None and not isinstance(ledger, Ledger):
             raise InvalidConfig(
-                f"ledger must be an InProcessLedger or RedisLedger, got {type(ledger).__name__}",
+                "ledger must implement adcore.ledger.Ledger (an InProcessLedger or a "
+                f"RedisLedger), got {type(ledger).__name__}",
                 "ledger",
             )
-        self._ledger = ledger if ledger is not None else InProcessLedger()
+        self._ledger: Ledger = ledger if ledger is not None else InProcessLedger()
         self._lock = threading.RLock()
         self._local = threading.local()
         self._rates = dict(self._config.exchange_rates)
@@ -206,7 +207,7 @@ class Engine:
         return self._bus
 
     @property
-    def ledger(self) -> InProcessLedger:
+    def ledger(self) -> Ledger:
         """The budget ledger."""
         return self._ledger
 

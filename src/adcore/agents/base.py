@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..bus import Bus
     from ..catalog import CatalogSnapshot
     from ..context import Context
-    from ..ledger import InProcessLedger
+    from ..ledger import Ledger
 
 __all__ = ["Agent", "KernelStep", "Services"]
 
@@ -138,7 +138,7 @@ class Services:
 
     __slots__ = ("bus", "config", "ledger")
 
-    def __init__(self, config: EngineConfig, ledger: InProcessLedger, bus: Bus) -> None:
+    def __init__(self, config: EngineConfig, ledger: Ledger, bus: Bus) -> None:
         self.config = config
         self.ledger = ledger
         self.bus = bus

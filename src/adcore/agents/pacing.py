@@ -51,7 +51,7 @@ from .._kernels.pacing_control import (
 from ..catalog import CatalogSnapshot
 from ..config import EngineConfig
 from ..context import Context
-from ..ledger import InProcessLedger
+from ..ledger import Ledger
 from .base import Agent, KernelStep, Services
 
 __all__ = ["PacingAgent", "planned_fraction"]
@@ -91,7 +91,7 @@ class _PacingState:
         cfg: EngineConfig,
         previous: _PacingState | None,
     ) -> None:
-        self.ledger: InProcessLedger = services.ledger
+        self.ledger: Ledger = services.ledger
         self.cumulative: np.ndarray | None = None
         if cfg.pacing_curve is not None:
             w = np.asarray(cfg.pacing_curve, dtype=np.float64)

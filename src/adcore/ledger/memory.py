@@ -39,8 +39,12 @@ class Balance(msgspec.Struct, frozen=True, kw_only=True):
     available: int
 
 
-class InProcessLedger:
-    """Budgets of one process, thread-safe. Days are UTC days of the engine's clock."""
+class _LocalBooks:
+    """One process's books in five int64 arrays indexed like the bound snapshot, with
+    holds, releases, settlement, the day's roll and retired campaigns: what
+    :class:`InProcessLedger` is, and what :class:`~adcore.ledger.RedisLedger` keeps
+    locally for its leases. Both implement :class:`~adcore.ledger.Ledger`; neither
+    derives from the other."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -189,3 +193,14 @@ class InProcessLedger:
         """All spend ever recorded, including campaigns no longer in the catalog."""
         with self._lock:
             return int(self.spent_total.sum()) + sum(v[1] for v in self._retired.values())
+
+
+class InProcessLedger(_LocalBooks):
+    """Budgets of one process, thread-safe. Days are UTC days of the engine's clock.
+
+    Examples
+    --------
+    >>> from adcore.ledger import InProcessLedger, Ledger
+    >>> isinstance(InProcessLedger(), Ledger)
+    True
+    """

@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 
 from ..catalog import CatalogSnapshot
 from ..errors import InvalidConfig
-from .memory import InProcessLedger
+from .memory import _LocalBooks
 
 __all__ = ["FleetBalance", "RedisLedger"]
 
@@ -237,7 +237,7 @@ class FleetBalance(msgspec.Struct, frozen=True, kw_only=True):
     leases: int
 
 
-class RedisLedger(InProcessLedger):
+class RedisLedger(_LocalBooks):
     """A ledger whose budgets are shared by many processes through Redis.
 
     The local arrays (``daily``, ``total``, ``spent_today``, ``spent_total``, ``held``)

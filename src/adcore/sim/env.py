@@ -53,7 +53,7 @@ from ..catalog import CatalogSnapshot
 from ..context import Context
 from ..engine import Engine
 from ..errors import InvalidInput
-from ..ledger import InProcessLedger
+from ..ledger import Ledger
 from ..money import MICROS
 from .market import Market
 from .reward import (
@@ -237,7 +237,7 @@ class _TargetLedger:
     real ledger; only the budget the pacing controllers and caps aim at changes."""
 
     def __init__(
-        self, ledger: InProcessLedger, rows: NDArray[np.intp], agent: _TargetPacing
+        self, ledger: Ledger, rows: NDArray[np.intp], agent: _TargetPacing
     ) -> None:
         self._ledger = ledger
         self._rows = rows
@@ -312,7 +312,7 @@ class _TargetPacing(PacingAgent):
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
         view = _TargetLedger(services.ledger, _rows(snapshot, self.campaign_ids), self)
         # The view has every ledger attribute the pacing state reads.
-        steered = Services(services.config, cast(InProcessLedger, view), services.bus)
+        steered = Services(services.config, cast(Ledger, view), services.bus)
         return super().bind(snapshot, previous, steered)
 
 
