@@ -31,14 +31,48 @@ Examples
 
 from __future__ import annotations
 
-import math
 import operator
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, TypeGuard
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._arrayargs import (
+    _array,
+    _finite,
+    _floors,
+    _groups,
+    _length,
+    _mechanism,
+    _nonneg,
+    _tiekeys,
+)
+from ._fastcall import (
+    _BATCH,
+    _CONFORMS_1D,
+    _CONFORMS_2D,
+    _F64,
+    _I64,
+    _INDEX,
+    _INDEX_KEYS,
+    _MAX,
+    _NO_FLOOR,
+    _NO_GROUPS,
+    _ONE_POSITION,
+    _POD,
+    _POSITION,
+    _UNIT_WEIGHT,
+    _ZERO_INTS,
+    _ZEROS,
+    _empty,
+    _fast_floors,
+    _fast_keys,
+    _fast_weights,
+    _plain_number,
+    _ready,
+    _ready_values,
+)
 from ._kernels.batch import batch_auctions as _batch_auctions
 from ._kernels.batch import score_auction as _score_auction
 from ._kernels.mechanisms import (
@@ -78,230 +112,8 @@ _POD_NODE_BUDGET = 64  # EngineConfig's default pod_node_budget
 _SINGLE = {"first_price": FIRST_PRICE, "second_price": SECOND_PRICE}
 _POSITIONS = {"first_price": FIRST_PRICE, "second_price": SECOND_PRICE, "gsp": GSP, "vcg": VCG}
 
-_F64 = np.dtype(np.float64)
-_I64 = np.dtype(np.int64)
-_U64 = np.dtype(np.uint64)
 _F32 = np.dtype(np.float32)
-_MAX = float(np.finfo(np.float64).max)
-_EXACT = 2**53  # integers of smaller magnitude convert to float64 exactly
-_CACHED = 128  # default per-candidate arrays are kept for up to this many candidates
 _SMALL_POD = 32  # up to this many pod candidates, eligibility is read from Python lists
-_NO_FLOOR = 0.0  # the default floors (its identity marks a default call)
-_ONE_POSITION = (1.0,)  # position_auction's default weights
-_empty = np.empty
-
-
-# --------------------------------------------------------------------------- fast calls
-#
-# Each wrapper has a fast path for the common call: arrays that are already what the
-# kernel takes (checked with ``type(x) is np.ndarray``, the dtype, the number of
-# dimensions and ``flags.carray``: C-contiguous, aligned, writeable), Python scalars,
-# default arguments. It checks values in one compiled pass per array (``conforms``),
-# takes the default per-candidate arrays from a cache, and calls the kernel's compiled
-# code directly. Anything else (lists, views, other dtypes, read-only arrays, any value
-# that fails a check) goes to the general path, which converts, checks in the
-# documented order and raises ``InvalidInput``; the fast path never raises, so both
-# give the same results and the same errors.
-
-
-class _Direct:
-    """A kernel called straight into its compiled code, without Numba's dispatcher.
-
-    The dispatcher finds the type of every argument on every call: about a third of
-    the cost of a small ``batch_auctions`` kernel call, more with many arguments (the
-    pod kernel takes seventeen). A fast path has already checked what
-    fixes those types (ndarrays of one dtype and number of dimensions, C-contiguous,
-    aligned and writeable; Python ints, floats and bools), so each fast-path call site
-    has its own instance, keyed by the one set of argument types it can pass: the first
-    call goes through the dispatcher (compiling the kernel or loading it from the
-    cache) and keeps the compiled function for those types.
-    """
-
-    __slots__ = ("_kernel", "call")
-
-    def __init__(self, kernel: Callable[..., Any]) -> None:
-        self._kernel = kernel
-        self.call: Callable[..., Any] = self._first
-
-    def _first(self, *args: Any) -> Any:
-        result = self._kernel(*args)
-        self.call = _entry_point(self._kernel, args)
-        return result
-
-
-def _entry_point(kernel: Any, args: tuple[Any, ...]) -> Callable[..., Any]:
-    """The compiled function of ``kernel`` for ``args``' types; the kernel itself (which
-    dispatches) when Numba does not expose it, or runs without compiling."""
-    try:
-        signature = tuple(kernel.typeof_pyval(a) for a in args)
-        return kernel.overloads[signature].entry_point  # type: ignore[no-any-return]
-    except (AttributeError, KeyError):  # pragma: no cover - depends on Numba internals
-        return kernel  # type: ignore[no-any-return]
-
-
-_CONFORMS_1D = _Direct(_conforms)  # float64, one dimension
-_CONFORMS_2D = _Direct(_conforms)  # float64, two dimensions
-_BATCH = _Direct(_batch_auctions)
-_POSITION = _Direct(_multislot_auction)
-_POD = _Direct(_pod_auction)
-
-
-class _Defaults(dict[int, NDArray[Any]]):
-    """``defaults[n]``: ``make(n)``, kept for ``n <= _CACHED``. The arrays go only to
-    kernels, which never write their inputs, so one array serves every call and thread."""
-
-    def __init__(self, make: Callable[[int], NDArray[Any]]) -> None:
-        super().__init__()
-        self._make = make
-
-    def __missing__(self, n: int) -> NDArray[Any]:
-        a = self._make(n)
-        if n <= _CACHED:
-            self[n] = a
-        return a
-
-
-_ZEROS = _Defaults(lambda n: np.zeros(n, _F64))
-_ZERO_INTS = _Defaults(lambda n: np.zeros(n, _I64))
-_INDEX = _Defaults(lambda n: np.arange(n, dtype=_I64))
-_INDEX_KEYS = _Defaults(lambda n: np.arange(n, dtype=_U64))
-_NO_GROUPS = _Defaults(lambda n: np.zeros((n, 1), _U64))
-_UNIT_WEIGHT = np.ones(1, _F64)
-
-
-def _ready(x: Any, dtype: np.dtype[Any], n: int) -> TypeGuard[NDArray[Any]]:
-    """``x`` goes to a kernel as it is: a 1-d ndarray of ``dtype`` and length ``n``,
-    C-contiguous, aligned and writeable."""
-    return (
-        type(x) is np.ndarray
-        and x.dtype is dtype
-        and x.ndim == 1
-        and x.shape[0] == n
-        and x.flags.carray
-    )
-
-
-def _ready_values(x: Any) -> TypeGuard[NDArray[np.float64]]:
-    """``x`` is a 1-d C-contiguous float64 ndarray of finite values >= 0 (bids or
-    values the kernel can take as they are)."""
-    return (
-        type(x) is np.ndarray
-        and x.dtype is _F64
-        and x.ndim == 1
-        and x.flags.carray
-        and bool(_CONFORMS_1D.call(x, NONNEGATIVE))
-    )
-
-
-def _plain_number(x: Any) -> bool:
-    """``x`` is a float (or an int that converts exactly), finite and >= 0."""
-    kind = type(x)
-    if kind is float or kind is np.float64 or (kind is int and -_EXACT < x < _EXACT):
-        number: float = x
-        return 0.0 <= number <= _MAX
-    return False
-
-
-def _fast_floors(floors: Any, n: int) -> NDArray[np.float64] | None:
-    """The array :func:`_floors` returns, when it surely returns one: for a plain number
-    (see :func:`_plain_number`) or a ready array of valid floors; else None."""
-    if _plain_number(floors):
-        if floors == 0.0 and math.copysign(1.0, floors) > 0.0:
-            return _ZEROS[n]
-        floor = _empty(n, _F64)
-        floor.fill(floors)
-        return floor
-    if _ready(floors, _F64, n) and _CONFORMS_1D.call(floors, NONNEGATIVE):
-        return floors
-    return None
-
-
-def _fast_keys(tiekeys: Any, n: int) -> NDArray[np.uint64] | None:
-    """The tie keys :func:`_tiekeys` returns, when ``tiekeys`` is None or ready."""
-    if tiekeys is None:
-        return _INDEX_KEYS[n]
-    return tiekeys if _ready(tiekeys, _U64, n) else None
-
-
-def _fast_weights(weights: Any) -> NDArray[np.float64] | None:
-    """Valid position weights as an array (the default, a ready array, or a list or
-    tuple of numbers); None for anything else."""
-    if weights is _ONE_POSITION:
-        return _UNIT_WEIGHT
-    kind = type(weights)
-    if kind is list or kind is tuple:
-        try:
-            w = np.array(weights, dtype=_F64)
-        except (TypeError, ValueError, OverflowError):
-            return None
-    elif kind is np.ndarray and weights.dtype is _F64 and weights.flags.carray:
-        w = weights
-    else:
-        return None
-    if w.ndim == 1 and w.shape[0] > 0 and _CONFORMS_1D.call(w, WEIGHTS):
-        return w
-    return None
-
-
-# --------------------------------------------------------------------------- checks
-def _mechanism(name: str, allowed: dict[str, int]) -> int:
-    code = allowed.get(name) if isinstance(name, str) else None
-    if code is None:
-        raise InvalidInput(
-            f"mechanism must be one of {', '.join(allowed)}; got {name!r}", "mechanism"
-        )
-    return code
-
-
-def _array(x: Any, name: str, dtype: np.dtype[Any], ndim: int, *, finite: bool = True) -> Any:
-    if type(x) is np.ndarray and x.dtype is dtype and x.ndim == ndim and x.flags.c_contiguous:
-        a = x
-    else:
-        try:
-            a = np.ascontiguousarray(x, dtype=dtype)
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise InvalidInput(f"{name}: {exc}", name) from None
-        if a.ndim != ndim:
-            raise InvalidInput(f"{name} must have {ndim} dimension(s), got {a.ndim}", name)
-    if finite and a.dtype.kind == "f" and not _conforms(a, FINITE):
-        raise InvalidInput(f"{name} must be finite", name)
-    return a
-
-
-def _nonneg(a: NDArray[Any], name: str) -> None:
-    """Raise unless every value of ``a`` (finite already) is >= 0."""
-    if not _conforms(a, NONNEGATIVE):
-        raise InvalidInput(f"{name} must be >= 0", name)
-
-
-def _length(a: NDArray[Any], n: int, name: str) -> None:
-    if a.shape[0] != n:
-        raise InvalidInput(f"{name} must have length {n}, got {a.shape[0]}", name)
-
-
-def _floors(floors: Any, n: int) -> NDArray[np.float64]:
-    """``floors``, one number for all ``n`` candidates or one each, checked."""
-    try:
-        if np.ndim(floors) == 0:
-            floors = np.full(n, floors, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise InvalidInput(f"floors: {exc}", "floors") from None
-    floor = _array(floors, "floors", _F64, 1)
-    _length(floor, n, "floors")
-    _nonneg(floor, "floors")
-    return floor  # type: ignore[no-any-return]
-
-
-def _tiekeys(tiekeys: ArrayLike | None, n: int) -> NDArray[np.uint64]:
-    if tiekeys is None:
-        return _INDEX_KEYS[n]
-    keys = _array(tiekeys, "tiekeys", _U64, 1)
-    _length(keys, n, "tiekeys")
-    return keys  # type: ignore[no-any-return]
-
-
-def _finite(x: Any) -> bool:
-    return math.isfinite(x) if type(x) is float else bool(np.isfinite(x))
 
 
 def batch_auctions(
@@ -642,29 +454,6 @@ def fill_pod(
         val, dur, floor, bits, keys, poddur, int(maxseq), separate, own_words, code, budget,
         keep, direct=False,
     )  # fmt: skip
-
-
-def _groups(groups: Any, n: int) -> tuple[NDArray[np.uint64], bool, int]:
-    """The separation bitsets of :func:`fill_pod`'s ``groups`` (checked), whether to
-    separate, and how many leading words of a bitset name its owner."""
-    if groups is None:
-        return _NO_GROUPS[n], False, 0
-    try:
-        g = np.asarray(groups)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"groups: {exc}", "groups") from None
-    if g.ndim == 1:
-        if g.shape[0] != n:
-            raise InvalidInput(f"groups must have length {n}, got {g.shape[0]}", "groups")
-        index: dict[Any, int] = {}
-        label = [index.setdefault(x, len(index)) for x in g.tolist()]
-        bits = np.zeros((n, max(len(index), 1) // 64 + 1), dtype=np.uint64)
-        for i, j in enumerate(label):
-            bits[i, j // 64] = np.uint64(1) << np.uint64(j % 64)
-        return bits, True, bits.shape[1]  # labels name owners: price against other owners
-    bits = _array(g, "groups", _U64, 2)
-    _length(bits, n, "groups")
-    return bits, True, 0  # bitsets: each winner's price leaves out only itself
 
 
 def _eligible(

@@ -236,9 +236,7 @@ class _TargetLedger:
     daily budget scaled by its pacing target. Spend, holds and charges stay on the
     real ledger; only the budget the pacing controllers and caps aim at changes."""
 
-    def __init__(
-        self, ledger: Ledger, rows: NDArray[np.intp], agent: _TargetPacing
-    ) -> None:
+    def __init__(self, ledger: Ledger, rows: NDArray[np.intp], agent: _TargetPacing) -> None:
         self._ledger = ledger
         self._rows = rows
         self._agent = agent
