@@ -48,7 +48,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from adcore.catalog import BidStrategy, Format
+from adcore.catalog import AdFormat, BidStrategy
 from adcore.config import EngineConfig
 from adcore.sim import Market
 from adcore.sim.market import (
@@ -78,7 +78,7 @@ _STRATEGY = {
     BidStrategy.TARGET_CPA: 2,
     BidStrategy.MAX_VALUE: 3,
 }
-_FORMAT = {Format.AUDIO: SLOT_AUDIO, Format.VIDEO: SLOT_VIDEO, Format.DISPLAY: SLOT_DISPLAY}
+_FORMAT = {AdFormat.AUDIO: SLOT_AUDIO, AdFormat.VIDEO: SLOT_VIDEO, AdFormat.DISPLAY: SLOT_DISPLAY}
 _MIME_OF_SLOT = {SLOT_AUDIO: "audio/mpeg", SLOT_VIDEO: "video/mp4", SLOT_DISPLAY: "image/png"}
 _MIN_DURATION, _MAX_DURATION = 5.0, 30.0  # the market's audio and video slots
 _MASK64 = (1 << 64) - 1
@@ -222,7 +222,7 @@ def run_plain(market: Market, config: EngineConfig | None = None) -> PlainRun:
     ads = catalog.ads
     n_ads = len(ads)
     ad_camp = [camp_row[a.campaign] for a in ads]
-    ad_fmt = [_FORMAT[Format(a.format)] for a in ads]
+    ad_fmt = [_FORMAT[AdFormat(a.format)] for a in ads]
     ad_emb = [list(a.embedding) for a in ads]
     ad_base = [math.log(a.base_rate / (1.0 - a.base_rate)) for a in ads]
     ad_sizes = [frozenset((int(w), int(h)) for w, h in a.sizes) for a in ads]

@@ -184,13 +184,13 @@ def test_building_and_warming_an_engine_does_not_import_the_demo() -> None:
         spec = importlib.util.find_spec("adcore")
         sys.modules["adcore"] = importlib.util.module_from_spec(spec)  # not executed
 
-        from adcore.catalog import Ad, Campaign, Catalog, Format
+        from adcore.catalog import Ad, Campaign, Catalog, AdFormat
         from adcore.engine import Engine
         from adcore.openrtb import Audio, BidRequest, Imp
 
         catalog = Catalog(
             [Campaign(id="c", advertiser="a", daily_budget=10**9)],
-            [Ad(id="ad", campaign="c", format=Format.AUDIO, embedding=(1.0, 0.0),
+            [Ad(id="ad", campaign="c", format=AdFormat.AUDIO, embedding=(1.0, 0.0),
                 mimes=("audio/mpeg",), duration=30.0)],
             dimension=2,
         )

@@ -23,13 +23,13 @@ from hypothesis import strategies as st
 
 from adcore import (
     Ad,
+    AdFormat,
     Campaign,
     Catalog,
     Creative,
     Decision,
     Engine,
     EngineConfig,
-    Format,
     InvalidCatalog,
     Pacing,
     Reason,
@@ -196,7 +196,7 @@ def catalogs(draw: st.DrawFn) -> Catalog:
             Ad(
                 id=f"a{i}",
                 campaign=f"c{i}",
-                format=Format(draw(st.sampled_from(FORMATS))),
+                format=AdFormat(draw(st.sampled_from(FORMATS))),
                 embedding=E,
                 duration=draw(st.sampled_from(CUTS)),
                 mimes=draw(mime_lists()),
@@ -322,7 +322,7 @@ def test_eligible_ads_are_exactly_those_meeting_their_own_formats_limits(
 def test_audio_durations_do_not_apply_to_video_ads(trace: bool) -> None:
     """Audio allows 60 s, video 5 s: a 30 s video ad does not fit; with video allowing
     30 s and audio 5 s it does."""
-    spot = Ad(id="v30", campaign="c0", format=Format.VIDEO, duration=30.0, embedding=E)
+    spot = Ad(id="v30", campaign="c0", format=AdFormat.VIDEO, duration=30.0, embedding=E)
     engine = _engine(Catalog([_campaign(0, 2.0)], [spot]))
     strict = rtb.Imp(id="1", video=rtb.Video(maxduration=5), audio=rtb.Audio(maxduration=60))
     decision = engine.decide(rtb.BidRequest(id="r1", imp=(strict,)), now=T0, trace=trace)
@@ -344,13 +344,17 @@ def test_mime_lists_are_not_merged_across_formats(trace: bool) -> None:
         Ad(
             id="mpeg",
             campaign="c0",
-            format=Format.AUDIO,
+            format=AdFormat.AUDIO,
             duration=30.0,
             mimes=("audio/mpeg",),
             embedding=E,
         ),
         Ad(
-            id="ogg-banner", campaign="c1", format=Format.DISPLAY, mimes=("audio/ogg",), embedding=E
+            id="ogg-banner",
+            campaign="c1",
+            format=AdFormat.DISPLAY,
+            mimes=("audio/ogg",),
+            embedding=E,
         ),
     ]
     engine = _engine(Catalog([_campaign(0, 2.0), _campaign(1, 1.0)], ads))
@@ -373,8 +377,8 @@ def test_display_ads_never_fill_pod_slots(trace: bool) -> None:
     """A banner next to an audio pod: the display ad (zero duration, the highest bid) is
     not sold as a pod slot; the audio ad is. Without the pod the banner is on sale."""
     ads = [
-        Ad(id="banner", campaign="c0", format=Format.DISPLAY, sizes=((300, 250),), embedding=E),
-        Ad(id="spot", campaign="c1", format=Format.AUDIO, duration=30.0, embedding=E),
+        Ad(id="banner", campaign="c0", format=AdFormat.DISPLAY, sizes=((300, 250),), embedding=E),
+        Ad(id="spot", campaign="c1", format=AdFormat.AUDIO, duration=30.0, embedding=E),
     ]
     engine = _engine(Catalog([_campaign(0, 5.0), _campaign(1, 2.0)], ads))
     banner = rtb.Banner(w=300, h=250)
@@ -391,10 +395,10 @@ def test_one_pod_per_impression_audio_first(trace: bool) -> None:
     """Audio and video both with a poddur: the audio pod is sold, of audio ads only;
     video with a poddur next to audio without one: the video pod, of video ads only."""
     ads = [
-        Ad(id="v1", campaign="c0", format=Format.VIDEO, duration=15.0, embedding=E),
-        Ad(id="a1", campaign="c1", format=Format.AUDIO, duration=15.0, embedding=E),
-        Ad(id="a2", campaign="c2", format=Format.AUDIO, duration=15.0, embedding=E),
-        Ad(id="v2", campaign="c3", format=Format.VIDEO, duration=15.0, embedding=E),
+        Ad(id="v1", campaign="c0", format=AdFormat.VIDEO, duration=15.0, embedding=E),
+        Ad(id="a1", campaign="c1", format=AdFormat.AUDIO, duration=15.0, embedding=E),
+        Ad(id="a2", campaign="c2", format=AdFormat.AUDIO, duration=15.0, embedding=E),
+        Ad(id="v2", campaign="c3", format=AdFormat.VIDEO, duration=15.0, embedding=E),
     ]
     camps = [_campaign(i, bid) for i, bid in enumerate([4.0, 3.0, 2.0, 1.0])]
     engine = _engine(Catalog(camps, ads))
@@ -414,7 +418,7 @@ def test_cut_choice_uses_its_own_formats_limits(trace: bool, feed: int) -> None:
     with video allowing 5 to 15 s and audio 20 to 60 s, a video ad's 10 s cut, never its
     30 s or 2 s cut."""
     cuts = tuple(Creative(id=f"v-{d}s", duration=float(d)) for d in (2, 10, 30))
-    spot = Ad(id="v", campaign="c0", format=Format.VIDEO, variants=cuts, embedding=E)
+    spot = Ad(id="v", campaign="c0", format=AdFormat.VIDEO, variants=cuts, embedding=E)
     engine = _engine(Catalog([_campaign(0, 2.0)], [spot]))
     imp = rtb.Imp(
         id="1",
@@ -429,8 +433,8 @@ def test_banner_sizes_apply_to_display_ads_only() -> None:
     """A banner size list no video ad has (video ads have no sizes) does not keep a video
     ad out; a display ad of another size is kept out."""
     ads = [
-        Ad(id="small", campaign="c0", format=Format.DISPLAY, sizes=((320, 50),), embedding=E),
-        Ad(id="spot", campaign="c1", format=Format.VIDEO, duration=15.0, embedding=E),
+        Ad(id="small", campaign="c0", format=AdFormat.DISPLAY, sizes=((320, 50),), embedding=E),
+        Ad(id="spot", campaign="c1", format=AdFormat.VIDEO, duration=15.0, embedding=E),
     ]
     engine = _engine(Catalog([_campaign(0, 5.0), _campaign(1, 1.0)], ads))
     imp = rtb.Imp(id="1", banner=rtb.Banner(w=300, h=250), video=rtb.Video())
@@ -445,7 +449,7 @@ def test_banner_sizes_past_the_bound_are_ignored() -> None:
     listed = tuple(rtb.Format(w=100 + t, h=50) for t in range(MAX_SIZES + 4))
     imp = rtb.Imp(id="1", banner=rtb.Banner(format=listed))
     for t, filled in ((MAX_SIZES - 1, True), (MAX_SIZES, False)):
-        ad = Ad(id="b", campaign="c0", format=Format.DISPLAY, sizes=((100 + t, 50),), embedding=E)
+        ad = Ad(id="b", campaign="c0", format=AdFormat.DISPLAY, sizes=((100 + t, 50),), embedding=E)
         engine = _engine(Catalog([_campaign(0, 2.0)], [ad]))
         decision = engine.decide(rtb.BidRequest(id="r", imp=(imp,)), now=T0)
         assert decision.slots[0].filled is filled
@@ -458,7 +462,7 @@ def test_protocols_are_matched_per_format(trace: bool) -> None:
     video takes 4.0. A cut declaring no protocol inherits the ad's; an ad declaring none
     is not checked."""
     vast4 = Ad(
-        id="v4", campaign="c0", format=Format.VIDEO, duration=15.0, protocols=(7,), embedding=E
+        id="v4", campaign="c0", format=AdFormat.VIDEO, duration=15.0, protocols=(7,), embedding=E
     )
     engine = _engine(Catalog([_campaign(0, 2.0)], [vast4]))
     old = rtb.Imp(id="1", video=rtb.Video(protocols=(2, 3)), audio=rtb.Audio(protocols=(7,)))
@@ -477,13 +481,13 @@ def test_protocols_are_matched_per_format(trace: bool) -> None:
         Creative(id="v2", duration=30.0, protocols=(2,)),
     )
     mixed = Ad(
-        id="m", campaign="c0", format=Format.VIDEO, protocols=(7,), variants=cuts, embedding=E
+        id="m", campaign="c0", format=AdFormat.VIDEO, protocols=(7,), variants=cuts, embedding=E
     )
     engine = _engine(Catalog([_campaign(0, 2.0)], [mixed]))
     decision = engine.decide(rtb.BidRequest(id="r3", imp=(old,)), now=T0, trace=trace)
     assert decision.slots[0].creative_id == "v2"
     # undeclared: fits any player; exchange-specific values (500+) match no declared one
-    plain = Ad(id="p", campaign="c0", format=Format.VIDEO, duration=15.0, embedding=E)
+    plain = Ad(id="p", campaign="c0", format=AdFormat.VIDEO, duration=15.0, embedding=E)
     engine = _engine(Catalog([_campaign(0, 2.0)], [plain, vast4]))
     custom = rtb.Imp(id="1", video=rtb.Video(protocols=(500,)))
     decision = engine.decide(rtb.BidRequest(id="r4", imp=(custom,)), now=T0, trace=trace)
@@ -495,13 +499,14 @@ def test_protocols_outside_one_to_63_are_rejected(bad: Any) -> None:
     camp = _campaign(0, 2.0)
     with pytest.raises(InvalidCatalog) as err:
         Catalog(
-            [camp], [Ad(id="a", campaign="c0", format=Format.VIDEO, protocols=(bad,), embedding=E)]
+            [camp],
+            [Ad(id="a", campaign="c0", format=AdFormat.VIDEO, protocols=(bad,), embedding=E)],
         )
     assert err.value.field == "ads[0].protocols[0]"
     cut = Creative(id="x", duration=5.0, protocols=(bad,))
     with pytest.raises(InvalidCatalog) as err:
         Catalog(
-            [camp], [Ad(id="a", campaign="c0", format=Format.VIDEO, variants=(cut,), embedding=E)]
+            [camp], [Ad(id="a", campaign="c0", format=AdFormat.VIDEO, variants=(cut,), embedding=E)]
         )
     assert err.value.field == "ads[0].variants[0].protocols[0]"
 
@@ -512,9 +517,14 @@ def test_the_response_names_the_protocol_served() -> None:
     absent when the ad declares none."""
     ads = [
         Ad(
-            id="v", campaign="c0", format=Format.VIDEO, duration=15.0, protocols=(3, 7), embedding=E
+            id="v",
+            campaign="c0",
+            format=AdFormat.VIDEO,
+            duration=15.0,
+            protocols=(3, 7),
+            embedding=E,
         ),
-        Ad(id="plain", campaign="c1", format=Format.AUDIO, duration=15.0, embedding=E),
+        Ad(id="plain", campaign="c1", format=AdFormat.AUDIO, duration=15.0, embedding=E),
     ]
     engine = _engine(Catalog([_campaign(0, 2.0), _campaign(1, 1.0)], ads))
 

@@ -30,12 +30,12 @@ from numpy.testing import assert_array_equal
 
 from adcore import (
     Ad,
+    AdFormat,
     BidStrategy,
     Campaign,
     Catalog,
     Engine,
     EngineConfig,
-    Format,
     InvalidConfig,
     Pacing,
 )
@@ -438,7 +438,7 @@ def _catalog(extra: tuple[Campaign, ...] = ()) -> Catalog:
         *extra,
     )  # fmt: skip
     ads = [
-        Ad(id=f"ad-{c.id}", campaign=c.id, format=Format.DISPLAY, sizes=((300, 250),),
+        Ad(id=f"ad-{c.id}", campaign=c.id, format=AdFormat.DISPLAY, sizes=((300, 250),),
            embedding=(0.1, 0.2), base_rate=0.5)
         for c in campaigns
     ]  # fmt: skip
@@ -585,7 +585,7 @@ def test_catching_up_never_spends_past_a_budget_or_bids_past_max_bid(
         for i in range(3)
     ]  # fmt: skip
     ads = [
-        Ad(id=f"b{i}", campaign=f"c{i}", format=Format.DISPLAY, sizes=((300, 250),),
+        Ad(id=f"b{i}", campaign=f"c{i}", format=AdFormat.DISPLAY, sizes=((300, 250),),
            embedding=(0.1, 0.2))
         for i in range(3)
     ]  # fmt: skip

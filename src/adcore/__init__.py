@@ -19,11 +19,11 @@ from .agents import Agent, KernelStep
 from .bus import Bus
 from .catalog import (
     Ad,
+    AdFormat,
     BidStrategy,
     Campaign,
     Catalog,
     Creative,
-    Format,
     FrequencyCap,
     Pacing,
     Targeting,
@@ -72,7 +72,7 @@ __all__ = [
     "Engine",
     "EngineConfig",
     "EngineStats",
-    "Format",
+    "AdFormat",
     "FrequencyCap",
     "Pacing",
     "InProcessLedger",

@@ -73,8 +73,8 @@ class CatalogSnapshot:
             _MTYPE,
             _PACING_CODE,
             _STRATEGY_CODE,
+            AdFormat,
             BidStrategy,
-            Format,
             Pacing,
             _creatives,
         )
@@ -126,7 +126,7 @@ class CatalogSnapshot:
             np.searchsorted(self.ad_campaign, np.arange(self.n_campaigns + 1)).astype(np.int32)
         )
         self.ad_format = _readonly(
-            np.array([_FORMAT_CODE[Format(a.format)] for a in ads], dtype=np.int8)
+            np.array([_FORMAT_CODE[AdFormat(a.format)] for a in ads], dtype=np.int8)
         )
         self.ad_key = _readonly(np.array([stable_key(a.id) for a in ads], dtype=np.uint64))
         self.ad_base_logit = _readonly(
@@ -167,10 +167,10 @@ class CatalogSnapshot:
         # Python-side facts about each ad and variant that a decision reports, gathered
         # once so building a decision does no per-field lookups.
         self.ad_info: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...], int], ...] = tuple(
-            (a.id, a.campaign, a.adomain, a.categories, _MTYPE[Format(a.format)]) for a in ads
+            (a.id, a.campaign, a.adomain, a.categories, _MTYPE[AdFormat(a.format)]) for a in ads
         )
         self.var_info: tuple[tuple[str, float], ...] = tuple(
-            (vid, 0.0 if ads[int(ai)].format == Format.DISPLAY else float(d))
+            (vid, 0.0 if ads[int(ai)].format == AdFormat.DISPLAY else float(d))
             for vid, d, ai in zip(var_ids, durations, var_ad, strict=True)
         )
 

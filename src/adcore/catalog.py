@@ -46,7 +46,7 @@ __all__ = [
     "Catalog",
     "CatalogSnapshot",
     "Creative",
-    "Format",
+    "AdFormat",
     "Pacing",
     "FrequencyCap",
     "Targeting",
@@ -58,7 +58,7 @@ __all__ = [
 CatalogSnapshot.__module__ = Vocabulary.__module__ = __name__
 
 
-class Format(enum.StrEnum):
+class AdFormat(enum.StrEnum):
     """The kind of ad, matched against the impression's banner/video/audio object."""
 
     DISPLAY = "display"
@@ -66,8 +66,8 @@ class Format(enum.StrEnum):
     AUDIO = "audio"
 
 
-_FORMAT_CODE = {Format.DISPLAY: 0, Format.VIDEO: 1, Format.AUDIO: 2}
-_MTYPE = {Format.DISPLAY: 1, Format.VIDEO: 2, Format.AUDIO: 3}  # OpenRTB markup types
+_FORMAT_CODE = {AdFormat.DISPLAY: 0, AdFormat.VIDEO: 1, AdFormat.AUDIO: 2}
+_MTYPE = {AdFormat.DISPLAY: 1, AdFormat.VIDEO: 2, AdFormat.AUDIO: 3}  # OpenRTB markup types
 
 
 class BidStrategy(enum.StrEnum):
@@ -236,7 +236,7 @@ class Ad(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     Parameters
     ----------
     id, campaign : str
-    format : Format
+    format : AdFormat
     embedding : tuple of float
         The ad's vector in the catalog's embedding space (fixed dimension per catalog).
     adomain : tuple of str
@@ -267,7 +267,7 @@ class Ad(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
 
     id: str
     campaign: str
-    format: Format
+    format: AdFormat
     embedding: tuple[float, ...]
     adomain: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()

@@ -13,11 +13,11 @@ import numpy as np
 from . import openrtb as rtb
 from .catalog import (
     Ad,
+    AdFormat,
     BidStrategy,
     Campaign,
     Catalog,
     Creative,
-    Format,
     FrequencyCap,
     Targeting,
 )
@@ -103,10 +103,10 @@ def sample_catalog(
     ads = []
     for i in range(n_ads):
         c = i % nc
-        fmt = (Format.AUDIO, Format.VIDEO, Format.DISPLAY)[c % 3]
+        fmt = (AdFormat.AUDIO, AdFormat.VIDEO, AdFormat.DISPLAY)[c % 3]
         emb = _unit(rng, dimension)
         cats = (str(rng.choice(CATEGORIES)) + f"-{int(rng.integers(1, 5))}",)
-        if fmt is Format.DISPLAY:
+        if fmt is AdFormat.DISPLAY:
             ads.append(
                 Ad(
                     id=f"ad{i}",
@@ -121,7 +121,7 @@ def sample_catalog(
                 )
             )
         else:
-            mime = "audio/mpeg" if fmt is Format.AUDIO else "video/mp4"
+            mime = "audio/mpeg" if fmt is AdFormat.AUDIO else "video/mp4"
             ads.append(
                 Ad(
                     id=f"ad{i}",
@@ -132,7 +132,7 @@ def sample_catalog(
                     categories=cats,
                     mimes=(mime,),
                     # half the video ads are VAST 4.0 only, the rest VAST 2.0 to 4.0
-                    protocols=() if fmt is Format.AUDIO else (7,) if i % 2 else (2, 3, 7),
+                    protocols=() if fmt is AdFormat.AUDIO else (7,) if i % 2 else (2, 3, 7),
                     duration=30.0,
                     variants=(
                         Creative(id=f"ad{i}-30s", duration=30.0),
@@ -176,7 +176,7 @@ def subset_sum_catalog(
         Ad(
             id=f"ad{i}",
             campaign=f"c{i % n_campaigns}",
-            format=Format.AUDIO,
+            format=AdFormat.AUDIO,
             embedding=(1.0, 0.0),
             adomain=(f"d{i % n_campaigns}.example",),
             categories=(f"IAB{1 + i % n_categories}",),

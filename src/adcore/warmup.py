@@ -32,11 +32,11 @@ from .agents import Agent, Services
 from .bus import Bus
 from .catalog import (
     Ad,
+    AdFormat,
     BidStrategy,
     Campaign,
     Catalog,
     Creative,
-    Format,
     FrequencyCap,
     Pacing,
     Targeting,
@@ -58,11 +58,11 @@ _SEGMENTS = tuple(f"seg-{i}" for i in range(6))
 _COUNTRIES = ("USA", "GBR", "DEU", "FRA")
 _SIZES = ((300, 250), (728, 90), (320, 50))
 _DEAL = "DEAL-WARMUP"
-_FORMATS = (Format.AUDIO, Format.VIDEO, Format.DISPLAY)
+_FORMATS = (AdFormat.AUDIO, AdFormat.VIDEO, AdFormat.DISPLAY)
 _MIMES = {
-    Format.AUDIO: ("audio/mpeg",),
-    Format.VIDEO: ("video/mp4",),
-    Format.DISPLAY: ("image/png", "image/jpeg"),
+    AdFormat.AUDIO: ("audio/mpeg",),
+    AdFormat.VIDEO: ("video/mp4",),
+    AdFormat.DISPLAY: ("image/png", "image/jpeg"),
 }
 _N_CAMPAIGNS = 12  # every (format, bid strategy) pair: 12 = 3 x 4, and index mod 3, mod 4
 _ADS_PER_CAMPAIGN = 3
@@ -107,7 +107,7 @@ def _campaign(c: int) -> Campaign:
 
 def _ad(i: int, c: int, rng: np.random.Generator, dimension: int) -> Ad:
     fmt = _FORMATS[c % 3]
-    display = fmt is Format.DISPLAY
+    display = fmt is AdFormat.DISPLAY
     cuts = (
         ()
         if display
@@ -117,7 +117,7 @@ def _ad(i: int, c: int, rng: np.random.Generator, dimension: int) -> Ad:
         )
     )
     # half the video ads take VAST 4.0 only, the others VAST 2.0 to 4.0
-    protocols = ((7,) if i % 2 else (2, 3, 7)) if fmt is Format.VIDEO else ()
+    protocols = ((7,) if i % 2 else (2, 3, 7)) if fmt is AdFormat.VIDEO else ()
     return Ad(
         id=f"w{c}-ad{i}",
         campaign=f"w{c}",

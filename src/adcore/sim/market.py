@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import openrtb as rtb
-from ..catalog import Ad, BidStrategy, Campaign, Catalog, Creative, Format, FrequencyCap
+from ..catalog import Ad, AdFormat, BidStrategy, Campaign, Catalog, Creative, FrequencyCap
 from .scenario import Scenario
 
 __all__ = ["SIM_VENDOR_ID", "Behaviour", "Market", "SlotOutcome"]
@@ -421,12 +421,14 @@ class Market:
                     frequency_cap=FrequencyCap(impressions=6, window=86400.0) if a % 2 else None,
                 )
             )
-            for k, fmt in enumerate((Format.AUDIO, Format.AUDIO, Format.VIDEO, Format.DISPLAY)):
+            for k, fmt in enumerate(
+                (AdFormat.AUDIO, AdFormat.AUDIO, AdFormat.VIDEO, AdFormat.DISPLAY)
+            ):
                 e = _unit(centres[a] + 0.5 * rng.normal(size=DIM))
                 ad_id = f"adv{a}-{k}"
                 # A campaign with history has priors near its ads' real average rates; a
                 # new one starts from an uninformative prior.
-                if fmt is Format.DISPLAY:
+                if fmt is AdFormat.DISPLAY:
                     base = display_prior
                     ads.append(
                         Ad(
@@ -442,7 +444,7 @@ class Market:
                         )
                     )
                 else:
-                    mime = "audio/mpeg" if fmt is Format.AUDIO else "video/mp4"
+                    mime = "audio/mpeg" if fmt is AdFormat.AUDIO else "video/mp4"
                     ads.append(
                         Ad(
                             id=ad_id,
@@ -463,9 +465,9 @@ class Market:
                 truth.append(e)
                 fmt_codes.append(
                     {
-                        Format.AUDIO: SLOT_AUDIO,
-                        Format.VIDEO: SLOT_VIDEO,
-                        Format.DISPLAY: SLOT_DISPLAY,
+                        AdFormat.AUDIO: SLOT_AUDIO,
+                        AdFormat.VIDEO: SLOT_VIDEO,
+                        AdFormat.DISPLAY: SLOT_DISPLAY,
                     }[fmt]
                 )
         signals: dict[str, tuple[float, ...]] = {}
