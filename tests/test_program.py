@@ -28,7 +28,7 @@ import pytest
 from user_steps import DampBids, DampedBidding, NoOp
 
 from adcore import Agent, ContractError, Engine, EngineConfig, KernelStep, PlanError
-from adcore._program import BoundSegment
+from adcore._program import BoundSegment, Segment
 from adcore.agents import BiddingAgent, default_agents
 from adcore.decision import Decision
 from adcore.demo import DEMO_START, sample_catalog, sample_requests
@@ -315,3 +315,22 @@ def test_debug_mode_catches_a_replaced_step_argument(catalog: Any, requests: lis
     plain = Engine(catalog, INF, agents=[*default_agents(), _Drifting(0.5)])
     for i, r in enumerate(requests[:5]):  # not checked without debug mode
         plain.decide(r, now=DEMO_START + i)
+
+
+def test_a_step_returning_a_tuple_sets_each_value(catalog: Any) -> None:
+    """Generated code unpacks a tuple return into the named context values, and a later
+    step of the same segment reads the new value (here: the same step twice)."""
+    from user_steps import TwoReturns
+
+    agent = TwoReturns()
+    seg = Segment([agent, agent])
+    engine = Engine(catalog, EngineConfig(warmup=False))
+    ctx = engine._context(engine._live)
+    ctx.cand[:6] = [0, 1, 2, 3, 4, 5]
+    ctx.n_cand, ctx.has_interest = 6, 0
+    bound = seg.bind({"two_returns": None})
+    bound.run(ctx)  # 6 -> 3 even (0, 2, 4); then 3 -> 2 even (0, 2); the flag twice
+    assert (ctx.n_cand, ctx.has_interest) == (2, 0)
+    assert "v_n_cand, v_has_interest = k0(" in (seg.source or "")
+    bound.call(ctx, 1, 2)  # the second step alone reads the context's values
+    assert (ctx.n_cand, ctx.has_interest) == (1, 1)

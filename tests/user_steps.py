@@ -71,3 +71,27 @@ class NoOp(Agent):
 
     def run(self, ctx: Any, state: Any) -> None:
         return None
+
+
+@numba.njit(nogil=True)
+def count_and_flag(cand, n_cand, has_interest):  # type: ignore[no-untyped-def]
+    """Returns two values: the candidates with an even index, and the interest flag
+    flipped."""
+    even = 0
+    for j in range(n_cand):
+        if cand[j] % 2 == 0:
+            even += 1
+    return even, 1 - has_interest
+
+
+class TwoReturns(Agent):
+    """A step whose kernel returns a tuple into two context values."""
+
+    name: ClassVar[str] = "two_returns"
+    reads: ClassVar[frozenset[str]] = frozenset({"candidates", "interest"})
+    writes: ClassVar[frozenset[str]] = frozenset({"candidates", "interest"})
+    step: ClassVar[KernelStep] = KernelStep(
+        count_and_flag,
+        ("ctx.cand", "ctx.n_cand", "ctx.has_interest"),
+        returns=("n_cand", "has_interest"),
+    )
