@@ -208,11 +208,16 @@ def _inner() -> Any:
             lambda: _agent_with(KernelStep(_not_importable, ("ctx.bid",), returns=("bid",))),
             "not a per-request context value",
         ),
+        (lambda: _agent_with(KernelStep(_not_importable, ("ctx.score",))), "neither reads"),
+        (
+            lambda: _agent_with(KernelStep(_not_importable, ("ctx.bid",), returns=("n_cand",))),
+            "does not declare in writes",
+        ),
         (lambda: _agent_with(KernelStep(_not_importable, ("bid",))), "must be 'ctx.<name>'"),
         (lambda: _agent_with(KernelStep(_not_importable, ("ctx.",))), "must be 'ctx.<name>'"),
     ],
     ids=["no-step-no-run", "not-compiled", "nested", "unknown-ctx", "returns-array",
-         "no-root", "empty-path"],
+         "undeclared-read", "undeclared-return", "no-root", "empty-path"],
 )  # fmt: skip
 def test_bad_steps_are_refused_when_the_engine_is_built(
     catalog: Any, make: Any, pattern: str
@@ -334,3 +339,24 @@ def test_a_step_returning_a_tuple_sets_each_value(catalog: Any) -> None:
     assert "v_n_cand, v_has_interest = k0(" in (seg.source or "")
     bound.call(ctx, 1, 2)  # the second step alone reads the context's values
     assert (ctx.n_cand, ctx.has_interest) == (1, 1)
+
+
+def test_reads_if_written_orders_without_requiring_a_writer(catalog: Any) -> None:
+    """The auction reads the fraud agent's bid discount when there is a fraud agent
+    (so it runs after it, whatever order the agents are given in) and the engine's
+    default without one (no PlanError)."""
+    from adcore.agents import AuctionAgent, FraudAgent
+
+    class LateFraud(Agent):  # a name the default order puts after the auction
+        name: ClassVar[str] = "late_fraud"
+        reads: ClassVar[frozenset[str]] = frozenset()
+        writes: ClassVar[frozenset[str]] = frozenset({"fraud"})
+
+        def run(self, ctx: Any, state: Any) -> None:
+            ctx.bid_factor[0] = 0.5
+
+    assert "fraud" in AuctionAgent.reads_if_written
+    without = [a for a in default_agents() if not isinstance(a, FraudAgent)]
+    assert "fraud" not in Engine(catalog, EngineConfig(warmup=False), agents=without).plan
+    plan = Engine(catalog, EngineConfig(warmup=False), agents=[*without, LateFraud()]).plan
+    assert plan.index("late_fraud") < plan.index("auction")

@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from .agents.base import Agent, KernelStep
-from .context import REGISTRY, Context
+from .context import INPUTS, REGISTRY, SCRATCH, Context
 from .errors import PlanError
 
 __all__ = ["BoundSegment", "Segment", "compiled", "parts", "program_dir"]
@@ -129,17 +129,34 @@ def _jit_disabled() -> bool:
 
 
 def _check(agent: Agent, step: KernelStep) -> None:
+    """The step's context arguments and returns agree with the agent's declared fields
+    (so the plan's order, computed from those, is the order the kernels need)."""
+    declared = agent.reads | agent.writes | agent.reads_if_written | INPUTS | {SCRATCH}
     for root, path in step.sources:
-        if root == "ctx" and path not in REGISTRY:
+        if root != "ctx":
+            continue
+        if path not in REGISTRY:
             raise PlanError(
                 f"agent {agent.name!r}: its step reads ctx.{path}, which the context does "
                 "not hold (adcore.context.REGISTRY)"
+            )
+        field = REGISTRY[path].field
+        if field not in declared:
+            raise PlanError(
+                f"agent {agent.name!r}: its step passes ctx.{path} (field {field!r}), which "
+                f"the agent declares in neither reads {sorted(agent.reads)} nor writes "
+                f"{sorted(agent.writes)}"
             )
     for name in step.returns:
         if name not in REGISTRY or REGISTRY[name].dtype is not None:
             raise PlanError(
                 f"agent {agent.name!r}: its step returns into {name!r}, which is not a "
                 "per-request context value (adcore.context.REGISTRY)"
+            )
+        if REGISTRY[name].field not in agent.writes:
+            raise PlanError(
+                f"agent {agent.name!r}: its step returns into {name!r} (field "
+                f"{REGISTRY[name].field!r}), which the agent does not declare in writes"
             )
 
 

@@ -1,6 +1,8 @@
 """The agent plan: an order computed once from what each agent reads and writes.
 
-Agent B runs after agent A when B reads a field that A writes (A is not B). Among agents
+Agent B runs after agent A when B reads a field that A writes (A is not B), or a field
+B reads only if some agent writes it (``reads_if_written``: the engine's per-request
+default otherwise). Among agents
 free to run, the default order (privacy, fraud, audience, inventory, safety, relevance,
 bidding, pacing, creative, auction) decides, then the order agents were given in. A
 cycle, a field nobody writes, an unknown field name or a duplicate agent name is a
@@ -38,7 +40,7 @@ def build_plan(agents: Sequence[Agent]) -> tuple[Agent, ...]:
         if name in names:
             raise PlanError(f"two agents are named {name!r}")
         names[name] = i
-        for kind in ("reads", "writes"):
+        for kind in ("reads", "writes", "reads_if_written"):
             fields = getattr(agent, kind, None)
             if not isinstance(fields, frozenset):
                 raise PlanError(f"agent {name!r} must declare {kind} as a frozenset")
@@ -67,6 +69,8 @@ def build_plan(agents: Sequence[Agent]) -> tuple[Agent, ...]:
             if not producers:
                 raise PlanError(f"agent {agent.name!r} reads {f!r}, which no other agent writes")
             after[b].update(producers)
+        for f in agent.reads_if_written:  # ordering only: the engine's default otherwise
+            after[b].update(a for a in writers.get(f, []) if a != b)
 
     rank = {name: r for r, name in enumerate(DEFAULT_ORDER)}
 

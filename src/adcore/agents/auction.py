@@ -169,6 +169,7 @@ class AuctionAgent(Agent):
         {"features", "reason", "bid", "multiplier", "floor", "creative", "candidates"}
     )
     writes: ClassVar[frozenset[str]] = frozenset({"winners"})
+    reads_if_written: ClassVar[frozenset[str]] = frozenset({"fraud"})  # the bid discount
     learns_from: ClassVar[tuple[type, ...]] = (Outcome, ForceFloor, CapBid)
     parameters: ClassVar[tuple[str, ...]] = (
         "shading_decay",

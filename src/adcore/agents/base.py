@@ -158,6 +158,10 @@ class Agent(abc.ABC):
         at risk.
     learns_from : tuple of type
         Bus message types delivered to :meth:`learn`.
+    reads_if_written : frozenset of str
+        Fields read when an agent of the plan writes them (the agent then runs after
+        it), and otherwise left at the engine's per-request default: the auction reads
+        the fraud agent's bid discount, 1 in a plan without a fraud agent.
     step : KernelStep or None
         The agent's compiled work, declared once (see :class:`KernelStep`); None for an
         agent that runs in Python (it overrides :meth:`run`).
@@ -174,6 +178,7 @@ class Agent(abc.ABC):
     writes: ClassVar[frozenset[str]]
     optional: ClassVar[bool] = False
     learns_from: ClassVar[tuple[type, ...]] = ()
+    reads_if_written: ClassVar[frozenset[str]] = frozenset()
     step: ClassVar[KernelStep | None] = None
     parameters: ClassVar[tuple[str, ...]] = ()
 
