@@ -360,3 +360,15 @@ def test_reads_if_written_orders_without_requiring_a_writer(catalog: Any) -> Non
     assert "fraud" not in Engine(catalog, EngineConfig(warmup=False), agents=without).plan
     plan = Engine(catalog, EngineConfig(warmup=False), agents=[*without, LateFraud()]).plan
     assert plan.index("late_fraud") < plan.index("auction")
+
+
+def test_traces_name_the_compiled_segments(catalog: Any, requests: list[Any]) -> None:
+    engine = Engine(catalog, INF, agents=[*default_agents(), NoOp()])
+    d = engine.decide(requests[0], now=DEMO_START, trace=True)
+    assert d.trace is not None
+    assert d.trace.segments == tuple(
+        p.segment.names for p in engine._live.parts if isinstance(p, BoundSegment)
+    )
+    assert d.trace.segments[-1] == ("auction",)
+    line = engine.explain(d).splitlines()[2]
+    assert "-> noop -> [auction]" in line and line.startswith("  plan: privacy -> fraud -> [")

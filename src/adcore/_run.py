@@ -309,8 +309,9 @@ class Runner:
                     agent_trace(agent, state, ctx, before, elapsed + hook_us, skip, hook_vetoes)
                 )
         total_us = (perf_counter_ns() - start) / 1000.0
+        segments = tuple(p.segment.names for p in live.parts if isinstance(p, BoundSegment))
         return request_trace(
-            live.snapshot, live.states, self.plan_names, ctx, agents, total_us, dropped
+            live.snapshot, live.states, self.plan_names, ctx, agents, total_us, dropped, segments
         )
 
     # ------------------------------------------------------------------ the sale

@@ -68,11 +68,13 @@ def request_trace(
     agents: list[AgentTrace],
     total_us: float,
     dropped: tuple[str, ...],
+    segments: tuple[tuple[str, ...], ...] = (),
 ) -> Trace:
     """The trace of the request in ``ctx`` after the plan ran: per impression the winner
     and the runner-up (the best other eligible candidate at or above the floor), with
     the values that ranked them; ``agents`` are the per-agent traces in plan order and
-    ``dropped`` the notes of the optional request values dropped at the edge."""
+    ``dropped`` the notes of the optional request values dropped at the edge;
+    ``segments`` the plan's compiled segments (agent names)."""
     n = ctx.n_imp
     if snap.n_ads:
         # The auction caps effective bids at max_bid, or a lower CapBid override.
@@ -115,4 +117,5 @@ def request_trace(
         total_us=total_us,
         dropped=dropped,
         pods=pod_searches(ctx),
+        segments=segments,
     )

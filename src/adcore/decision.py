@@ -177,7 +177,9 @@ class Trace(msgspec.Struct, frozen=True, kw_only=True):
     ``dropped`` the out-of-range optional request values the engine ignored (one note
     each, naming the field: :func:`adcore.openrtb.tolerate`); ``pods`` per impression
     how its ad pod was searched (None for an impression that is not a pod, or whose pod
-    had no candidate).
+    had no candidate). ``segments`` lists the plan's compiled segments (the agents whose
+    kernel steps run in one compiled call when untraced, in order); the other agents of
+    ``plan`` run in Python between them.
     """
 
     plan: tuple[str, ...]
@@ -188,6 +190,7 @@ class Trace(msgspec.Struct, frozen=True, kw_only=True):
     total_us: float
     dropped: tuple[str, ...] = ()
     pods: tuple[PodSearch | None, ...] = ()
+    segments: tuple[tuple[str, ...], ...] = ()
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True):

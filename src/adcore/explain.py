@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .decision import Decision
+from .decision import Decision, Trace
 
 __all__ = ["render"]
 
@@ -23,7 +23,7 @@ def render(decision: Decision) -> str:
     if trace is None:
         lines.append("  (no trace: decide with trace=True to see each agent's part)")
         return "\n".join(lines)
-    lines.append(f"  plan: {' -> '.join(trace.plan)}  ({trace.total_us:.1f} us)")
+    lines.append(f"  plan: {_plan(trace)}  ({trace.total_us:.1f} us)")
     for a in trace.agents:
         filtered = ", ".join(f"{k}={v}" for k, v in sorted(a.filtered.items())) or "none"
         notes = ", ".join(f"{k}={v}" for k, v in a.notes.items())
@@ -48,3 +48,20 @@ def render(decision: Decision) -> str:
                 f"(floor {c.floor:.4f})"
             )
     return "\n".join(lines)
+
+
+def _plan(trace: Trace) -> str:
+    """The plan in order, each compiled segment's agents in brackets."""
+    first = {seg[0]: seg for seg in trace.segments if seg}
+    out: list[str] = []
+    skip: set[str] = set()
+    for name in trace.plan:
+        if name in skip:
+            continue
+        seg = first.get(name)
+        if seg is not None:
+            out.append("[" + " -> ".join(seg) + "]")
+            skip.update(seg)
+        else:
+            out.append(name)
+    return " -> ".join(out)
