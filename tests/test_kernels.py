@@ -58,6 +58,7 @@ from adcore._kernels.filters import (
 )
 from adcore._kernels.fraud import fraud_score, score_request
 from adcore._kernels.pacing import budget_available, pace
+from adcore._kernels.pointers import address_as
 from adcore._kernels.scoring import (
     action_probability,
     interest_vector,
@@ -1230,3 +1231,18 @@ def test_frequency_caps_block_at_the_exact_count(
         assert blocked.tolist() == want
     campaign_counts_reached(blocked, keys, starts, counts, U64(0), now, caps, windows)
     assert not blocked.any()  # no user key (unknown or no consent): nothing is blocked
+
+
+@numba.njit
+def _add_one_through_address(address, n):  # type: ignore[no-untyped-def]
+    view = numba.carray(address_as(address, np.float64), (n,))
+    view[0] += 1.0
+    return view.sum()
+
+
+def test_an_array_rebuilt_from_its_address_is_the_same_memory() -> None:
+    """What compiled segments do with every array argument: the address and shape give
+    back the same memory (writes show in the caller's array), compiled or as Python."""
+    x = np.arange(4.0)
+    assert _add_one_through_address(x.ctypes.data, 4) == 7.0
+    assert x.tolist() == [1.0, 1.0, 2.0, 3.0]

@@ -106,7 +106,7 @@ def test_default_plan_is_two_python_agents_and_one_segment(
         name = agent.step.kernel.py_func.__name__
         assert source.count(f"import {name} as ") == 1, name
     # one call per step, in plan order
-    calls = [source.index(f"# {name}") for name in seg.segment.names]
+    calls = [source.index(f"# {a.step.kernel.py_func.__name__}\n") for a in seg.segment.agents]  # type: ignore[union-attr]
     assert calls == sorted(calls)
 
 

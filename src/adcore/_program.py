@@ -10,11 +10,11 @@ in plan order with the declared arguments::
     def segment(first, last, d, ptrs, shapes, v):
         v_n_imp = d[0]              # context values, read on every call
         ...
-        if first <= 0 and 0 < last:  # audience
+        if first <= 0 and 0 < last:  # audience_pass
             a0 = carray(address_as(ptrs[0], np.uint8), (shapes[0], shapes[1]))  # ctx.reason
             ...
             v_has_interest = k0(a0, v_n_imp, a1, ...)
-        if first <= 1 and 1 < last:  # inventory
+        if first <= 1 and 1 < last:  # inventory_fit
             v_n_cand = k1(...)
         ...
         return (v_has_interest, v_n_cand, )
@@ -298,7 +298,7 @@ class Segment:
         lines += [f"    v_{n} = d[{j}]" for j, n in enumerate(self.dynamic)]
         where = iter(layout)
         n_ptr = n_shape = n_val = 0
-        for i, (a, step) in enumerate(zip(self.agents, self._steps, strict=True)):
+        for i, step in enumerate(self._steps):
             args = []
             views = []  # the step's arrays, rebuilt only when the step runs
             for root, path in step.sources:
@@ -323,7 +323,10 @@ class Segment:
                 call = f"v_{step.returns[0]} = {call}"
             elif step.returns:
                 call = f"{', '.join('v_' + n for n in step.returns)} = {call}"
-            lines += [f"    if first <= {i} and {i} < last:  # {a.name}", *views, f"        {call}"]
+            # The kernel's name, not the agent's: plans whose steps call the same kernels
+            # with the same arguments share one generated function (and its compilation).
+            name = getattr(step.kernel, "__name__", f"k{i}")
+            lines += [f"    if first <= {i} and {i} < last:  # {name}", *views, f"        {call}"]
         if self.returns:
             lines.append(f"    return ({''.join(f'v_{n}, ' for n in self.returns)})")
         else:
