@@ -30,7 +30,7 @@ Box(0.0, 2.0, (8,), float32)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 import msgspec
 import numpy as np
@@ -45,16 +45,13 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "pip install 'adcore[rl]' (pettingzoo, gymnasium)"
     ) from exc
 
-from .._kernels.creative import FOCUS_BACKGROUND, FOCUS_HIGH
-from ..agents import Agent, BiddingAgent, CreativeAgent, PacingAgent, Services, default_agents
+from ..agents import Agent, default_agents
 from ..agents.pacing import planned_fraction
 from ..agents.privacy import request_activities
-from ..catalog import CatalogSnapshot
-from ..context import Context
 from ..engine import Engine
 from ..errors import InvalidInput
-from ..ledger import Ledger
 from ..money import MICROS
+from ._steering import _CampaignBidding, _CampaignCreative, _rows, _TargetPacing
 from .market import Market
 from .reward import (
     REWARD_VERSION,
@@ -167,204 +164,6 @@ _COUNTS = (
     "conversions",
     "consent_violations",
 )
-
-
-# ---------------------------------------------------------------------- steered agents
-# Subclasses keep the engine agents' names, reads and writes, so the plan is unchanged.
-# Each holds its action per campaign, in the environment's campaign order, and maps it
-# onto the engine's snapshot rows when it binds.
-
-
-def _rows(snapshot: CatalogSnapshot, campaign_ids: tuple[str, ...]) -> NDArray[np.intp]:
-    """The snapshot row of each campaign, in ``campaign_ids`` order (-1 for a campaign
-    the snapshot lacks, as the engine's warm-up catalog does)."""
-    index = snapshot.campaign_index
-    return np.array([index.get(c, -1) for c in campaign_ids], dtype=np.intp)
-
-
-def _by_row(rows: NDArray[np.intp], values: NDArray[Any], n_rows: int, fill: float) -> NDArray[Any]:
-    """``values`` (in campaign order) laid out by snapshot row; ``fill`` elsewhere."""
-    out = np.full(n_rows, fill, dtype=values.dtype)
-    known = rows >= 0
-    out[rows[known]] = values[known]
-    return out
-
-
-class _BiddingState:
-    """Per ad: its campaign's max bid and current bid multiplier."""
-
-    def __init__(self, snapshot: CatalogSnapshot, campaign_ids: tuple[str, ...]) -> None:
-        self.max_bid = np.ascontiguousarray(snapshot.camp_max_bid[snapshot.ad_campaign])
-        self.rows = _rows(snapshot, campaign_ids)
-        self.ad_campaign = snapshot.ad_campaign
-        self.per_ad = np.ones(snapshot.n_ads, dtype=np.float64)
-        self.version = -1
-
-
-class _CampaignBidding(BiddingAgent):
-    """The bidding agent, each campaign's bids multiplied by its ``multipliers`` entry
-    and still capped at the campaign's max bid."""
-
-    def __init__(self, campaign_ids: tuple[str, ...]) -> None:
-        self.campaign_ids = campaign_ids
-        self.multipliers = np.ones(len(campaign_ids), dtype=np.float64)
-        self.neutral = True
-        self.version = 0
-
-    def set(self, multipliers: NDArray[np.float64]) -> None:
-        self.multipliers = multipliers
-        self.neutral = bool(np.all(multipliers == 1.0))
-        self.version += 1
-
-    def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
-        return _BiddingState(snapshot, self.campaign_ids)
-
-    def run(self, ctx: Context, state: _BiddingState) -> None:
-        super().run(ctx, state)
-        if self.neutral or ctx.n_cand == 0:
-            return
-        if state.version != self.version:
-            by_row = _by_row(state.rows, self.multipliers, ctx.snapshot.n_campaigns, 1.0)
-            state.per_ad = by_row[state.ad_campaign]
-            state.version = self.version
-        cand = ctx.cand[: ctx.n_cand]
-        ctx.bid[cand] = np.minimum(ctx.bid[cand] * state.per_ad[cand], state.max_bid[cand])
-
-
-class _TargetLedger:
-    """What the pacing agent sees of the ledger: the real books, with each campaign's
-    daily budget scaled by its pacing target. Spend, holds and charges stay on the
-    real ledger; only the budget the pacing controllers and caps aim at changes."""
-
-    def __init__(self, ledger: Ledger, rows: NDArray[np.intp], agent: _TargetPacing) -> None:
-        self._ledger = ledger
-        self._rows = rows
-        self._agent = agent
-        self._version = -1
-        # One array, updated in place: the pacing kernel is handed it once per request
-        # context (kernel steps read state arrays by reference), so it must never be
-        # replaced while this view serves.
-        self._daily = ledger.daily.copy()
-        agent._view = self
-
-    def refresh(self) -> None:
-        """Scale the real daily budgets by the agent's current targets, in place."""
-        agent, real = self._agent, self._ledger.daily
-        if self._version == agent.version and self._daily.shape == real.shape:
-            return
-        if self._daily.shape != real.shape:
-            self._daily = real.copy()
-        if agent.neutral:
-            self._daily[:] = real
-        else:
-            scale = _by_row(self._rows, agent.targets, real.shape[0], 1.0)
-            self._daily[:] = np.floor(scale * real)
-        self._version = agent.version
-
-    @property
-    def daily(self) -> NDArray[np.int64]:
-        self.refresh()
-        return self._daily
-
-    @property
-    def total(self) -> NDArray[np.int64]:
-        return self._ledger.total
-
-    @property
-    def spent_today(self) -> NDArray[np.int64]:
-        return self._ledger.spent_today
-
-    @property
-    def spent_total(self) -> NDArray[np.int64]:
-        return self._ledger.spent_total
-
-    @property
-    def held(self) -> NDArray[np.int64]:
-        return self._ledger.held
-
-    def pacing_view(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-        _, spent_today, held = self._ledger.pacing_view()
-        return self.daily, spent_today, held
-
-
-class _TargetPacing(PacingAgent):
-    """The pacing agent, pacing each campaign to its ``targets`` share of its daily
-    budget: the controllers follow the plan towards that share and the cap stops the
-    campaign there."""
-
-    def __init__(self, campaign_ids: tuple[str, ...]) -> None:
-        self.campaign_ids = campaign_ids
-        self.targets = np.ones(len(campaign_ids), dtype=np.float64)
-        self.neutral = True
-        self.version = 0
-
-    _view: _TargetLedger | None = None
-
-    def set(self, targets: NDArray[np.float64]) -> None:
-        self.targets = targets
-        self.neutral = bool(np.all(targets == 1.0))
-        self.version += 1
-        if self._view is not None:
-            self._view.refresh()
-
-    def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
-        view = _TargetLedger(services.ledger, _rows(snapshot, self.campaign_ids), self)
-        # The view has every ledger attribute the pacing state reads.
-        steered = Services(services.config, cast(Ledger, view), services.bus)
-        return super().bind(snapshot, previous, steered)
-
-
-class _CreativeState:
-    def __init__(self, snapshot: CatalogSnapshot, campaign_ids: tuple[str, ...]) -> None:
-        self.rows = _rows(snapshot, campaign_ids)
-        self.ad_campaign = snapshot.ad_campaign
-        self.per_ad = np.zeros(snapshot.n_ads, dtype=np.int64)
-        self.version = -1
-
-
-class _CampaignCreative(CreativeAgent):
-    """The creative agent, with a cut per campaign (:data:`CUTS`)."""
-
-    _FORCED: ClassVar[tuple[tuple[int, int], ...]] = ((1, FOCUS_HIGH), (2, FOCUS_BACKGROUND))
-
-    def __init__(self, campaign_ids: tuple[str, ...]) -> None:
-        self.campaign_ids = campaign_ids
-        self.cuts = np.zeros(len(campaign_ids), dtype=np.int64)
-        self.neutral = True
-        self.version = 0
-
-    def set(self, cuts: NDArray[np.int64]) -> None:
-        self.cuts = cuts
-        self.neutral = bool(np.all(cuts == 0))
-        self.version += 1
-
-    def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
-        return _CreativeState(snapshot, self.campaign_ids)
-
-    def run(self, ctx: Context, state: _CreativeState) -> None:
-        if self.neutral or ctx.n_cand == 0:
-            super().run(ctx, state)
-            return
-        if state.version != self.version:
-            by_row = _by_row(state.rows, self.cuts, ctx.snapshot.n_campaigns, 0)
-            state.per_ad = by_row[state.ad_campaign]
-            state.version = self.version
-        cand = ctx.cand[: ctx.n_cand]
-        cut = state.per_ad[cand]
-        # The engine's rule is the kernel at the listener's focus; "shortest" and
-        # "longest" are the kernel at high focus and in the background. Each runs over
-        # its own campaigns' candidates only.
-        runs = [*self._FORCED]
-        if ctx.focus in (FOCUS_HIGH, FOCUS_BACKGROUND):
-            runs.append((0, ctx.focus))
-        for choice, focus in runs:
-            subset = np.ascontiguousarray(cand[cut == choice])
-            if subset.size:
-                self.step.call(
-                    ctx,
-                    state,
-                    {"ctx.focus": focus, "ctx.cand": subset, "ctx.n_cand": subset.size},
-                )
 
 
 # ---------------------------------------------------------------------- environment
