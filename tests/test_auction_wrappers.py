@@ -6,7 +6,9 @@ other dtypes, read-only, Fortran-ordered or byte-swapped arrays, 0-d arrays, Num
 integers) is converted first. Both must give bit-identical results (signed zeros
 included), and every bad argument must raise ``InvalidInput`` naming it, whichever path
 the call would take. Inputs are never changed and results never share memory with
-anything else.
+anything else. What the fast path keeps between calls (default arrays, arrays of a
+scalar floor, the pod kernel's work arrays) never changes a result, on one thread or
+several.
 
 The compiled value check behind both paths (``conforms``) is compared with NumPy.
 """
@@ -422,6 +424,106 @@ def test_the_first_bad_argument_is_named() -> None:
     with pytest.raises(InvalidInput) as err:
         fill_pod(np.ones(3), np.ones(3), NAN, 0, floors=-1.0, groups=[1])
     assert err.value.field == "floors"
+
+
+# --------------------------------------------------------------------------- pods checked in Python
+BIG = float(np.finfo(np.float64).max)
+POD_VALUES = [
+    [4.0, 3.0, 2.0],
+    [NAN, 3.0, 2.0],
+    [4.0, NAN, 2.0],
+    [4.0, 3.0, NAN],
+    [INF, 3.0, 2.0],
+    [4.0, 3.0, -INF],
+    [INF, -INF, 2.0],
+    [4.0, -1.0, 2.0],
+    [-0.0, 3.0, 0.0],
+    [BIG, BIG, 2.0],  # valid, though their sum overflows
+    [BIG, 0.0, 0.0],
+]
+
+
+def outcome(call: Callable[[], Any]) -> Any:
+    """What a call gives: its pod, or the field and message of the InvalidInput raised."""
+    try:
+        return call()
+    except InvalidInput as exc:
+        return (exc.field, str(exc))
+
+
+@pytest.mark.parametrize("floors", [0.0, 1.5, [0.0, 3.5, 1.0]])
+@pytest.mark.parametrize("values", POD_VALUES)
+def test_pod_values_and_durations_checked_in_python(values: list[float], floors: Any) -> None:
+    """A few candidates' values and durations are checked in Python (their sums and
+    least values), not by the compiled check: whatever a NaN's or an infinity's place,
+    and when valid values sum past the largest float, an ndarray call gives what the
+    converting path gives (the same pod, or the same error)."""
+    for name in ("values", "durations"):
+        arrays = {"values": [4.0, 3.0, 2.0], "durations": [30.0, 15.0, 15.0]}
+        arrays[name] = values
+        f = floors if isinstance(floors, float) else np.array(floors)
+
+        def call(as_array: bool, arrays: dict[str, list[float]] = arrays, f: Any = f) -> Any:
+            args = {k: np.array(v) if as_array else v for k, v in arrays.items()}
+            return fill_pod(args["values"], args["durations"], 60.0, 3, floors=f)
+
+        with np.errstate(over="ignore"):  # the pod's sums overflow, as kernels allow
+            fast, slow = outcome(lambda: call(True)), outcome(lambda: call(False))
+        if isinstance(slow, PodFill):
+            assert isinstance(fast, PodFill) and same_pod(fast, slow), (name, values)
+        else:
+            assert fast == slow, (name, values)
+            assert slow[0] == name
+
+
+# --------------------------------------------------------------------------- kept arrays
+def test_results_do_not_depend_on_earlier_calls() -> None:
+    """Defaults, arrays of a scalar floor and the pod's work arrays are kept between
+    calls: each call, past as many floors, sizes and pods as any cache holds, gives what
+    a call with nothing kept (the same arguments as lists) gives."""
+    rng = np.random.default_rng(11)
+    for i in range(300):
+        n = 1 + i % 7
+        floor = float(rng.choice(PRICES[1:])) + i / 1000
+        bids = rng.choice(PRICES, size=(2, n))
+        assert all(map(same, batch_auctions(bids, floor), batch_auctions(bids.tolist(), floor)))
+        assert all(
+            map(same, position_auction(bids[0], floor), position_auction(bids[0].tolist(), floor))
+        )
+        durations = rng.choice(np.array([10.0, 15.0, 30.0]), size=n)
+        pods = [
+            fill_pod(b, d, 45.0, 1 + i % 4, floors=floor)
+            for b, d in ((bids[1], durations), (bids[1].tolist(), durations.tolist()))
+        ]
+        assert same_pod(*pods)
+
+
+def test_concurrent_pods_are_each_right() -> None:
+    """Threads filling pods of the same size at once (the kernels release the GIL) each
+    get their own pod: no two calls share work arrays."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(3)
+    cases = [
+        (rng.choice(PRICES, size=6), rng.choice(np.array([15.0, 30.0]), size=6)) for _ in range(64)
+    ]
+    want = [fill_pod(v.tolist(), d.tolist(), 60.0, 3) for v, d in cases]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(5):
+            got = list(pool.map(lambda c: fill_pod(c[0], c[1], 60.0, 3), cases))
+            assert all(map(same_pod, got, want))
+
+
+def test_mechanism_names_are_compared_by_value() -> None:
+    """A mechanism name built at run time (not the interned literal) works the same."""
+    second, gsp = "".join(["second", "_price"]), "".join(["g", "sp"])
+    bids = np.array([[1.0, 3.0, 2.0]])
+    assert all(map(same, batch_auctions(bids, mechanism=second), batch_auctions(bids)))
+    b = np.array([3.0, 1.0, 2.0])
+    w = np.array([1.0, 0.5])
+    assert all(map(same, position_auction(b, 0.0, w, mechanism=gsp), position_auction(b, 0.0, w)))
+    v, d = np.array([4.0, 3.0, 2.0]), np.array([30.0, 15.0, 15.0])
+    assert same_pod(fill_pod(v, d, 45.0, 3, mechanism=second), fill_pod(v, d, 45.0, 3))
 
 
 # --------------------------------------------------------------------------- no side effects

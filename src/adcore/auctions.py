@@ -5,7 +5,8 @@ thin wrappers validate shapes, dtypes and values, allocate the outputs and call 
 kernel, for offline work: replaying logs, simulating exchanges, pricing pods, sizing
 reserves. Each raises :class:`adcore.InvalidInput` naming the offending argument.
 Arrays already of the kernel's dtype and C-contiguous go through as they are (one
-compiled pass checks their values); anything else is converted first.
+compiled pass checks their values; for a few pod candidates, Python does); anything else
+is converted first.
 
 Mechanism names: ``"first_price"``, ``"second_price"``, and for several positions
 ``"gsp"`` and ``"vcg"``. Ties go to the lower ``tiekeys`` value (by default the
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -50,17 +51,22 @@ from ._arrayargs import (
 )
 from ._fastcall import (
     _BATCH,
+    _CACHED,
+    _CANDIDATES,
     _CONFORMS_1D,
     _CONFORMS_2D,
     _F64,
     _I64,
     _INDEX,
     _INDEX_KEYS,
+    _INF,
     _MAX,
     _NO_FLOOR,
     _NO_GROUPS,
     _ONE_POSITION,
     _POD,
+    _POD_SCRATCH,
+    _POD_SCRATCH_KEPT,
     _POSITION,
     _UNIT_WEIGHT,
     _ZERO_INTS,
@@ -69,9 +75,11 @@ from ._fastcall import (
     _fast_floors,
     _fast_keys,
     _fast_weights,
+    _floor_array,
+    _ndarray,
     _plain_number,
+    _pod_scratch,
     _ready,
-    _ready_values,
 )
 from ._kernels.batch import batch_auctions as _batch_auctions
 from ._kernels.batch import score_auction as _score_auction
@@ -87,13 +95,11 @@ from ._kernels.mechanisms import (
 from ._kernels.mechanisms import conforms as _conforms
 from ._kernels.mechanisms import multislot_auction as _multislot_auction
 from ._kernels.pod import (
-    POD_STATS,
     STAT_FILL_BUDGETED,
     STAT_FILL_GAP,
     STAT_NODES,
     STAT_PRICE_BUDGETED,
     UNLIMITED,
-    pod_work_size,
 )
 from ._kernels.pod import pod_auction as _pod_auction
 from .errors import InvalidInput
@@ -112,8 +118,13 @@ _POD_NODE_BUDGET = 64  # EngineConfig's default pod_node_budget
 _SINGLE = {"first_price": FIRST_PRICE, "second_price": SECOND_PRICE}
 _POSITIONS = {"first_price": FIRST_PRICE, "second_price": SECOND_PRICE, "gsp": GSP, "vcg": VCG}
 
+# The default mechanisms: the one string object a call that passes none (or passes the
+# literal, which Python interns) hands over, recognised by identity.
+_SECOND_PRICE = "second_price"
+_GSP = "gsp"
+
 _F32 = np.dtype(np.float32)
-_SMALL_POD = 32  # up to this many pod candidates, eligibility is read from Python lists
+_SMALL_POD = 32  # up to this many pod candidates, Python lists are checked and read
 
 
 def batch_auctions(
@@ -121,7 +132,7 @@ def batch_auctions(
     floors: ArrayLike | float = _NO_FLOOR,
     tiekeys: ArrayLike | None = None,
     *,
-    mechanism: str = "second_price",
+    mechanism: str = _SECOND_PRICE,
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Many single-slot auctions at once, one per row of ``bids``.
 
@@ -151,10 +162,13 @@ def batch_auctions(
     compiled pass checks the values, then the kernel runs. Other inputs are converted
     first (see ``docs/auctions.md``, "Outside the engine").
     """
-    code = _SINGLE.get(mechanism) if type(mechanism) is str else None
+    if mechanism is _SECOND_PRICE:
+        code: int | None = SECOND_PRICE
+    else:
+        code = _SINGLE.get(mechanism) if type(mechanism) is str else None
     if (
         code is not None
-        and type(bids) is np.ndarray
+        and type(bids) is _ndarray
         and bids.dtype is _F64
         and bids.ndim == 2
         and bids.flags.carray
@@ -165,8 +179,7 @@ def batch_auctions(
         if floors is _NO_FLOOR:
             floor = _ZEROS[m]
         elif type(floors) is float and 0.0 < floors <= _MAX:
-            floor = _empty(m, _F64)
-            floor.fill(floors)
+            floor = _floor_array(floors, m)
         else:
             floor = _fast_floors(floors, m)
         keys = _INDEX_KEYS[n] if tiekeys is None else _fast_keys(tiekeys, n)
@@ -233,7 +246,7 @@ def position_auction(
     floors: ArrayLike | float = _NO_FLOOR,
     weights: Sequence[float] | ArrayLike = _ONE_POSITION,
     *,
-    mechanism: str = "gsp",
+    mechanism: str = _GSP,
     priority: ArrayLike | None = None,
     tiekeys: ArrayLike | None = None,
     campaigns: ArrayLike | None = None,
@@ -274,15 +287,26 @@ def position_auction(
         The candidate in each position, -1 where unfilled.
     prices : float64 array (positions,)
     """
-    code = _POSITIONS.get(mechanism) if type(mechanism) is str else None
-    if code is not None and _ready_values(bids):
+    if mechanism is _GSP:
+        code: int | None = GSP
+    else:
+        code = _POSITIONS.get(mechanism) if type(mechanism) is str else None
+    if (
+        code is not None
+        and type(bids) is _ndarray
+        and bids.dtype is _F64
+        and bids.ndim == 1
+        and bids.flags.carray
+        and _CONFORMS_1D.call(bids, NONNEGATIVE)
+    ):
         n = bids.shape[0]
-        floor = _ZEROS[n] if floors is _NO_FLOOR else _fast_floors(floors, n)
+        zeros, no_tiers, index, index_keys = _CANDIDATES[n]
+        floor = zeros if floors is _NO_FLOOR else _fast_floors(floors, n)
         w = _UNIT_WEIGHT if weights is _ONE_POSITION else _fast_weights(weights)
-        prio = _ZERO_INTS[n] if priority is None else priority
-        owner = _INDEX[n] if campaigns is None else campaigns
-        tv = _ZEROS[n] if values is None else values
-        keys = _INDEX_KEYS[n] if tiekeys is None else _fast_keys(tiekeys, n)
+        prio = no_tiers if priority is None else priority
+        owner = index if campaigns is None else campaigns
+        tv = zeros if values is None else values
+        keys = index_keys if tiekeys is None else _fast_keys(tiekeys, n)
         if (
             floor is not None
             and w is not None
@@ -343,6 +367,9 @@ class PodFill(NamedTuple):
     """Whether every price search ended within its budget (always with first price)."""
 
 
+_tuple_new = tuple.__new__  # PodFill(*fields) without the named tuple's Python __new__
+
+
 def fill_pod(
     values: ArrayLike,
     durations: ArrayLike,
@@ -352,7 +379,7 @@ def fill_pod(
     floors: ArrayLike | float = _NO_FLOOR,
     groups: ArrayLike | None = None,
     tiekeys: ArrayLike | None = None,
-    mechanism: str = "second_price",
+    mechanism: str = _SECOND_PRICE,
     node_budget: int | None = _POD_NODE_BUDGET,
 ) -> PodFill:
     """Fill an ad pod: the set of candidates of highest total value whose durations fit
@@ -390,38 +417,53 @@ def fill_pod(
     -------
     PodFill
     """
-    code = _SINGLE.get(mechanism) if type(mechanism) is str else None
+    if mechanism is _SECOND_PRICE:
+        code: int | None = SECOND_PRICE
+    else:
+        code = _SINGLE.get(mechanism) if type(mechanism) is str else None
     if node_budget is None:
         budget: int | None = UNLIMITED
     elif type(node_budget) is int and 1 <= node_budget <= UNLIMITED:
         budget = node_budget
     else:
         budget = None
-    if code is not None and budget is not None and _ready_values(values):
+    if (
+        code is not None
+        and budget is not None
+        and type(values) is _ndarray
+        and values.dtype is _F64
+        and values.ndim == 1
+        and values.flags.carray
+    ):
         n = values.shape[0]
         floor = _ZEROS[n] if floors is _NO_FLOOR else _fast_floors(floors, n)
         if (
-            _ready(durations, _F64, n)
-            and _CONFORMS_1D.call(durations, NONNEGATIVE)
-            and floor is not None
+            floor is not None
+            and _ready(durations, _F64, n)
             and ((type(poddur) is float and 0.0 <= poddur <= _MAX) or _plain_number(poddur))
             and type(maxseq) is int
             and maxseq >= 1
         ):
-            if groups is None:
-                bits, separate, own_words = _NO_GROUPS[n], False, 0
-            else:  # every argument before is valid: raise as the general path would
-                bits, separate, own_words = _groups(groups, n)
-            keys = _INDEX_KEYS[n] if tiekeys is None else _fast_keys(tiekeys, n)
-            if keys is not None:
-                if n <= _SMALL_POD:
-                    keep = _eligible_few(values, floor, durations, poddur)
-                else:
-                    keep = _eligible(values, floor, durations, poddur)
-                return _fill(
-                    values, durations, floor, bits, keys, poddur, maxseq, separate,
-                    own_words, code, budget, keep, direct=bool(bits.flags.carray),
-                )  # fmt: skip
+            # values and durations are checked with their eligibility
+            if n <= _SMALL_POD:
+                keep = _eligible_few(values, floor, durations, poddur, floors is _NO_FLOOR)
+            elif _CONFORMS_1D.call(values, NONNEGATIVE) and _CONFORMS_1D.call(
+                durations, NONNEGATIVE
+            ):
+                keep = _eligible(values, floor, durations, poddur)
+            else:
+                keep = False
+            if keep is not False:
+                if groups is None:
+                    bits, separate, own_words = _NO_GROUPS[n], False, 0
+                else:  # every argument before is valid: raise as the general path would
+                    bits, separate, own_words = _groups(groups, n)
+                keys = _INDEX_KEYS[n] if tiekeys is None else _fast_keys(tiekeys, n)
+                if keys is not None:
+                    return _fill(
+                        values, durations, floor, bits, keys, poddur, maxseq, separate,
+                        own_words, code, budget, keep, direct=bool(bits.flags.carray),
+                    )  # fmt: skip
     code = _mechanism(mechanism, _SINGLE)
     if node_budget is None:
         budget = UNLIMITED
@@ -466,14 +508,29 @@ def _eligible(
 
 
 def _eligible_few(
-    val: NDArray[np.float64], floor: NDArray[np.float64], dur: NDArray[np.float64], poddur: Any
-) -> NDArray[np.int64] | None:
-    """:func:`_eligible` for a few candidates and a plain ``poddur``: Python's float
-    comparisons are NumPy's, without the cost of five array operations."""
-    v, f, d = val.tolist(), floor.tolist(), dur.tolist()
-    if not v or (min(v) > 0 and max(d) <= poddur and all(map(operator.ge, v, f))):
+    val: NDArray[np.float64],
+    floor: NDArray[np.float64],
+    dur: NDArray[np.float64],
+    poddur: Any,
+    unfloored: bool,
+) -> NDArray[np.int64] | None | Literal[False]:
+    """:func:`_eligible` for a few candidates and a plain ``poddur`` (Python's float
+    comparisons are NumPy's, without the cost of five array operations), checking the
+    values and durations on the way: False unless all are finite and >= 0.
+    ``unfloored``: ``floor`` is all zeros, which every such value clears."""
+    v, d = val.tolist(), dur.tolist()
+    if not v:
+        return None
+    least = min(v)
+    # conforms(NONNEGATIVE) of both, in Python: a NaN or an infinity makes the sum NaN or
+    # infinite, a negative value the least one negative. A sum that overflows turns
+    # valid values down; the general path then checks them again.
+    if not (0.0 <= least and sum(v) < _INF and 0.0 <= min(d) and sum(d) < _INF):
+        return False
+    f = None if unfloored else floor.tolist()
+    if least > 0 and max(d) <= poddur and (f is None or all(map(operator.ge, v, f))):
         return None  # no NaN among the (checked) values, so min and max tell
-    keep = [i for i in range(len(v)) if v[i] > 0 and v[i] >= f[i] and d[i] <= poddur]
+    keep = [i for i in range(len(v)) if v[i] > 0 and (f is None or v[i] >= f[i]) and d[i] <= poddur]
     return np.array(keep, dtype=_I64)
 
 
@@ -500,31 +557,32 @@ def _fill(
         val, dur, bits, keys, floor = val[keep], dur[keep], bits[keep], keys[keep], floor[keep]
         direct = True
     m = val.shape[0]
-    size = m if m > 1 else 1
-    limit = maxseq if maxseq < size else size
-    sel = _empty(size, _I64)  # the kernel writes sel[:count] and price[:count]
-    sel2 = _empty(size, _I64)
-    price = _empty(size, _F64)
-    stats = np.zeros(POD_STATS, _F64)  # read even when no candidate is kept
-    work = np.zeros(pod_work_size(size, limit, bits.shape[1]), _I64)
-    count = 0
-    if m:
-        run = _POD.call if direct else _pod_auction
-        count = int(
-            run(
-                sel, price, val, dur, bits, keys, floor, m, float(poddur), limit, separate,
-                own_words, code, budget, stats, sel2, work,
-            )
-        )  # fmt: skip
+    if m == 0:
+        return _tuple_new(PodFill, (_empty(0, _I64), _empty(0, _F64), True, 0.0, 0, True))
+    limit = maxseq if maxseq < m else m
+    key = (m, limit, bits.shape[1])
+    scratch = _POD_SCRATCH.pop(key, None) or _pod_scratch(key)  # no other call holds it
+    sel, sel2, price, stats, work = scratch  # the kernel writes sel[:count], price[:count]
+    run = _POD.call if direct else _pod_auction
+    count = run(
+        sel, price, val, dur, bits, keys, floor, m, float(poddur), limit, separate, own_words,
+        code, budget, stats, sel2, work,
+    )  # fmt: skip
     chosen = sel[:count].copy() if keep is None else keep[sel[:count]].astype(_I64, copy=False)
+    prices = price[:count].copy()
     st = stats.tolist()
-    return PodFill(  # chosen, prices, exact, gap, nodes, exact_prices
-        chosen,
-        price[:count].copy(),
-        st[STAT_FILL_BUDGETED] == 0.0,
-        st[STAT_FILL_GAP],
-        int(st[STAT_NODES]),
-        st[STAT_PRICE_BUDGETED] == 0.0,
+    if m <= _CACHED and len(_POD_SCRATCH) < _POD_SCRATCH_KEPT:
+        _POD_SCRATCH[key] = scratch  # for the next call, now that nothing of it is read
+    return _tuple_new(  # chosen, prices, exact, gap, nodes, exact_prices
+        PodFill,
+        (
+            chosen,
+            prices,
+            st[STAT_FILL_BUDGETED] == 0.0,
+            st[STAT_FILL_GAP],
+            int(st[STAT_NODES]),
+            st[STAT_PRICE_BUDGETED] == 0.0,
+        ),
     )
 
 
