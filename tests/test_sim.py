@@ -11,7 +11,15 @@ import msgspec
 import numpy as np
 import pytest
 
-from adcore.sim import SCENARIOS, InvalidScenario, Market, load_scenario, run_arm, simulate
+from adcore.sim import (
+    SCENARIOS,
+    Behaviour,
+    InvalidScenario,
+    Market,
+    load_scenario,
+    run_arm,
+    simulate,
+)
 
 LATENCY = {"latency_p50_us", "latency_p99_us"}
 
@@ -40,6 +48,30 @@ def test_arms_see_the_same_market() -> None:
         np.testing.assert_array_equal(getattr(m1, name), getattr(m2, name))
     assert m1.request(17) == m2.request(17)
     assert m1.catalog.ads == m2.catalog.ads
+
+
+def test_requests_and_responses_do_not_depend_on_the_reading_order() -> None:
+    """A market reads its arrays a block of requests at a time and shares the parts of
+    requests that repeat: whichever order requests and responses are asked for, they
+    are the same (and requests past the day's end are an IndexError)."""
+    scenario = msgspec.structs.replace(SCENARIOS["bot-attack"], requests=9000, listeners=300)
+    forward, scattered = Market(scenario, 4), Market(scenario, 4)
+    n = forward.n_requests
+    order = np.random.default_rng(0).permutation(n).tolist()
+    ahead = [forward.request(i) for i in range(n)]
+    for i in order:
+        assert scattered.request(i) == ahead[i], i
+    assert scattered.request(-1) == msgspec.structs.replace(ahead[-1], id=f"4-{-1}")
+    with pytest.raises(IndexError):
+        forward.request(n)
+    assert msgspec.json.encode(ahead[17]) == msgspec.json.encode(Market(scenario, 4).request(17))
+    slots = np.random.default_rng(1).choice(forward.n_slots, size=600, replace=False).tolist()
+    n_ads = len(forward.ad_truth)
+    for k, s in enumerate(slots):
+        args = (k % n_ads, (15.0, 30.0, 0.0)[k % 3], k % 4, 0.6, 0.004, 12.0)
+        forward.request(int(forward.slot_request[s]))  # the slot's own block is current
+        scattered.request(n - 1 - int(scattered.slot_request[s]))  # another block is
+        assert Behaviour.respond(forward, s, *args) == Behaviour.respond(scattered, s, *args)
 
 
 @pytest.mark.parametrize("name", ["steady", "budget-crunch"])

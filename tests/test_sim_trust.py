@@ -18,7 +18,8 @@ from adcore.agents import default_agents
 from adcore.agents.privacy import request_activities
 from adcore.consent import activities, decode_tcf
 from adcore.sim import METRICS, SCENARIOS, Market, run_arm, simulate
-from adcore.sim.market import SIM_VENDOR_ID, _tc_string
+from adcore.sim._tcstring import tc_string
+from adcore.sim.market import SIM_VENDOR_ID
 
 JIT_DISABLED = bool(numba.config.DISABLE_JIT)
 
@@ -153,7 +154,7 @@ def test_tc_string_round_trips_through_the_decoder(
     ranges: bool | None,
     created: int,
 ) -> None:
-    s = _tc_string(
+    s = tc_string(
         purposes,
         vendors,
         li_purposes=li_purposes,

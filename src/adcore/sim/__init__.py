@@ -19,7 +19,8 @@ without pacing, fraud filter, frequency caps or creative adaptation, kept for re
 from typing import TYPE_CHECKING, Any
 
 from .baseline import BlockListSafety, baseline_agents, baseline_config
-from .market import Behaviour, Market, SlotOutcome
+from .behaviour import Behaviour, SlotOutcome
+from .market import Market
 from .report import ReportError, write_report
 from .results import METRICS, ArmRun, SimResults, SummaryRow
 from .reward import REWARD_VERSION, RewardTerms, RewardWeights, delivery_score, shared_reward

@@ -9,20 +9,20 @@ the same random draws for every response (common random numbers).
 
 from __future__ import annotations
 
-import base64
 import functools
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+import operator
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .. import openrtb as rtb
 from ..catalog import Ad, AdFormat, BidStrategy, Campaign, Catalog, Creative, FrequencyCap
+from ._tcstring import tc_string
 from .scenario import Scenario
 
-__all__ = ["SIM_VENDOR_ID", "Behaviour", "Market", "SlotOutcome"]
+__all__ = ["SIM_VENDOR_ID", "Market"]
 
 SIM_VENDOR_ID = 1000
 """The simulator's GVL vendor id: the id its TC strings consent to, and the engine's
@@ -64,221 +64,11 @@ def _unit(v: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.asarray(v / np.where(n > 0, n, 1.0))
 
 
-@dataclass(frozen=True)
-class SlotOutcome:
-    """What a listener did with one shown ad."""
-
-    click: bool
-    complete: bool
-    skip: bool
-    conversion: bool
-    value: float
-
-
-class Behaviour:
-    """How listeners respond, from true relevance, ad length versus attention, fatigue.
-
-    - relevance ``r`` is the cosine of the listener's true interest and the ad's true
-      embedding (unusual listeners' true interests differ from their signals);
-    - audio and video: ``P(complete) = sigmoid(0.8 + 2 r - length_penalty - 0.35 f)``,
-      where the penalty of a 30 s cut is high for a focused podcast listener (1.5), mild
-      for foreground music (0.3) or video (0.6) and nil in the background, and ``f`` is
-      how many times the listener already heard the campaign today; a skip is the
-      opposite of a completion;
-    - ``P(click) = sigmoid(-4.6 + 2.5 r - 0.3 f)`` for display, a tenth of that for audio;
-    - a click converts with probability ``0.05 (1 + r)``;
-    - bots never complete and click in bursts (30 %).
-    Values: the campaign's value per click, per completion (a 15 s completion is worth
-    60 % of a 30 s one) and per conversion.
-    """
-
-    @staticmethod
-    def respond(
-        market: Market,
-        slot: int,
-        ad: int,
-        duration: float,
-        fatigue: int,
-        value_click: float,
-        value_complete: float,
-        value_conversion: float,
-    ) -> SlotOutcome:
-        """The outcome of showing catalog ad ``ad`` (index in ``market.ad_truth``) in
-        ``slot``, using the slot's pre-drawn uniforms."""
-        req = market.slot_request[slot]
-        u_click, u_complete, u_conv = market.uniforms[slot]
-        if market.bot[req]:
-            click = u_click < 0.3
-            return SlotOutcome(click=click, complete=False, skip=False, conversion=False, value=0.0)
-        r = market.affinity(int(market.listener[req]), ad)
-        fmt = market.ad_format_code[ad]
-        session = market.session[req]
-        click_logit = -4.6 + 2.5 * r - 0.3 * fatigue
-        if fmt == SLOT_DISPLAY:
-            p_click = _sigmoid(click_logit)
-            click = u_click < p_click
-            complete = skip = False
-        else:
-            long = duration > 20.0
-            if fmt == SLOT_VIDEO:
-                penalty = 0.6 if long else 0.2
-            elif session == SESSION_PODCAST:
-                penalty = 1.5 if long else 0.2
-            elif session == SESSION_MUSIC:
-                penalty = 0.3 if long else 0.1
-            else:
-                penalty = 0.0
-            p_complete = _sigmoid(0.8 + 2.0 * r - penalty - 0.35 * fatigue)
-            complete = u_complete < p_complete
-            skip = not complete
-            click = u_click < 0.1 * _sigmoid(click_logit)
-        conversion = click and u_conv < 0.05 * (1.0 + r)
-        value = 0.0
-        if click:
-            value += value_click
-        if complete:
-            value += value_complete * (1.0 if duration > 20.0 else 0.6)
-        if conversion:
-            value += value_conversion
-        return SlotOutcome(
-            click=click, complete=complete, skip=skip, conversion=conversion, value=value
-        )
-
-
-def _sigmoid(z: float) -> float:
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
-
-
-class _BitWriter:
-    """Big-endian bit writer: fields appended left to right, as the TC string lays them."""
-
-    __slots__ = ("n", "size")
-
-    def __init__(self) -> None:
-        self.n = 0
-        self.size = 0
-
-    def write(self, value: int, width: int) -> None:
-        if width < 0 or not 0 <= value < (1 << width):
-            raise ValueError(f"{value} does not fit in {width} bits")
-        self.n = (self.n << width) | value
-        self.size += width
-
-    def ids(self, ids: frozenset[int], width: int) -> None:
-        """A bit field of ``width`` bits whose first (leftmost) bit is id 1."""
-        if any(not 1 <= i <= width for i in ids):
-            raise ValueError(f"ids {sorted(ids)} are not all in 1..{width}")
-        for i in range(1, width + 1):
-            self.write(int(i in ids), 1)
-
-    def letters(self, code: str) -> None:
-        """Two letters A..Z, 6 bits each (A = 0)."""
-        for c in code.upper():
-            self.write(ord(c) - 65, 6)
-
-    def base64url(self) -> str:
-        """The bits padded with zeros to whole bytes, base64url without ``=`` padding."""
-        pad = -self.size % 8
-        raw = (self.n << pad).to_bytes((self.size + pad) // 8, "big")
-        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def _runs(ids: Iterable[int]) -> list[tuple[int, int]]:
-    """Sorted ids as maximal runs ``(start, end)`` of consecutive ids."""
-    runs: list[tuple[int, int]] = []
-    for v in sorted(set(ids)):
-        if runs and v == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], v)
-        else:
-            runs.append((v, v))
-    return runs
-
-
-def _write_vendors(w: _BitWriter, vendors: frozenset[int], ranges: bool | None) -> None:
-    """A vendor section: MaxVendorId (16 bits), IsRangeEncoding (1 bit), then either a
-    bit field of MaxVendorId bits or NumEntries (12 bits) of IsARange (1 bit),
-    StartOrOnlyVendorId (16 bits) and, for a range, EndVendorId (16 bits). ``ranges``
-    None picks the shorter encoding, as CMPs do."""
-    max_id = max(vendors, default=0)
-    runs = _runs(vendors)
-    range_bits = 12 + sum(17 + (16 if a != b else 0) for a, b in runs)
-    use_ranges = range_bits < max_id if ranges is None else ranges
-    w.write(max_id, 16)
-    w.write(int(use_ranges), 1)
-    if not use_ranges:
-        w.ids(vendors, max_id)
-        return
-    w.write(len(runs), 12)
-    for a, b in runs:
-        w.write(int(a != b), 1)
-        w.write(a, 16)
-        if a != b:
-            w.write(b, 16)
-
-
-def _tc_string(
-    purposes: Iterable[int],
-    vendors: Iterable[int],
-    *,
-    li_purposes: Iterable[int] = (),
-    li_vendors: Iterable[int] = (),
-    special_features: Iterable[int] = (),
-    created: int = 17_800_128_000,
-    cmp_id: int = 2,
-    vendor_list_version: int = 100,
-    ranges: bool | None = None,
-) -> str:
-    """The core segment of a TCF v2.2 TC string (no other segment, no publisher
-    restriction).
-
-    Fields, in order and width (bits), as the IAB TCF v2.2 "Consent string and vendor
-    list formats" specification lays out the core segment: Version 6 (= 2), Created 36
-    and LastUpdated 36 (epoch deciseconds, both ``created``), CmpId 12, CmpVersion 12
-    (1), ConsentScreen 6 (1), ConsentLanguage 12 ("EN"), VendorListVersion 12,
-    TcfPolicyVersion 6 (4, the policy of TCF v2.2), IsServiceSpecific 1 (1),
-    UseNonStandardTexts 1 (0), SpecialFeatureOptIns 12, PurposesConsent 24,
-    PurposesLITransparency 24, PurposeOneTreatment 1 (0), PublisherCC 12 ("AA",
-    unknown), the vendor consent section, the vendor legitimate-interest section
-    (see :func:`_write_vendors`; ``ranges`` forces an encoding) and NumPubRestrictions
-    12 (0). Bit fields put id 1 in their first bit. The bits are padded with zeros to
-    whole bytes and base64url-encoded without padding characters.
-
-    References
-    ----------
-    IAB Tech Lab, "Transparency and Consent String with Global Vendor List Format",
-    TCF v2.2, https://github.com/InteractiveAdvertisingBureau/GDPR-Transparency-and-Consent-Framework
-    """
-    w = _BitWriter()
-    w.write(2, 6)
-    w.write(created, 36)
-    w.write(created, 36)
-    w.write(cmp_id, 12)
-    w.write(1, 12)
-    w.write(1, 6)
-    w.letters("EN")
-    w.write(vendor_list_version, 12)
-    w.write(4, 6)
-    w.write(1, 1)
-    w.write(0, 1)
-    w.ids(frozenset(special_features), 12)
-    w.ids(frozenset(purposes), 24)
-    w.ids(frozenset(li_purposes), 24)
-    w.write(0, 1)
-    w.letters("AA")
-    _write_vendors(w, frozenset(vendors), ranges)
-    _write_vendors(w, frozenset(li_vendors), ranges)
-    w.write(0, 12)
-    return w.base64url()
-
-
 @functools.lru_cache(maxsize=16)
 def _consent_strings(created: int) -> tuple[str, str]:
     """The TC strings of a listener who consented and of one who refused."""
-    consented = _tc_string(CONSENTED_PURPOSES, (SIM_VENDOR_ID,), created=created)
-    refused = _tc_string(
+    consented = tc_string(CONSENTED_PURPOSES, (SIM_VENDOR_ID,), created=created)
+    refused = tc_string(
         REFUSED_PURPOSES,
         (),
         li_purposes=REFUSED_LI_PURPOSES,
@@ -291,8 +81,14 @@ def _consent_strings(created: int) -> tuple[str, str]:
 class Market:
     """One seeded day of the scenario: the catalog, the listeners and every request.
 
-    Requests are built lazily by :meth:`request` (OpenRTB Structs); per-slot draws
-    (outside competition, response uniforms) are arrays indexed by slot.
+    Every random value of the day is drawn up front, in whole-day arrays (per request:
+    its time, listener, session, slot kind, floor...; per slot: the outside competition
+    and the response uniforms). Requests are built lazily by :meth:`request` (OpenRTB
+    Structs), from those arrays read as plain Python values a block of requests at a
+    time; the parts of a request that depend only on its listener (user, consent,
+    regulations, geography), on its content genre or on its slots are built once and
+    shared between requests (they are frozen, and the engine never changes a request).
+    The arrays are the day: they are not to be modified once requests have been read.
     """
 
     def __init__(self, scenario: Scenario, seed: int) -> None:
@@ -306,6 +102,21 @@ class Market:
         self.uniforms = outcomes.random((self.n_slots, 3))
         # Every EU listener sends one of two TC strings, recorded at the day's start.
         self.tc_consented, self.tc_refused = _consent_strings(int(self.scenario.start) * 10)
+        # Plain Python views of the arrays and shared request parts, built on first use.
+        self._blocks: dict[int, _Block] = {}
+        self._current = _Block.empty()
+        self._listener_rows: list[_ListenerRow] | None = None
+        self._people: list[_Person | None] = [None] * len(self.listener_eu)
+        self._bot_users: dict[tuple[int, int], rtb.User] = {}
+        self._apps: dict[tuple[str, int | None], rtb.App] = {}
+        self._regs: dict[tuple[int, str | None], rtb.Regs] = {}
+        self._geos: dict[str, rtb.Geo] = {}
+        self._imps: dict[tuple[int, int, float, int, bool], tuple[rtb.Imp, ...]] = {}
+        self._affinities: dict[int, float] = {}
+        self._interest_rows: list[NDArray[np.float64]] | None = None
+        self._truth_rows: list[NDArray[np.float64]] = []
+        self._ad_format: list[int] = self.ad_format_code.tolist()
+        self._n_ads = len(self._ad_format)
 
     # ------------------------------------------------------------------ world
     def _build_world(self, rng: np.random.Generator) -> None:
@@ -544,24 +355,194 @@ class Market:
         """The true affinity of ``listener`` for catalog ad ``ad`` (its index in
         :attr:`ad_truth`): the cosine of the listener's true interest and the ad's true
         embedding (both unit vectors), in [-1, 1]. It is the relevance ``r`` that drives
-        a human listener's click and completion probabilities (:class:`Behaviour`); the
+        a human listener's click and completion probabilities (:class:`~adcore.sim.Behaviour`); the
         engine never sees it. Which requests come from bots is :attr:`bot` (one flag per
         request); a bot's response does not depend on affinity."""
         return float(self.interest[listener] @ self.ad_truth[ad])
 
+    def _affinity(self, listener: int, ad: int) -> float:
+        """:meth:`affinity` of a valid listener and ad index, remembered: the same
+        product, computed once per pair (and so the same value, bit for bit)."""
+        key = listener * self._n_ads + ad
+        r = self._affinities.get(key)
+        if r is None:
+            if len(self._affinities) >= _MAX_AFFINITIES:
+                self._affinities.clear()
+            if self._interest_rows is None:
+                self._interest_rows = list(self.interest)
+                self._truth_rows = list(self.ad_truth)
+            # The same dot product as affinity's (one BLAS call on two vectors).
+            r = self._affinities[key] = float(
+                self._interest_rows[listener].dot(self._truth_rows[ad])
+            )
+        return r
+
+    # ------------------------------------------------------------------ blocks
+    def _block(self, i: int) -> _Block:
+        """The block holding request ``i`` (from 0 to the number of requests drawn, less
+        one), made the current one."""
+        b = i // _BLOCK_REQUESTS
+        block = self._blocks.get(b)
+        if block is None:
+            if len(self._blocks) >= _KEPT_BLOCKS:
+                self._blocks.pop(next(iter(self._blocks)), None)
+            block = self._blocks[b] = self._read_block(b * _BLOCK_REQUESTS)
+        self._current = block
+        return block
+
+    def _read_block(self, start: int) -> _Block:
+        """Requests ``start`` to ``start + _BLOCK_REQUESTS - 1`` (or the day's last) and
+        their slots, as Python values, read from the day's arrays in one pass each."""
+        stop = min(start + _BLOCK_REQUESTS, len(self.listener))
+        rows = slice(start, stop)
+        first = self.first_slot[rows]
+        slot0 = int(first[0])
+        slot1 = int(first[-1] + self.slots_per_request[stop - 1])
+        octets = self.ip_octets[rows]
+        requests = list(
+            zip(
+                self.listener[rows].tolist(),
+                self.session[rows].tolist(),
+                self.slot_kind[rows].tolist(),
+                self.slots_per_request[rows].tolist(),
+                first.tolist(),
+                self.floor[first].tolist(),
+                self.display_size[rows].tolist(),
+                octets[:, 0].tolist(),
+                octets[:, 1].tolist(),
+                self.music_genre[rows].tolist(),
+                self.bot[rows].tolist(),
+                self.bot_agent[rows].tolist(),
+                strict=True,
+            )
+        )
+        of = self.slot_request[slot0:slot1]
+        u = self.uniforms[slot0:slot1]
+        slots = list(
+            zip(
+                u[:, 0].tolist(),
+                u[:, 1].tolist(),
+                u[:, 2].tolist(),
+                self.market_price[slot0:slot1].tolist(),
+                self.bot[of].tolist(),
+                self.listener[of].tolist(),
+                self.session[of].tolist(),
+                strict=True,
+            )
+        )
+        return _Block(start, stop, requests, self.time[rows].tolist(), slot0, slot1, slots)
+
+    def _slot(self, slot: int) -> _SlotRow:
+        """Slot ``slot``'s values: its three uniforms, the outside competition's price,
+        and its request's bot flag, listener and session."""
+        block = self._current
+        if block.slot0 <= slot < block.slot1:
+            return block.slots[slot - block.slot0]
+        req = int(self.slot_request[slot])
+        u = self.uniforms
+        return (
+            u.item(slot, 0),
+            u.item(slot, 1),
+            u.item(slot, 2),
+            self.market_price.item(slot),
+            bool(self.bot[req]),
+            int(self.listener[req]),
+            int(self.session[req]),
+        )
+
+    def _time(self, i: int) -> float:
+        """Request ``i``'s time, from the current block when it holds it."""
+        block = self._current
+        j = i - block.start
+        if 0 <= j < len(block.times):
+            return block.times[j]
+        return float(self.time[i])
+
+    def _row(self, i: int) -> _RequestRow:
+        """Request ``i``'s values (``i`` may count from the end, as for the arrays)."""
+        block = self._current
+        j = i - block.start
+        if 0 <= j < block.size:
+            return block.requests[j]
+        n = len(self.listener)
+        k = operator.index(i)
+        if k < 0:
+            k += n
+        if not 0 <= k < n:
+            raise IndexError(f"request {i} is out of range for a day of {n} requests")
+        block = self._block(k)
+        return block.requests[k - block.start]
+
     # ------------------------------------------------------------------ requests
-    def request(self, i: int) -> rtb.BidRequest:
-        """The ``i``-th bid request of the day, as the exchange would send it."""
-        listener = int(self.listener[i])
-        session = int(self.session[i])
-        kind = int(self.slot_kind[i])
-        n_slots = int(self.slots_per_request[i])
-        floor = float(self.floor[self.first_slot[i]])
-        imps: list[rtb.Imp] = []
+    def _person(self, listener: int) -> _Person:
+        """What every request of ``listener`` shares, built on the first one."""
+        rows = self._listener_rows
+        if rows is None:
+            rows = self._listener_rows = list(
+                zip(
+                    self.listener_eu.tolist(),
+                    self.listener_consent.tolist(),
+                    self.listener_optout.tolist(),
+                    self.listener_country.tolist(),
+                    self.listener_device.tolist(),
+                    self.listener_agent.tolist(),
+                    self.listener_talk.tolist(),
+                    self.listener_music.tolist(),
+                    self.listener_segments.tolist(),
+                    strict=True,
+                )
+            )
+        eu, consented, optout, c, device, agent, talk, music, segments = rows[listener]
+        country = EU[c] if eu else NON_EU[c]
+        regs_key = (1 if eu else 0, "1YYN" if (not eu and optout) else None)
+        regs = self._regs.get(regs_key)
+        if regs is None:
+            regs = self._regs[regs_key] = rtb.Regs(gdpr=regs_key[0], us_privacy=regs_key[1])
+        geo = self._geos.get(country)
+        if geo is None:
+            geo = self._geos[country] = rtb.Geo(country=country, utcoffset=0)
+        data = (rtb.Data(id="dmp", segment=tuple(_SEGMENTS[s] for s in segments)),)
+        consent = (self.tc_consented if consented else self.tc_refused) if eu else None
+        person = _Person(
+            user=rtb.User(id=f"listener-{listener}", consent=consent, data=data),
+            consent=consent,
+            data=data,
+            regs=regs,
+            geo=geo,
+            devicetype=_DEVICE_TYPES[device],
+            agent=HUMAN_AGENTS[agent],
+            ip_tail=f".{listener % 250 + 1}",
+            podcast_app=self._app(TALK_GENRES[talk], None),
+            music_app=self._app(MUSIC_GENRES[music], 3),
+        )
+        self._people[listener] = person
+        return person
+
+    def _app(self, genre: str, context: int | None) -> rtb.App:
+        app = self._apps.get((genre, context))
+        if app is None:
+            app = self._apps[(genre, context)] = rtb.App(
+                id="player",
+                bundle="com.example.player",
+                content=rtb.Content(genre=genre, context=context),
+            )
+        return app
+
+    def _imps_of(
+        self, kind: int, n_slots: int, floor: float, size: int, session: int
+    ) -> tuple[rtb.Imp, ...]:
+        """The impressions of a request: ``n_slots`` slots of ``kind`` at ``floor``
+        (display: in size ``size``; audio: a podcast's feed when ``session`` is one)."""
+        podcast = kind == SLOT_AUDIO and session == SESSION_PODCAST
+        key = (kind, n_slots, floor, size if kind == SLOT_DISPLAY else -1, podcast)
+        imps = self._imps.get(key)
+        if imps is not None:
+            return imps
+        built: list[rtb.Imp] = []
         for k in range(n_slots):
             if kind == SLOT_DISPLAY:
-                w, h = SIZES[int(self.display_size[i])]
-                imps.append(
+                w, h = SIZES[size]
+                built.append(
                     rtb.Imp(
                         id=str(k + 1),
                         bidfloor=floor,
@@ -569,7 +550,7 @@ class Market:
                     )
                 )
             elif kind == SLOT_VIDEO:
-                imps.append(
+                built.append(
                     rtb.Imp(
                         id=str(k + 1),
                         bidfloor=floor,
@@ -579,7 +560,7 @@ class Market:
                     )
                 )
             else:
-                imps.append(
+                built.append(
                     rtb.Imp(
                         id=str(k + 1),
                         bidfloor=floor,
@@ -587,7 +568,7 @@ class Market:
                             mimes=("audio/mpeg",),
                             minduration=5,
                             maxduration=30,
-                            feed=3 if session == SESSION_PODCAST else 1,
+                            feed=3 if podcast else 1,
                             podid="pod" if n_slots > 1 else None,
                             slotinpod=1
                             if k == 0
@@ -597,63 +578,106 @@ class Market:
                         ),
                     )
                 )
+        if len(self._imps) >= _MAX_SHARED_IMPS:
+            self._imps.clear()
+        imps = self._imps[key] = tuple(built)
+        return imps
+
+    def request(self, i: int) -> rtb.BidRequest:
+        """The ``i``-th bid request of the day, as the exchange would send it."""
+        (listener, session, kind, n_slots, _, floor, size, ip_a, ip_b, music, bot, bot_agent) = (
+            self._row(i)
+        )
+        person = self._people[listener] or self._person(listener)
         if session == SESSION_PODCAST:
-            genre = TALK_GENRES[int(self.listener_talk[listener])]
-            context = None
+            app = person.podcast_app
+        elif session == SESSION_BACKGROUND:
+            app = self._app(MUSIC_GENRES[music], 3)
         else:
-            genre = MUSIC_GENRES[
-                int(self.music_genre[i])
-                if session == SESSION_BACKGROUND
-                else int(self.listener_music[listener])
-            ]
-            context = 3
-        bot = bool(self.bot[i])
-        if bot and self.bot_agent[i]:
-            ua = BOT_AGENTS[i % len(BOT_AGENTS)]
-        else:
-            ua = HUMAN_AGENTS[int(self.listener_agent[listener])]
+            app = person.music_app
         if bot:
             # A handful of cloud servers send all the bot traffic.
+            ua = BOT_AGENTS[i % len(BOT_AGENTS)] if bot_agent else person.agent
             ip = BOT_IPS[i % len(BOT_IPS)]
-            user_id = f"bot-{i % 8}"
+            key = (i % 8, listener)
+            user = self._bot_users.get(key)
+            if user is None:
+                user = self._bot_users[key] = rtb.User(
+                    id=f"bot-{i % 8}", consent=person.consent, data=person.data
+                )
         else:
-            a, b = self.ip_octets[i]
-            ip = f"203.{a}.{b}.{listener % 250 + 1}"
-            user_id = f"listener-{listener}"
-        eu = bool(self.listener_eu[listener])
-        country = (
-            EU[int(self.listener_country[listener])]
-            if eu
-            else NON_EU[int(self.listener_country[listener])]
-        )
-        regs = rtb.Regs(
-            gdpr=1 if eu else 0,
-            us_privacy="1YYN" if (not eu and self.listener_optout[listener]) else None,
-        )
-        segments = tuple(rtb.Segment(id=SEGMENTS[int(s)]) for s in self.listener_segments[listener])
+            ua = person.agent
+            ip = f"203.{ip_a}.{ip_b}{person.ip_tail}"
+            user = person.user
         return rtb.BidRequest(
             id=f"{self.seed}-{i}",
-            imp=tuple(imps),
-            app=rtb.App(
-                id="player",
-                bundle="com.example.player",
-                content=rtb.Content(genre=genre, context=context),
-            ),
-            device=rtb.Device(
-                ua=ua,
-                ip=ip,
-                devicetype=rtb.DeviceType(int(self.listener_device[listener])),
-                geo=rtb.Geo(country=country, utcoffset=0),
-            ),
-            user=rtb.User(
-                id=user_id,
-                consent=(
-                    (self.tc_consented if self.listener_consent[listener] else self.tc_refused)
-                    if eu
-                    else None
-                ),
-                data=(rtb.Data(id="dmp", segment=segments),),
-            ),
-            regs=regs,
+            imp=self._imps_of(kind, n_slots, floor, size, session),
+            app=app,
+            device=rtb.Device(ua=ua, ip=ip, devicetype=person.devicetype, geo=person.geo),
+            user=user,
+            regs=person.regs,
             tmax=200,
         )
+
+
+_SEGMENTS = tuple(rtb.Segment(id=s) for s in SEGMENTS)
+_DEVICE_TYPES = {int(t): t for t in rtb.DeviceType}
+
+_BLOCK_REQUESTS = 4096
+"""Requests read from the day's arrays at a time."""
+_KEPT_BLOCKS = 4
+"""Blocks a market keeps (two runs interleaved over one market each keep theirs)."""
+_MAX_AFFINITIES = 1 << 20
+_MAX_SHARED_IMPS = 1 << 16
+
+_RequestRow = tuple[int, int, int, int, int, float, int, int, int, int, bool, bool]
+"""Per request: listener, session, slot kind, slots, first slot, floor, display size,
+the two random octets of a human's address, background music genre, bot, bot agent."""
+_ListenerRow = tuple[bool, bool, bool, int, int, int, int, int, list[int]]
+"""Per listener: EU, consented, opted out (US), country, device type, user agent, talk
+genre, music genre, segments."""
+_SlotRow = tuple[float, float, float, float, bool, int, int]
+"""Per slot: the click, completion and conversion uniforms, the outside competition's
+price, and its request's bot flag, listener and session."""
+
+
+class _Block:
+    """Requests ``start`` to ``stop - 1`` (their rows and times) and their slots
+    ``slot0`` to ``slot1 - 1`` as Python values."""
+
+    __slots__ = ("requests", "size", "slot0", "slot1", "slots", "start", "stop", "times")
+
+    def __init__(
+        self,
+        start: int,
+        stop: int,
+        requests: list[_RequestRow],
+        times: list[float],
+        slot0: int,
+        slot1: int,
+        slots: list[_SlotRow],
+    ) -> None:
+        self.start, self.stop, self.size = start, stop, stop - start
+        self.requests = requests
+        self.times = times  # shorter than the block if the day's times were cut short
+        self.slot0, self.slot1 = slot0, slot1
+        self.slots = slots
+
+    @classmethod
+    def empty(cls) -> _Block:
+        return cls(0, 0, [], [], 0, 0, [])
+
+
+class _Person(NamedTuple):
+    """The parts of a listener's requests that every one of them shares."""
+
+    user: rtb.User
+    consent: str | None
+    data: tuple[rtb.Data, ...]
+    regs: rtb.Regs
+    geo: rtb.Geo
+    devicetype: rtb.DeviceType
+    agent: str
+    ip_tail: str
+    podcast_app: rtb.App
+    music_app: rtb.App

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -36,15 +36,8 @@ from ..engine import Engine
 from ..errors import InvalidInput
 from ..events import Click, Complete, Conversion, Impression, Skip
 from .baseline import baseline_agents, baseline_config, monolith_agents
-from .market import (
-    SIM_VENDOR_ID,
-    SLOT_AUDIO,
-    SLOT_DISPLAY,
-    SLOT_VIDEO,
-    Behaviour,
-    Market,
-    SlotOutcome,
-)
+from .behaviour import Behaviour, SlotOutcome
+from .market import SIM_VENDOR_ID, SLOT_AUDIO, SLOT_DISPLAY, SLOT_VIDEO, Market
 from .results import ArmRun, SimResults, match_spend
 from .scenario import Scenario, load_scenario
 
@@ -216,75 +209,127 @@ def play_request(
     (``fatigue`` counts earlier exposures per listener and campaign, and is updated) and
     report it as feedback events one second later. Returns the decision, what was shown,
     and how long ``Engine.decide`` took (microseconds)."""
-    return _play(engine, market, i, market.request(i), fatigue, trace=trace)
-
-
-def _play(
-    engine: Engine,
-    market: Market,
-    i: int,
-    request: rtb.BidRequest,
-    fatigue: dict[tuple[int, int], int],
-    *,
-    trace: bool,
-) -> tuple[Decision, list[Shown], float]:
-    now = float(market.time[i])
-    t0 = time.perf_counter_ns()
-    decision = engine.decide(request, now=now, trace=trace)
-    decide_us = (time.perf_counter_ns() - t0) / 1000.0
-    first = int(market.first_slot[i])
-    listener = int(market.listener[i])
-    shown: list[Shown] = []
-    for k, slot in enumerate(decision.slots):
-        s = first + k
-        if slot.ad_id is None or slot.impression_id is None or slot.campaign_id is None:
-            continue
-        if slot.bid < market.market_price[s]:  # the outside market outbids us
-            continue
-        iid = slot.impression_id
-        row = engine.catalog.snapshot.campaign_index[slot.campaign_id]
-        before = int(engine.ledger.spent_total[row])
-        engine.feedback(Impression(impression_id=iid, timestamp=now))
-        charged = int(engine.ledger.spent_total[row]) - before
-        c = market.campaign_row[slot.campaign_id]
-        ad = market.ad_row[slot.ad_id]
-        seen = fatigue.get((listener, c), 0)
-        fatigue[(listener, c)] = seen + 1
-        outcome = Behaviour.respond(
-            market,
-            s,
-            ad,
-            slot.duration,
-            seen,
-            float(market.value_click[c]),
-            float(market.value_complete[c]),
-            float(market.value_conversion[c]),
+    request = market.request(i)
+    row = market._row(i)
+    decision, seen, _, decide_us = _Player(engine, market, fatigue).play(
+        i, request, market._time(i), row[0], row[4], trace
+    )
+    shown = [
+        Shown(
+            slot=s,
+            decision=slot,
+            campaign=c,
+            ad=ad,
+            audio_video=market._ad_format[ad] != SLOT_DISPLAY,
+            outcome=outcome,
+            charged_micros=charged,
         )
-        later = now + 1.0
-        if outcome.click:
-            engine.feedback(Click(impression_id=iid, timestamp=later))
-        if outcome.complete:
-            engine.feedback(Complete(impression_id=iid, timestamp=later))
-        if outcome.skip:
-            engine.feedback(Skip(impression_id=iid, timestamp=later))
-        if outcome.conversion:
-            engine.feedback(
-                Conversion(
-                    impression_id=iid, timestamp=later, value=float(market.value_conversion[c])
-                )
-            )
-        shown.append(
-            Shown(
-                slot=s,
-                decision=slot,
-                campaign=c,
-                ad=ad,
-                audio_video=market.ad_format_code[ad] != SLOT_DISPLAY,
-                outcome=outcome,
-                charged_micros=charged,
-            )
-        )
+        for s, slot, c, ad, outcome, charged in seen
+    ]
     return decision, shown, decide_us
+
+
+_Seen = tuple[int, SlotDecision, int, int, SlotOutcome, int]
+"""A slot shown: its index, the engine's decision for it, the campaign's and the ad's
+rows in the market, the listener's response and what the ledger charged (micro-units)."""
+
+
+class _Player:
+    """Decides a market's requests with one engine and plays what it shows: the
+    outside market's check, the impression, the listener's response and the feedback
+    events (what :func:`run_arm` and :func:`play_request` share)."""
+
+    __slots__ = (
+        "ad_row",
+        "campaign_row",
+        "decide",
+        "engine",
+        "fatigue",
+        "feedback",
+        "ledger",
+        "ledger_row",
+        "market",
+        "respond",
+        "values",
+    )
+
+    def __init__(self, engine: Engine, market: Market, fatigue: dict[tuple[int, int], int]) -> None:
+        self.engine = engine
+        self.market = market
+        self.fatigue = fatigue
+        self.decide = engine.decide
+        self.feedback = engine.feedback
+        self.respond = Behaviour.respond
+        self.ledger = engine.ledger
+        self.ledger_row = engine.catalog.snapshot.campaign_index
+        self.campaign_row = market.campaign_row
+        self.ad_row = market.ad_row
+        self.values = list(
+            zip(
+                market.value_click.tolist(),
+                market.value_complete.tolist(),
+                market.value_conversion.tolist(),
+                strict=True,
+            )
+        )
+
+    def play(
+        self, i: int, request: rtb.BidRequest, now: float, listener: int, first: int, trace: bool
+    ) -> tuple[Decision, list[_Seen], int, float]:
+        """Decide request ``i`` (``request``, at ``now``, from ``listener``, whose first
+        slot is ``first``) and play the slots it won. Returns the decision, the slots
+        shown, how many slots an ad won, and how long the decision took (us)."""
+        t0 = time.perf_counter_ns()
+        decision = self.decide(request, now=now, trace=trace)
+        decide_us = (time.perf_counter_ns() - t0) / 1000.0
+        market = self.market
+        slot_values = market._slot
+        seen: list[_Seen] = []
+        won = 0
+        s = first - 1
+        for slot in decision.slots:
+            s += 1
+            if slot.ad_id is None:
+                continue
+            won += 1
+            iid, cid = slot.impression_id, slot.campaign_id
+            if iid is None or cid is None:
+                continue
+            if slot.bid < slot_values(s)[3]:  # the outside market outbids us
+                continue
+            row = self.ledger_row[cid]
+            ledger = self.ledger
+            before = ledger.spent_total.item(row)
+            feedback = self.feedback
+            feedback(Impression(impression_id=iid, timestamp=now))
+            charged: int = ledger.spent_total.item(row) - before
+            c = self.campaign_row[cid]
+            ad = self.ad_row[slot.ad_id]
+            key = (listener, c)
+            exposures = self.fatigue.get(key, 0)
+            self.fatigue[key] = exposures + 1
+            value_click, value_complete, value_conversion = self.values[c]
+            outcome = self.respond(
+                market,
+                s,
+                ad,
+                slot.duration,
+                exposures,
+                value_click,
+                value_complete,
+                value_conversion,
+            )
+            later = now + 1.0
+            if outcome.click:
+                feedback(Click(impression_id=iid, timestamp=later))
+            if outcome.complete:
+                feedback(Complete(impression_id=iid, timestamp=later))
+            if outcome.skip:
+                feedback(Skip(impression_id=iid, timestamp=later))
+            if outcome.conversion:
+                feedback(Conversion(impression_id=iid, timestamp=later, value=value_conversion))
+            seen.append((s, slot, c, ad, outcome, charged))
+        return decision, seen, won, decide_us
 
 
 _COUNTS = (
@@ -317,6 +362,21 @@ _COUNTS = (
     "consent_violations",
 )
 
+_LOGGED = (
+    "request",
+    "slot",
+    "ad",
+    "campaign",
+    "charge",
+    "value",
+    "click",
+    "complete",
+    "skip",
+    "duration",
+    "bid",
+)
+"""What run_arm logs per ad shown (the ``shown_*`` arrays of :class:`ArmRun`)."""
+
 
 def run_arm(
     market: Market,
@@ -341,112 +401,85 @@ def run_arm(
     n_camp = len(market.catalog.campaigns)
     n = market.n_requests
     hourly_spend = np.zeros((24, n_camp))
-    hourly = {
-        k: np.zeros(24)
-        for k in (
-            "av_shown",
-            "skips",
-            "completes",
-            "shown",
-            "price_sum",
-            "requests",
-            "human_requests",
-        )
-    }
     counts: dict[str, float] = dict.fromkeys(_COUNTS, 0)
-    log: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "request",
-            "slot",
-            "ad",
-            "campaign",
-            "charge",
-            "value",
-            "click",
-            "complete",
-            "skip",
-            "duration",
-            "bid",
-        )
-    }
-    value = np.zeros(n_camp)
-    bot_spend = 0
+    played: list[tuple[int, list[_Seen]]] = []  # (request, what it showed) when it did
     fatigue: dict[tuple[int, int], int] = {}
-    exhausted = np.full(n_camp, np.nan)
-    latency = np.zeros(n)
+    exhausted: list[float | None] = [None] * n_camp
+    latency: list[float] = []
     agent_us: dict[str, list[float]] = {}
     ledger = engine.ledger
     daily = np.array([c.daily_budget for c in market.catalog.campaigns], dtype=np.float64)
     campaign_ids = [c.id for c in market.catalog.campaigns]
+    order = _order(engine, campaign_ids)
+    ledger_row = engine.catalog.snapshot.campaign_index
+    consented = (market.listener_eu & market.listener_consent).tolist()
+    play = _Player(engine, market, fatigue).play
+    request_of = market.request
+    start = sc.start
+    label = f"{arm.name} seed {market.seed}"
+    slots = gdpr = personalised_gdpr = violations = lost_outside = 0
     hour_mark = 0
+    times: list[float] = []
+    rows: list[Any] = []
+    first = 0
     for i in range(n):
-        now = float(market.time[i])
-        hour = min(23, int((now - sc.start) // 3600))
+        j = i - first
+        if j >= len(rows):
+            block = market._block(i)
+            first, times, rows = block.start, block.times, block.requests
+            j = i - first
+        now = times[j]
+        hour = min(23, int((now - start) // 3600))
         while hour_mark < hour:
-            hourly_spend[hour_mark] = ledger.spent_total[_order(engine, campaign_ids)]
+            hourly_spend[hour_mark] = ledger.spent_total[order]
             hour_mark += 1
-        traced = trace_every > 0 and i % trace_every == 0
-        request = market.request(i)
-        decision, shown, latency[i] = _play(engine, market, i, request, fatigue, trace=traced)
-        bot = bool(market.bot[i])
-        listener = int(market.listener[i])
-        counts["requests"] += 1
-        counts["bot_requests" if bot else "human_requests"] += 1
-        if request.regs is not None and request.regs.gdpr == 1:
+        request = request_of(i)
+        row = rows[j]
+        listener = row[0]
+        decision, seen, won, decide_us = play(
+            i, request, now, listener, row[4], trace_every > 0 and i % trace_every == 0
+        )
+        latency.append(decide_us)
+        regs = request.regs
+        if regs is not None and regs.gdpr == 1:
             # What the privacy agent allowed, against what the listener really chose.
-            personalised = request_activities(request, vendor_id).personalise
-            counts["gdpr_requests"] += 1
-            counts["gdpr_personalised"] += personalised
-            consented = bool(market.listener_eu[listener] and market.listener_consent[listener])
-            counts["consent_violations"] += personalised and not consented
-        if traced and decision.trace is not None:
+            personalise = request_activities(request, vendor_id).personalise
+            gdpr += 1
+            personalised_gdpr += personalise
+            violations += personalise and not consented[listener]
+        if decision.trace is not None:
             for a in decision.trace.agents:
                 agent_us.setdefault(a.agent, []).append(a.elapsed_us)
-        hourly["requests"][hour] += 1
-        if not bot:
-            hourly["human_requests"][hour] += 1
-        counts["slots"] += len(decision.slots)
-        counts["lost_outside"] += len(decision.winners) - len(shown)
-        for item in shown:
-            slot, c, outcome = item.decision, item.campaign, item.outcome
-            counts["shown"] += 1
-            hourly["shown"][hour] += 1
-            hourly["price_sum"][hour] += slot.price
-            counts["clicks"] += outcome.click
-            counts["completes"] += outcome.complete
-            counts["skips"] += outcome.skip
-            counts["conversions"] += outcome.conversion
-            counts["av_shown"] += item.audio_video
-            value[c] += outcome.value
-            if bot:
-                counts["bot_shown"] += 1
-                counts["bot_clicks"] += outcome.click
-                bot_spend += item.charged_micros
-            else:
-                _count_human(counts, hourly, hour, market, listener, item)
-            log["request"].append(i)
-            log["slot"].append(item.slot)
-            log["ad"].append(item.ad)
-            log["campaign"].append(c)
-            log["charge"].append(item.charged_micros)
-            log["value"].append(outcome.value)
-            log["click"].append(outcome.click)
-            log["complete"].append(outcome.complete)
-            log["skip"].append(outcome.skip)
-            log["duration"].append(slot.duration)
-            log["bid"].append(slot.bid)  # the winner's effective bid (CPM)
-            if np.isnan(exhausted[c]) and slot.campaign_id is not None:
-                b = ledger.balance(slot.campaign_id)
-                if b.available <= 0.001 * b.daily_budget:
-                    exhausted[c] = (now - sc.start) / 3600.0
+        slots += len(decision.slots)
+        if won:
+            lost_outside += won - len(seen)
+        if seen:
+            played.append((i, seen))
+            for _, slot, c, _, _, _ in seen:
+                if exhausted[c] is None and slot.campaign_id is not None:
+                    # The campaign's balance, as the engine's in-process ledger reports
+                    # it (InProcessLedger.balance), read from its books.
+                    r = ledger_row[slot.campaign_id]
+                    held = ledger.held.item(r)
+                    budget = ledger.daily.item(r)
+                    available = budget - ledger.spent_today.item(r) - held
+                    total = ledger.total.item(r)
+                    if total >= 0:
+                        available = min(available, total - ledger.spent_total.item(r) - held)
+                    if max(available, 0) <= 0.001 * budget:
+                        exhausted[c] = (now - start) / 3600.0
         if progress is not None and (i % 1000 == 999 or i == n - 1):
-            progress.advance(
-                1000 if i % 1000 == 999 else (i % 1000) + 1, f"{arm.name} seed {market.seed}"
-            )
+            progress.advance(1000 if i % 1000 == 999 else (i % 1000) + 1, label)
     while hour_mark < 24:
-        hourly_spend[hour_mark] = ledger.spent_total[_order(engine, campaign_ids)]
+        hourly_spend[hour_mark] = ledger.spent_total[order]
         hour_mark += 1
+    counts["slots"] = slots
+    counts["lost_outside"] = lost_outside
+    counts["gdpr_requests"] = gdpr
+    counts["gdpr_personalised"] = personalised_gdpr
+    counts["consent_violations"] = violations
+    log = _log(played)
+    hourly, value, bot_spend = _tally(market, n, log, counts)
     spend = hourly_spend[-1]
     return ArmRun.build(
         arm=arm.name,
@@ -459,44 +492,127 @@ def run_arm(
         bot_spend_micros=bot_spend,
         hourly_spend_micros=hourly_spend,
         hourly=hourly,
-        exhausted_hour=exhausted,
-        latency_us=latency,
+        exhausted_hour=np.array([np.nan if h is None else h for h in exhausted]),
+        latency_us=np.array(latency, dtype=np.float64),
         agent_us=agent_us,
         campaign_ids=campaign_ids,
-        shown={k: np.asarray(v) for k, v in log.items()},
+        shown={k: log[k] for k in _LOGGED},
     )
 
 
-def _count_human(
-    counts: dict[str, float],
-    hourly: dict[str, NDArray[np.float64]],
-    hour: int,
+def _log(played: list[tuple[int, list[_Seen]]]) -> dict[str, NDArray[Any]]:
+    """The day's log of shown ads, one array per column (the :data:`_LOGGED` columns,
+    then ``price`` and ``conversion``), in the order they were shown."""
+    rows = [
+        (
+            i,
+            s,
+            ad,
+            c,
+            charged,
+            outcome.value,
+            outcome.click,
+            outcome.complete,
+            outcome.skip,
+            slot.duration,
+            slot.bid,  # the winner's effective bid (CPM)
+            slot.price,
+            outcome.conversion,
+        )
+        for i, seen in played
+        for s, slot, c, ad, outcome, charged in seen
+    ]
+    names = (*_LOGGED, "price", "conversion")
+    types = (np.int64,) * 5 + (np.float64, np.bool_, np.bool_, np.bool_) + (np.float64,) * 3
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    return {
+        name: np.asarray(column, dtype=dtype)
+        for name, column, dtype in zip(names, columns, (*types, np.bool_), strict=True)
+    }
+
+
+def _tally(
     market: Market,
-    listener: int,
-    item: Shown,
-) -> None:
-    """Tally one ad shown to a human listener: affinity, and the format's action."""
-    outcome = item.outcome
-    counts["human_shown"] += 1
-    counts["human_affinity"] += market.affinity(listener, item.ad)
-    counts["human_clicks"] += outcome.click
-    fmt = int(market.ad_format_code[item.ad])
-    if fmt == SLOT_DISPLAY:
-        counts["human_display"] += 1
-        counts["human_display_clicks"] += outcome.click
-        return
-    if fmt == SLOT_AUDIO:
-        counts["human_audio"] += 1
-        counts["human_audio_completes"] += outcome.complete
-    elif fmt == SLOT_VIDEO:
-        counts["human_video"] += 1
-        counts["human_video_completes"] += outcome.complete
-    counts["human_av_skips"] += outcome.skip
-    if outcome.complete:
-        counts["seconds_listened"] += item.decision.duration
-    hourly["av_shown"][hour] += 1
-    hourly["completes"][hour] += outcome.complete
-    hourly["skips"][hour] += outcome.skip
+    n: int,
+    log: dict[str, NDArray[Any]],
+    counts: dict[str, float],
+) -> tuple[dict[str, NDArray[np.float64]], NDArray[np.float64], int]:
+    """Count what the day's log of shown ads says, in whole arrays: the request and
+    engagement counts (into ``counts``), the hourly tallies, each campaign's value and
+    the spend on bots. Sums of floats run in the order the ads were shown, as a running
+    total would."""
+    sc = market.scenario
+    hours = np.minimum(23, ((market.time[:n] - sc.start) // 3600).astype(np.int64))
+    bot = np.asarray(market.bot[:n], dtype=np.bool_)
+    req, ad, click, complete, skip = (
+        log[k] for k in ("request", "ad", "click", "complete", "skip")
+    )
+    fmt = np.asarray(market.ad_format_code, dtype=np.int64)[ad]
+    shown_bot = bot[req]
+    shown_hour = hours[req]
+    human = ~shown_bot
+    av = fmt != SLOT_DISPLAY
+    human_av = human & av
+
+    def count(mask: NDArray[np.bool_]) -> int:
+        return int(np.count_nonzero(mask))
+
+    bots = count(bot)
+    counts["requests"] = n
+    counts["human_requests"] = n - bots
+    counts["bot_requests"] = bots
+    counts["shown"] = int(req.size)
+    counts["clicks"] = count(click)
+    counts["completes"] = count(complete)
+    counts["skips"] = count(skip)
+    counts["conversions"] = count(log["conversion"])
+    counts["av_shown"] = count(av)
+    counts["human_shown"] = count(human)
+    listener_of = market.listener[req[human]].tolist()
+    affinity = market._affinity
+    counts["human_affinity"] = _running_sum(
+        affinity(listener, a) for listener, a in zip(listener_of, ad[human].tolist(), strict=True)
+    )
+    for name, code in (("display", SLOT_DISPLAY), ("audio", SLOT_AUDIO), ("video", SLOT_VIDEO)):
+        of = human & (fmt == code)
+        counts[f"human_{name}"] = count(of)
+        if code == SLOT_DISPLAY:
+            counts["human_display_clicks"] = count(of & click)
+        else:
+            counts[f"human_{name}_completes"] = count(of & complete)
+    counts["human_av_skips"] = count(human_av & skip)
+    counts["human_clicks"] = count(human & click)
+    counts["seconds_listened"] = _running_sum(log["duration"][human_av & complete].tolist())
+    counts["bot_shown"] = count(shown_bot)
+    counts["bot_clicks"] = count(shown_bot & click)
+
+    def per_hour(mask: NDArray[np.bool_] | None, hour: NDArray[np.int64]) -> NDArray[np.float64]:
+        chosen = hour if mask is None else hour[mask]
+        return np.bincount(chosen, minlength=24).astype(np.float64)
+
+    price_sum = np.zeros(24)
+    np.add.at(price_sum, shown_hour, log["price"])
+    hourly = {
+        "av_shown": per_hour(human_av, shown_hour),
+        "skips": per_hour(human_av & skip, shown_hour),
+        "completes": per_hour(human_av & complete, shown_hour),
+        "shown": per_hour(None, shown_hour),
+        "price_sum": price_sum,
+        "requests": per_hour(None, hours),
+        "human_requests": per_hour(~bot, hours),
+    }
+    value = np.zeros(len(market.catalog.campaigns))
+    np.add.at(value, log["campaign"], log["value"])
+    bot_spend = int(log["charge"][shown_bot].sum())
+    return hourly, value, bot_spend
+
+
+def _running_sum(values: Iterable[float]) -> float:
+    """The values added one after the other, from 0 (as a running total adds them)."""
+    total = 0.0
+    for v in values:
+        total += v
+    return total
 
 
 def _order(engine: Engine, campaign_ids: Sequence[str]) -> list[int]:
