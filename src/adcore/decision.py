@@ -46,7 +46,7 @@ class Reason(enum.IntEnum):
     OVERRIDE = _R.OVERRIDE
 
 
-class SlotDecision(msgspec.Struct, frozen=True, kw_only=True):
+class SlotDecision(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """The outcome for one impression of the request.
 
     Parameters
@@ -193,7 +193,7 @@ class Trace(msgspec.Struct, frozen=True, kw_only=True):
     segments: tuple[tuple[str, ...], ...] = ()
 
 
-class Decision(msgspec.Struct, frozen=True, kw_only=True):
+class Decision(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """The engine's answer to one bid request.
 
     Parameters

@@ -19,7 +19,7 @@ class Format(_Message, frozen=True, kw_only=True, gc=False):
     wmin: _NonNegInt | None = None
 
 
-class Banner(_Message, frozen=True, kw_only=True):
+class Banner(_Message, frozen=True, kw_only=True, gc=False):
     """A display impression: sizes, positions and what the seller blocks (section 3.2.6)."""
 
     format: tuple[Format, ...] = ()
@@ -37,7 +37,7 @@ class Banner(_Message, frozen=True, kw_only=True):
     ext: _Ext | None = None
 
 
-class Video(_Message, frozen=True, kw_only=True):
+class Video(_Message, frozen=True, kw_only=True, gc=False):
     """A video impression, including ad-pod fields (section 3.2.7).
 
     ``mimes`` is required by the specification but not enforced here (an empty tuple means
@@ -80,7 +80,7 @@ class Video(_Message, frozen=True, kw_only=True):
     ext: _Ext | None = None
 
 
-class Audio(_Message, frozen=True, kw_only=True):
+class Audio(_Message, frozen=True, kw_only=True, gc=False):
     """An audio impression, including ad-pod fields (section 3.2.8).
 
     As for :class:`Video`, ``mimes`` is not enforced.
@@ -113,7 +113,7 @@ class Audio(_Message, frozen=True, kw_only=True):
     ext: _Ext | None = None
 
 
-class Native(_Message, frozen=True, kw_only=True):
+class Native(_Message, frozen=True, kw_only=True, gc=False):
     """A native impression (section 3.2.9); ``request`` is the Native Ad request string."""
 
     request: str
@@ -123,7 +123,7 @@ class Native(_Message, frozen=True, kw_only=True):
     ext: _Ext | None = None
 
 
-class Deal(_Message, frozen=True, kw_only=True):
+class Deal(_Message, frozen=True, kw_only=True, gc=False):
     """A private-marketplace deal offered on an impression (section 3.2.12)."""
 
     id: str
@@ -137,7 +137,7 @@ class Deal(_Message, frozen=True, kw_only=True):
     ext: _Ext | None = None
 
 
-class Pmp(_Message, frozen=True, kw_only=True):
+class Pmp(_Message, frozen=True, kw_only=True, gc=False):
     """Private-marketplace terms of an impression (section 3.2.11)."""
 
     private_auction: _Flag = 0
@@ -145,7 +145,7 @@ class Pmp(_Message, frozen=True, kw_only=True):
     ext: _Ext | None = None
 
 
-class Imp(_Message, frozen=True, kw_only=True):
+class Imp(_Message, frozen=True, kw_only=True, gc=False):
     """One ad slot offered for auction (section 3.2.4).
 
     ``bidfloor`` is a CPM in ``bidfloorcur``; it must be finite and ``>= 0``.

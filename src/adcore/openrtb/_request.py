@@ -67,7 +67,7 @@ class DeviceType(enum.IntEnum):
     OOH_DEVICE = 8
 
 
-class Publisher(_Message, frozen=True, kw_only=True):
+class Publisher(_Message, frozen=True, kw_only=True, gc=False):
     """The publisher of a site or app (section 3.2.15)."""
 
     id: str | None = None
@@ -78,7 +78,7 @@ class Publisher(_Message, frozen=True, kw_only=True):
     ext: _Ext | None = None
 
 
-class Content(_Message, frozen=True, kw_only=True):
+class Content(_Message, frozen=True, kw_only=True, gc=False):
     """The content an ad is shown in or around (section 3.2.16)."""
 
     id: str | None = None
@@ -108,7 +108,7 @@ class Content(_Message, frozen=True, kw_only=True):
     ext: _Ext | None = None
 
 
-class Site(_Message, frozen=True, kw_only=True):
+class Site(_Message, frozen=True, kw_only=True, gc=False):
     """A website the impression is on (section 3.2.13)."""
 
     id: str | None = None
@@ -129,7 +129,7 @@ class Site(_Message, frozen=True, kw_only=True):
     ext: _Ext | None = None
 
 
-class App(_Message, frozen=True, kw_only=True):
+class App(_Message, frozen=True, kw_only=True, gc=False):
     """A mobile or CTV application the impression is in (section 3.2.14)."""
 
     id: str | None = None
@@ -150,7 +150,7 @@ class App(_Message, frozen=True, kw_only=True):
     ext: _Ext | None = None
 
 
-class Geo(_Message, frozen=True, kw_only=True):
+class Geo(_Message, frozen=True, kw_only=True, gc=False):
     """A location (section 3.2.19): ``country`` is ISO-3166-1 alpha-3, ``utcoffset`` minutes.
 
     ``utcoffset`` must lie in [-720, 840] (it sets the local hour that dayparting targets).
@@ -173,7 +173,7 @@ class Geo(_Message, frozen=True, kw_only=True):
     ext: _Ext | None = None
 
 
-class Device(_Message, frozen=True, kw_only=True):
+class Device(_Message, frozen=True, kw_only=True, gc=False):
     """The device the impression is shown on (section 3.2.18).
 
     ``devicetype`` decodes to a :class:`DeviceType`; values outside 1..8 are rejected.
@@ -216,7 +216,7 @@ class Segment(_Message, frozen=True, kw_only=True, gc=False):
     value: str | None = None
 
 
-class Data(_Message, frozen=True, kw_only=True):
+class Data(_Message, frozen=True, kw_only=True, gc=False):
     """Data about a user from one provider (section 3.2.21)."""
 
     id: str | None = None
@@ -232,7 +232,7 @@ class UID(_Message, frozen=True, kw_only=True, gc=False):
     atype: _Int | None = None
 
 
-class EID(_Message, frozen=True, kw_only=True):
+class EID(_Message, frozen=True, kw_only=True, gc=False):
     """Extended identifiers from one source (section 3.2.27)."""
 
     source: str | None = None
@@ -243,7 +243,7 @@ class EID(_Message, frozen=True, kw_only=True):
     ext: _Ext | None = None
 
 
-class User(_Message, frozen=True, kw_only=True):
+class User(_Message, frozen=True, kw_only=True, gc=False):
     """The human audience of the impression (section 3.2.20); ``consent`` is a TCF string."""
 
     id: str | None = None
@@ -259,7 +259,7 @@ class User(_Message, frozen=True, kw_only=True):
     ext: _Ext | None = None
 
 
-class Regs(_Message, frozen=True, kw_only=True):
+class Regs(_Message, frozen=True, kw_only=True, gc=False):
     """Regulations that apply to the request (section 3.2.3): COPPA, GDPR, CCPA, GPP."""
 
     coppa: _Flag = 0
@@ -270,7 +270,7 @@ class Regs(_Message, frozen=True, kw_only=True):
     ext: _Ext | None = None
 
 
-class Source(_Message, frozen=True, kw_only=True):
+class Source(_Message, frozen=True, kw_only=True, gc=False):
     """The upstream source of the request (section 3.2.2); ``schain`` is kept as a dict."""
 
     fd: _Flag | None = None
@@ -280,7 +280,7 @@ class Source(_Message, frozen=True, kw_only=True):
     ext: _Ext | None = None
 
 
-class BidRequest(_Message, frozen=True, kw_only=True):
+class BidRequest(_Message, frozen=True, kw_only=True, gc=False):
     """An OpenRTB 2.6 bid request (section 3.2.1).
 
     ``imp`` must hold at least one impression with unique ids; ``at`` is 1 (first price),

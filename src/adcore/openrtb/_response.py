@@ -30,7 +30,7 @@ MTYPE_NATIVE: Final = 4
 """``Bid.mtype`` value for native markup."""
 
 
-class Bid(_Message, frozen=True, kw_only=True):
+class Bid(_Message, frozen=True, kw_only=True, gc=False):
     """One offer to buy one impression (section 4.2.3); ``price`` is a CPM ``>= 0``."""
 
     id: str
@@ -68,7 +68,7 @@ class Bid(_Message, frozen=True, kw_only=True):
     ext: _Ext | None = None
 
 
-class SeatBid(_Message, frozen=True, kw_only=True):
+class SeatBid(_Message, frozen=True, kw_only=True, gc=False):
     """The bids of one buyer seat (section 4.2.2); ``bid`` is non-empty."""
 
     bid: Annotated[tuple[Bid, ...], msgspec.Meta(min_length=1)]
@@ -77,7 +77,7 @@ class SeatBid(_Message, frozen=True, kw_only=True):
     ext: _Ext | None = None
 
 
-class BidResponse(_Message, frozen=True, kw_only=True):
+class BidResponse(_Message, frozen=True, kw_only=True, gc=False):
     """An OpenRTB 2.6 bid response (section 4.2.1); no ``seatbid`` means no bid."""
 
     id: str
