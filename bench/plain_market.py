@@ -3,17 +3,21 @@
 :func:`run_plain` plays the same seeded :class:`~adcore.sim.Market` as
 ``run_arm(market, "agents")``: the same requests (read from the market's arrays), the same
 catalog (its :class:`~adcore.catalog.Campaign` and :class:`~adcore.catalog.Ad` objects and
-signal vectors), the same outside competition and the same pre-drawn response uniforms.
-Before the loop the market's arrays are turned into Python lists (``tolist``); inside it
-there is no NumPy and no Numba, only lists, dicts, tuples and floats.
+signal vectors), the same outside competition and the same pre-drawn response uniforms,
+under the configuration ``run_arm`` gives the engine (:func:`plain_config`). Before the
+loop the market's arrays are turned into Python lists (``tolist``); inside it there is no
+NumPy and no Numba, only lists, dicts, tuples and floats.
 
 Per request it does the work of the ten agents and of the runner:
 
-- fraud: known-bot user agent (the engine's patterns, cached per user agent) and a
-  request-rate counter per IP address over ``fraud_rate_window``; score at the threshold
-  or above vetoes the request;
-- privacy: personalise only outside GDPR and without a US Privacy opt-out (the engine
-  fails closed under GDPR); only then the user key and segments are used;
+- fraud: known-bot user agent (the engine's patterns, cached per user agent), a
+  request-rate counter per IP address over ``fraud_rate_window``, and the address
+  checked against the engine's built-in data-center blocks (scored
+  ``fraud_datacenter_score``) and for addresses no device sends from; a score at the
+  block threshold or above vetoes the request, one from the discount threshold up to it
+  multiplies every bid by ``1 - score``;
+- privacy: personalise where the listener's consent string grants it (EU) or without a
+  US Privacy opt-out (elsewhere); only then are the user key and segments used;
 - audience: every campaign's flight, country, device type, hour, content and segment
   targeting; the interest vector, the normalised sum of the genre's signal vector and,
   with consent, the listener's segment vectors; the focus state;
@@ -21,38 +25,55 @@ Per request it does the work of the ten agents and of the runner:
 - inventory, per slot and ad: format, display size, MIME type and duration fit (the
   first fitting variant), the slot's floor;
 - relevance: ``sigmoid(logit(base_rate) + learned + relevance_scale * embedding . interest)``,
-  with ``learned`` the same empirical-Bayes shrinkage of observed action rates as the
+  the probability of the action the ad is bought for (a click for display ads and for
+  campaigns paying per click or acquisition, else a completion), with ``learned`` the
+  same empirical-Bayes shrinkage of the ad's observed rate of that action as the
   relevance agent (updated on every impression and action);
-- bidding (the four strategies, capped at the max bid), pacing (the planned-spend
-  multiplier and what each campaign may still commit), creative (shortest cut under high
-  focus, longest in the background);
-- auction, per slot: second price with floors among the eligible ads that have not won
-  an earlier slot of the request, effective bids capped at the campaign's budget;
+- bidding: the four strategies' expected values, bids capped at the max bid;
+- pacing: what each campaign may still commit, and its multiplier from a PID controller
+  updated every ``pacing_interval`` seconds (each campaign's plan anchored when pacing
+  starts, a shortfall-scaled gain behind plan, conditional integration, multipliers up
+  to a catch-up ceiling: ``pacing_max_multiplier``, or for a fixed CPM the multiplier
+  that bids its max bid); the plan is flat, as the engine's learned traffic forecast is
+  before it has seen a whole day (a market is one UTC day);
+- creative: shortest cut under high focus, longest in the background;
+- auction, per slot: among the eligible ads that have not won an earlier slot of the
+  request, effective bids (bid x multiplier x fraud discount) capped at the campaign's
+  max bid and at what it may still commit; priority, then effective bid, then expected
+  value ranks them; second price set by the best bid of another campaign, with floors;
 - the runner: outside competition, budget holds (settled on impression, released after
   ``hold_ttl`` when the outside market took the slot), the listener's response
   (:func:`respond`, the same model as :meth:`adcore.sim.Behaviour.respond`), spend, value,
   fatigue, hourly accounting and budget exhaustion.
 
 How it differs from the engine, on purpose: no OpenRTB request objects (no building,
-validation or feature extraction from them), no ``Decision``/``SlotDecision`` structs,
-impression ids or feedback event objects, no event bus, no traces or latency timing;
-unbounded dicts instead of hashed counter tables (fraud rates, frequency caps); embedding
-products in float64 instead of float32; ties broken by a cheap integer hash instead of
-the engine's ``splitmix64`` of ad and request keys. Its decisions are therefore close to
-the engine's but not identical; the benchmark checks the aggregate outcomes agree.
+validation or feature extraction from them: consent, addresses and content are read from
+the market's arrays, not decoded from the request's strings), no ``Decision``/
+``SlotDecision`` structs, impression ids or feedback event objects, no event bus, no
+traces or latency timing; unbounded dicts instead of hashed counter tables (fraud rates,
+frequency caps); embedding products in float64 instead of float32; the last ties (equal
+effective bid and expected value) broken by a cheap integer hash instead of the engine's
+``splitmix64`` of ad and request keys; only the pacing strategies the market's campaigns
+use (PID, and ASAP) and no private deals (:func:`run_plain` refuses a catalog needing
+others). Its decisions are therefore close to the engine's but not identical; the
+benchmark checks the aggregate outcomes agree.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
+from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
 
-from adcore.catalog import AdFormat, BidStrategy
+from adcore.catalog import AdFormat, BidStrategy, Catalog, Pacing
 from adcore.config import EngineConfig
+from adcore.ivt import IpRanges
 from adcore.sim import Market
 from adcore.sim.market import (
     BOT_AGENTS,
+    BOT_IPS,
     EU,
     HUMAN_AGENTS,
     MUSIC_GENRES,
@@ -61,6 +82,7 @@ from adcore.sim.market import (
     SESSION_BACKGROUND,
     SESSION_MUSIC,
     SESSION_PODCAST,
+    SIM_VENDOR_ID,
     SIZES,
     SLOT_AUDIO,
     SLOT_DISPLAY,
@@ -72,25 +94,36 @@ __all__ = ["PlainRun", "plain_config", "respond", "run_plain"]
 
 FOCUS_NORMAL, FOCUS_HIGH, FOCUS_BACKGROUND = 0, 1, 2
 _SPOKEN_WORDS = ("podcast", "talk", "news", "spoken", "audiobook", "comedy", "interview")
+_FIXED_CPM, _TARGET_CPC, _TARGET_CPA, _MAX_VALUE = 0, 1, 2, 3
 _STRATEGY = {
-    BidStrategy.FIXED_CPM: 0,
-    BidStrategy.TARGET_CPC: 1,
-    BidStrategy.TARGET_CPA: 2,
-    BidStrategy.MAX_VALUE: 3,
+    BidStrategy.FIXED_CPM: _FIXED_CPM,
+    BidStrategy.TARGET_CPC: _TARGET_CPC,
+    BidStrategy.TARGET_CPA: _TARGET_CPA,
+    BidStrategy.MAX_VALUE: _MAX_VALUE,
 }
 _FORMAT = {AdFormat.AUDIO: SLOT_AUDIO, AdFormat.VIDEO: SLOT_VIDEO, AdFormat.DISPLAY: SLOT_DISPLAY}
 _MIME_OF_SLOT = {SLOT_AUDIO: "audio/mpeg", SLOT_VIDEO: "video/mp4", SLOT_DISPLAY: "image/png"}
 _MIN_DURATION, _MAX_DURATION = 5.0, 30.0  # the market's audio and video slots
 _MASK64 = (1 << 64) - 1
+_DAY = 86400.0
+# PID pacing behind plan (as the engine's controller): the shortfall against what is
+# left of the plan, never less than a tenth of the budget, at half weight.
+_REMAINING_FLOOR = 0.1
+_CATCH_UP_WEIGHT = 0.5
 
 
 def plain_config(market: Market) -> EngineConfig:
-    """The configuration ``run_arm`` gives the engine for ``market``."""
+    """The configuration ``run_arm`` gives the engine for ``market``: no latency budget,
+    no pacing curve (the plan is learned), catch-up up to ten times a bid, the market's
+    vendor id, data-center traffic blocked."""
     return EngineConfig(
         latency_budget_us=float("inf"),
-        pacing_curve=market.scenario.diurnal,
+        pacing_max_multiplier=10.0,
         hold_ttl=60.0,
         seed=0,
+        vendor_id=SIM_VENDOR_ID,
+        fraud_datacenter_score=1.0,
+        trusted_structs=True,
         warmup=False,
     )
 
@@ -165,14 +198,15 @@ class PlainRun:
 
     @property
     def metrics(self) -> dict[str, float]:
-        """A few of :class:`adcore.sim.ArmRun`'s metrics, computed the same way."""
+        """A few of :class:`adcore.sim.ArmRun`'s metrics, computed the same way
+        (completion and skip rates over the audio and video ads shown to humans)."""
         n = self.counts
-        shown, av = n["shown"], n["av_shown"]
+        shown, human_av = n["shown"], n["human_av_shown"]
         revenue = sum(self.spend_micros) / 1e6
         return {
             "ctr": n["clicks"] / shown if shown else 0.0,
-            "completion_rate": n["completes"] / av if av else 0.0,
-            "skip_rate": n["skips"] / av if av else 0.0,
+            "completion_rate": n["human_completes"] / human_av if human_av else 0.0,
+            "skip_rate": n["human_skips"] / human_av if human_av else 0.0,
             "fill_rate": shown / n["slots"] if n["slots"] else 0.0,
             "revenue": revenue,
             "advertiser_value": sum(self.value),
@@ -185,12 +219,63 @@ def _spoken(genre: str) -> bool:
     return any(w in low for w in _SPOKEN_WORDS)
 
 
+def _ipv4(text: str) -> int:
+    return int(ipaddress.IPv4Address(text))
+
+
+def _ipv4_ranges(cidrs: tuple[str, ...]) -> tuple[list[int], list[int]]:
+    """The IPv4 blocks of ``cidrs`` merged into disjoint ranges: their sorted first
+    addresses and their last addresses."""
+    blocks = sorted(
+        (int(net.network_address), int(net.broadcast_address))
+        for net in (ipaddress.ip_network(c, strict=False) for c in cidrs)
+        if net.version == 4
+    )
+    starts: list[int] = []
+    ends: list[int] = []
+    for lo, hi in blocks:
+        if ends and lo <= ends[-1] + 1:
+            ends[-1] = max(ends[-1], hi)
+        else:
+            starts.append(lo)
+            ends.append(hi)
+    return starts, ends
+
+
+def _impossible_ipv4(ip: int) -> bool:
+    """Loopback, unspecified, link-local or multicast."""
+    return ip >> 24 == 127 or ip == 0 or ip >> 16 == 0xA9FE or ip >> 28 == 0xE
+
+
+def _ceiling(strategy: int, amount: float, max_bid: float, max_multiplier: float) -> float:
+    """The highest pacing multiplier of a campaign: for a fixed CPM the float just below
+    ``max_bid / bid`` (bidding its max bid), else ``max_multiplier``; within
+    ``[1, max_multiplier]``."""
+    if not (amount > 0.0 and max_bid > 0.0):
+        return 1.0
+    if strategy != _FIXED_CPM:
+        return max_multiplier
+    top = amount if amount < max_bid else max_bid
+    k = math.nextafter(max_bid / top, 0.0)
+    return min(max(k, 1.0), max_multiplier)
+
+
+def _check_supported(catalog: Catalog) -> None:
+    """Refuse catalogs needing what the plain loop does not implement."""
+    for c in catalog.campaigns:
+        if Pacing(c.pacing) not in (Pacing.PID, Pacing.ASAP):
+            raise ValueError(f"campaign {c.id!r}: the plain loop paces PID and ASAP campaigns only")
+        if c.deals:
+            raise ValueError(f"campaign {c.id!r}: the plain loop has no private deals")
+
+
 def run_plain(market: Market, config: EngineConfig | None = None) -> PlainRun:
     """Decide, show and account for every request of ``market`` in plain Python (see
     the module docstring)."""
     cfg = config or plain_config(market)
     sc = market.scenario
     catalog = market.catalog
+    _check_supported(catalog)
     start = sc.start
 
     # ---------------------------------------------------------------- catalog, as lists
@@ -198,10 +283,11 @@ def run_plain(market: Market, config: EngineConfig | None = None) -> PlainRun:
     n_camp = len(camps)
     camp_row = {c.id: k for k, c in enumerate(camps)}
     strategy = [_STRATEGY[BidStrategy(c.strategy)] for c in camps]
+    pid = [Pacing(c.pacing) == Pacing.PID for c in camps]
     amount = [float(c.bid) for c in camps]
     max_bid = [float(c.max_bid) for c in camps]
     conv_rate = [float(c.conversion_rate) for c in camps]
-    priority = [int(c.priority) for c in camps]
+    tier = [2 * int(c.priority) for c in camps]  # the engine's rank before the bid
     daily = [int(c.daily_budget) for c in camps]
     total = [-1 if c.total_budget is None else int(c.total_budget) for c in camps]
     flight = [
@@ -218,6 +304,11 @@ def run_plain(market: Market, config: EngineConfig | None = None) -> PlainRun:
     cap_count = [0 if c.frequency_cap is None else c.frequency_cap.impressions for c in camps]
     cap_window = [1.0 if c.frequency_cap is None else c.frequency_cap.window for c in camps]
     paused = [False] * n_camp
+    pays_clicks = [s in (_TARGET_CPC, _TARGET_CPA) for s in strategy]
+    ceiling = [
+        _ceiling(strategy[c], amount[c], max_bid[c], cfg.pacing_max_multiplier)
+        for c in range(n_camp)
+    ]
 
     ads = catalog.ads
     n_ads = len(ads)
@@ -227,14 +318,16 @@ def run_plain(market: Market, config: EngineConfig | None = None) -> PlainRun:
     ad_base = [math.log(a.base_rate / (1.0 - a.base_rate)) for a in ads]
     ad_sizes = [frozenset((int(w), int(h)) for w, h in a.sizes) for a in ads]
     ad_variants: list[list[tuple[float, frozenset[str]]]] = []
-    for a in ads:
-        if a.variants:
-            vs = [(v.duration, frozenset(v.mimes or a.mimes)) for v in a.variants]
+    for ad in ads:
+        if ad.variants:
+            vs = [(v.duration, frozenset(v.mimes or ad.mimes)) for v in ad.variants]
         else:
-            vs = [(a.duration, frozenset(a.mimes))]
+            vs = [(ad.duration, frozenset(ad.mimes))]
         ad_variants.append(vs)
     ad_key = [(i + 1) * 0x9E3779B97F4A7C15 & _MASK64 for i in range(n_ads)]
-    is_action_click = [f == SLOT_DISPLAY for f in ad_fmt]
+    # The action each ad is bought for, which relevance predicts and learns: a click
+    # for display ads and for campaigns paying per click or acquisition, else a completion.
+    learns_clicks = [ad_fmt[a] == SLOT_DISPLAY or pays_clicks[ad_camp[a]] for a in range(n_ads)]
     signals = catalog.signals
     genre_vec = [list(signals[f"genre:{g.lower()}"]) for g in MUSIC_GENRES + TALK_GENRES]
     seg_vec = [list(signals[f"seg:{s}"]) for s in SEGMENTS]
@@ -243,11 +336,15 @@ def run_plain(market: Market, config: EngineConfig | None = None) -> PlainRun:
 
     scale = cfg.relevance_scale
     strength = cfg.prior_strength
-    gain = cfg.pacing_gain
+    kp, ki, kd = cfg.pacing_gain, cfg.pacing_ki, cfg.pacing_kd
     min_mult = cfg.pacing_min_multiplier
-    threshold = cfg.fraud_block_threshold
+    interval = cfg.pacing_interval
+    block_at = cfg.fraud_block_threshold
+    discount_at = cfg.fraud_discount_threshold
     rate_limit = cfg.fraud_rate_limit
     rate_window = cfg.fraud_rate_window
+    dc_score = cfg.fraud_datacenter_score
+    bad_ip_score = cfg.fraud_impossible_ip_score
     hold_ttl = cfg.hold_ttl
     patterns = tuple(p.lower() for p in cfg.bot_patterns)
     curve = cfg.pacing_curve
@@ -259,6 +356,14 @@ def run_plain(market: Market, config: EngineConfig | None = None) -> PlainRun:
         for w in curve:
             acc += w
             cumulative.append(acc / weight_sum)
+    dc_starts: list[int] = []
+    dc_ends: list[int] = []
+    if dc_score > 0.0:
+        cidrs = cfg.datacenter_cidrs
+        dc_starts, dc_ends = _ipv4_ranges(
+            IpRanges.default().cidrs if cidrs is None else tuple(cidrs)
+        )
+    bot_ips = [_ipv4(ip) for ip in BOT_IPS]
 
     # ---------------------------------------------------------------- market, as lists
     times = market.time.tolist()
@@ -279,6 +384,7 @@ def run_plain(market: Market, config: EngineConfig | None = None) -> PlainRun:
     l_talk = market.listener_talk.tolist()
     l_segs = market.listener_segments.tolist()
     l_eu = market.listener_eu.tolist()
+    l_consent = market.listener_consent.tolist()
     l_optout = market.listener_optout.tolist()
     l_country = market.listener_country.tolist()
     l_device = market.listener_device.tolist()
@@ -290,7 +396,7 @@ def run_plain(market: Market, config: EngineConfig | None = None) -> PlainRun:
     v_conversion = market.value_conversion.tolist()
 
     # ---------------------------------------------------------------- state
-    spent = [0] * n_camp
+    spent = [0] * n_camp  # one UTC day: today's spend is all the spend
     held = [0] * n_camp
     shows = [0.0] * n_ads
     actions = [0.0] * n_ads
@@ -301,6 +407,16 @@ def run_plain(market: Market, config: EngineConfig | None = None) -> PlainRun:
     bot_cache: dict[str, bool] = {}
     holds: deque[tuple[float, int, int]] = deque()
     next_maintenance = -math.inf
+    # PID pacing: multiplier, integral, previous error and plan anchor per campaign; the
+    # controllers' clock.
+    u = [1.0] * n_camp
+    integral = [0.0] * n_camp
+    prev_error = [0.0] * n_camp
+    plan0 = [math.nan] * n_camp
+    share0 = [0.0] * n_camp
+    pacing_day = -1
+    last_update = -math.inf
+    next_update = -math.inf
     counts = dict.fromkeys(
         (
             "slots",
@@ -310,13 +426,25 @@ def run_plain(market: Market, config: EngineConfig | None = None) -> PlainRun:
             "skips",
             "conversions",
             "av_shown",
+            "human_av_shown",
+            "human_completes",
+            "human_skips",
             "lost_outside",
             "bot_shown",
         ),
         0,
     )
     hourly = {
-        k: [0.0] * 24 for k in ("av_shown", "skips", "completes", "shown", "price_sum", "requests")
+        k: [0.0] * 24
+        for k in (
+            "av_shown",
+            "skips",
+            "completes",
+            "shown",
+            "price_sum",
+            "requests",
+            "human_requests",
+        )
     }
     hourly_spend: list[list[int]] = []
     value = [0.0] * n_camp
@@ -332,13 +460,71 @@ def run_plain(market: Market, config: EngineConfig | None = None) -> PlainRun:
         p = min(max(p, 1e-9), 1.0 - 1e-9)
         learned[a] = math.log(p / (1.0 - p)) - ad_base[a]
 
+    def planned_share(now: float) -> float:
+        seconds = now % _DAY
+        if cumulative is None:
+            return seconds / _DAY
+        h = int(seconds // 3600.0)
+        before = cumulative[h - 1] if h > 0 else 0.0
+        return before + (cumulative[h] - before) * (seconds - h * 3600.0) / 3600.0
+
+    def update_pacing(now: float) -> None:
+        """One pacing interval: a new day resets the controllers, campaigns not yet
+        anchored start their plan now, then every PID controller steps."""
+        nonlocal pacing_day, last_update, next_update
+        day = int(now // _DAY)
+        if day != pacing_day:
+            continued = pacing_day >= 0 and day == pacing_day + 1
+            for c in range(n_camp):
+                plan0[c] = 0.0 if continued else math.nan
+                share0[c] = 0.0
+                prev_error[c] = 0.0
+                integral[c] = 0.0
+            pacing_day = day
+            last_update = day * _DAY
+        planned = planned_share(now)
+        dt_hours = max(0.0, now - last_update) / 3600.0
+        for c in range(n_camp):
+            lo, hi = flight[c]
+            if plan0[c] != plan0[c] or now < lo or now >= hi:  # NaN: not anchored yet
+                plan0[c] = planned
+                share0[c] = (spent[c] + held[c]) / max(daily[c], 1) if daily[c] > 0 else 0.0
+            if not pid[c]:
+                continue
+            if daily[c] <= 0:
+                u[c] = min_mult
+                continue
+            top = ceiling[c]
+            if plan0[c] >= 1.0:
+                target = 1.0
+            else:
+                target = share0[c] + (1.0 - share0[c]) * (planned - plan0[c]) / (1.0 - plan0[c])
+            error = target - (spent[c] + held[c]) / daily[c]
+            if error > 0.0:
+                error = _CATCH_UP_WEIGHT * error / max(1.0 - target, _REMAINING_FLOOR)
+            d_term = 0.0
+            if kd != 0.0 and dt_hours > 0.0:
+                d_term = kd * ((error - prev_error[c]) / dt_hours)
+            v = 1.0 + kp * error + ki * integral[c] + d_term
+            i_c = integral[c]
+            if not ((v >= top and error > 0.0) or (v <= min_mult and error < 0.0)):
+                i_c += error * dt_hours  # conditional integration (anti-windup)
+            if ki > 0.0:
+                i_c = min(max(i_c, -1.0 / ki), max(1.0, top - 1.0) / ki)
+            integral[c] = i_c
+            out = 1.0 + kp * error + ki * i_c + d_term
+            u[c] = min_mult if out < min_mult else (top if out > top else out)
+            prev_error[c] = error
+        last_update = now
+        next_update = now + interval
+
     for i in range(len(times)):
         now = times[i]
         hour = min(23, int((now - start) // 3600))
         while len(hourly_spend) < hour:
             hourly_spend.append(spent[:])
         if now >= next_maintenance:  # release expired holds, at most once a second
-            next_maintenance = now + 1.0
+            next_maintenance = min(now + 1.0, (now // _DAY + 1.0) * _DAY)
             while holds and holds[0][0] <= now:
                 _, c, micros = holds.popleft()
                 held[c] = max(0, held[c] - micros)
@@ -350,8 +536,14 @@ def run_plain(market: Market, config: EngineConfig | None = None) -> PlainRun:
         first = first_of[i]
         bot = bot_of[i]
         counts["slots"] += n_slots
+        if not bot:
+            hourly["human_requests"][hour] += 1.0
 
-        # fraud: user agent and request rate per IP address
+        # privacy: the EU listener's consent string, elsewhere a US Privacy opt-out
+        eu = l_eu[listener]
+        personalise = l_consent[listener] if eu else not l_optout[listener]
+
+        # fraud: user agent, request rate per IP address, the address itself
         if bot and bot_agent_of[i]:
             ua = BOT_AGENTS[i % len(BOT_AGENTS)]
         else:
@@ -361,10 +553,10 @@ def run_plain(market: Market, config: EngineConfig | None = None) -> PlainRun:
             low = ua.lower()
             known_bot = bot_cache[ua] = any(p in low for p in patterns)
         if bot:
-            ip = -1 - (i % 4)
+            ip = bot_ips[i % len(bot_ips)]
         else:
             a_, b_ = octets_of[i]
-            ip = (a_ << 16) | (b_ << 8) | (listener % 250 + 1)
+            ip = (203 << 24) | (a_ << 16) | (b_ << 8) | (listener % 250 + 1)
         rate = rates.get(ip)
         if rate is None or now - rate[0] >= rate_window:
             rates[ip] = rate = [now, 0.0]
@@ -372,12 +564,20 @@ def run_plain(market: Market, config: EngineConfig | None = None) -> PlainRun:
         score = 1.0 if known_bot else 0.0
         if rate[1] > rate_limit:
             score = max(score, min(1.0, (rate[1] - rate_limit) / rate_limit))
-        if score >= threshold:
+        k_ = bisect_right(dc_starts, ip) - 1
+        if k_ >= 0 and ip <= dc_ends[k_] and dc_score > score:
+            score = dc_score
+        if _impossible_ipv4(ip) and bad_ip_score > score:
+            score = bad_ip_score
+        factor = 1.0 - score if discount_at <= score < block_at else 1.0
+
+        # pacing: every request counts, vetoed or not; the controllers step once per
+        # pacing interval
+        if now >= next_update or now < last_update:
+            update_pacing(now)
+        if score >= block_at:
             continue
 
-        # privacy
-        eu = l_eu[listener]
-        personalise = not eu and not l_optout[listener]
         user = 0
         segments: tuple[int, ...] = ()
         if personalise:
@@ -444,35 +644,31 @@ def run_plain(market: Market, config: EngineConfig | None = None) -> PlainRun:
                 if f is not None and now - f[0] < cap_window[c] and f[1] >= cap_count[c]:
                     camp_ok[c] = False
 
-        # pacing: planned spend, multipliers, what each campaign may still commit
-        seconds = now % 86400.0
-        if cumulative is None:
-            planned = seconds / 86400.0
-        else:
-            h = int(seconds // 3600.0)
-            before = cumulative[h - 1] if h > 0 else 0.0
-            planned = before + (cumulative[h] - before) * (seconds - h * 3600.0) / 3600.0
+        # pacing: what each campaign may still commit, and its multiplier
         for c in range(n_camp):
-            left = daily[c] - spent[c] - held[c]
-            if total[c] >= 0:
-                left = min(left, total[c] - spent[c] - held[c])
-            avail[c] = left if left > 0 else 0
             committed = spent[c] + held[c]
+            left = daily[c] - committed
+            if total[c] >= 0:
+                left = min(left, total[c] - committed)
+            avail[c] = left if left > 0 else 0
             if daily[c] <= 0 or committed >= daily[c]:
                 mult[c] = 0.0
             else:
-                m = 1.0 - gain * (committed / daily[c] - planned)
-                mult[c] = min_mult if m < min_mult else (1.0 if m > 1.0 else m)
+                mult[c] = u[c] if pid[c] else 1.0
 
         # inventory, relevance, bidding, creative and auction, slot by slot
         slot_mime = _MIME_OF_SLOT[kind]
         size = SIZES[size_of[i]]
         floor = floor_of[first]
-        bids: dict[int, float] = {}
+        bids: dict[int, tuple[float, float]] = {}  # ad -> (bid, expected value)
         won: set[int] = set()
         winners: list[tuple[int, float, float, int, float] | None] = []
         for _k in range(n_slots):
-            cands: list[tuple[int, float, int, float]] = []
+            cands: list[tuple[int, float, int]] = []
+            best = -1
+            best_eff = best_value = 0.0
+            best_tier = best_key = 0
+            best_duration = 0.0
             for a in range(n_ads):
                 c = ad_camp[a]
                 if not camp_ok[c] or ad_fmt[a] != kind or a in won:
@@ -497,52 +693,64 @@ def run_plain(market: Market, config: EngineConfig | None = None) -> PlainRun:
                     if chosen < 0.0:
                         continue
                     duration = chosen
-                bid = bids.get(a)
-                if bid is None:
+                priced = bids.get(a)
+                if priced is None:
                     emb = ad_emb[a]
                     dot = 0.0
                     for j in range(len(emb)):
                         dot += emb[j] * interest[j]
                     p = _sigmoid(ad_base[a] + learned[a] + scale * dot)
                     st = strategy[c]
-                    if st == 0:
+                    if st == _FIXED_CPM:
                         v = amount[c]
-                    elif st == 2:
+                    elif st == _TARGET_CPA:
                         v = p * conv_rate[c] * amount[c] * 1000.0
                     else:
                         v = p * amount[c] * 1000.0
-                    bid = bids[a] = v if v < max_bid[c] else max_bid[c]
-                eff = bid * mult[c]
+                    priced = bids[a] = (v if v < max_bid[c] else max_bid[c], v)
+                bid, worth = priced
+                eff = bid * mult[c] * factor
                 cap = avail[c] / 1000.0
                 if eff > cap:
                     eff = cap
-                if eff > 0.0 and eff >= floor:
-                    cands.append((a, eff, priority[c], duration))
-            if not cands:
-                winners.append(None)
-                continue
-            best, best_eff, best_prio, best_duration = cands[0]
-            best_key = (ad_key[best] ^ i) * 0xBF58476D1CE4E5B9 & _MASK64
-            for a, eff, prio, duration in cands[1:]:
-                if prio < best_prio or (prio == best_prio and eff < best_eff):
+                if eff > max_bid[c]:
+                    eff = max_bid[c]
+                if eff <= 0.0 or eff < floor:
                     continue
-                key = (ad_key[a] ^ i) * 0xBF58476D1CE4E5B9 & _MASK64
-                if prio > best_prio or eff > best_eff or key < best_key:
-                    best, best_eff, best_prio, best_duration, best_key = (
+                cands.append((a, eff, c))
+                # rank: tier, effective bid, expected value, then a hash of ad and request
+                t = tier[c]
+                if best >= 0 and t < best_tier:
+                    continue
+                if best < 0 or t > best_tier or eff > best_eff:
+                    better = True
+                elif eff < best_eff:
+                    better = False
+                elif worth != best_value:
+                    better = worth > best_value
+                else:
+                    key = (ad_key[a] ^ i) * 0xBF58476D1CE4E5B9 & _MASK64
+                    better = key < best_key
+                if better:
+                    best, best_eff, best_tier, best_value, best_duration = (
                         a,
                         eff,
-                        prio,
+                        t,
+                        worth,
                         duration,
-                        key,
                     )
-            second = 0.0
-            for a, eff, _, _ in cands:
-                if a != best and eff > second:
+                    best_key = (ad_key[a] ^ i) * 0xBF58476D1CE4E5B9 & _MASK64
+            if best < 0:
+                winners.append(None)
+                continue
+            c = ad_camp[best]
+            second = 0.0  # the best bid of another campaign
+            for _, eff, other in cands:
+                if other != c and eff > second:
                     second = eff
             price = second if second > floor else floor
             if price > best_eff:
                 price = best_eff
-            c = ad_camp[best]
             micros = int(price * 1000.0 + 0.5)
             if micros > avail[c]:
                 micros = avail[c]
@@ -576,9 +784,9 @@ def run_plain(market: Market, config: EngineConfig | None = None) -> PlainRun:
                     f[1] += 1.0
             shows[a] += 1.0
             learn(a)
-            key = (listener, c)
-            seen = fatigue.get(key, 0)
-            fatigue[key] = seen + 1
+            pair = (listener, c)
+            seen = fatigue.get(pair, 0)
+            fatigue[pair] = seen + 1
             click, complete, skip, conversion, worth = respond(
                 bot,
                 true_interest[listener],
@@ -595,26 +803,34 @@ def run_plain(market: Market, config: EngineConfig | None = None) -> PlainRun:
             counts["shown"] += 1
             hourly["shown"][hour] += 1.0
             hourly["price_sum"][hour] += price
+            av = ad_fmt[a] != SLOT_DISPLAY
             if bot:
                 counts["bot_shown"] += 1
-                bot_spend += micros
-            if ad_fmt[a] != SLOT_DISPLAY:
+                bot_spend += charged
+            if av:
                 counts["av_shown"] += 1
-                hourly["av_shown"][hour] += 1.0
+                if not bot:
+                    counts["human_av_shown"] += 1
+                    hourly["av_shown"][hour] += 1.0
             value[c] += worth
             if click:
                 counts["clicks"] += 1
-                if is_action_click[a]:
+                if learns_clicks[a]:
                     actions[a] += 1.0
                     learn(a)
             if complete:
                 counts["completes"] += 1
-                hourly["completes"][hour] += 1.0
-                actions[a] += 1.0
-                learn(a)
+                if not bot:
+                    counts["human_completes"] += 1
+                    hourly["completes"][hour] += 1.0
+                if not learns_clicks[a]:
+                    actions[a] += 1.0
+                    learn(a)
             if skip:
                 counts["skips"] += 1
-                hourly["skips"][hour] += 1.0
+                if not bot:
+                    counts["human_skips"] += 1
+                    hourly["skips"][hour] += 1.0
             if conversion:
                 counts["conversions"] += 1
             if exhausted[c] != exhausted[c]:  # NaN: not exhausted yet
