@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adcore.book import PendingBook
+from adcore.book import PendingBook, _due
 
 
 @dataclass
@@ -109,3 +110,38 @@ def test_book_matches_the_naive_model(
             assert book.forget(now) == model.forget(now)
         assert len(book) == len(model.records)
     assert len(book._chunks) <= capacity // book._chunk + 2  # freed as they empty
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.floats(0.0, 100.0), max_size=700),
+    st.integers(0, 700),
+    st.integers(0, 700),
+    st.floats(-1.0, 101.0),
+)
+def test_due_counts_the_leading_rows_at_or_before_the_limit(
+    times: list[float], i: int, end: int, limit: float
+) -> None:
+    # The walk's rule written plainly: from row i, count rows decided at or before the
+    # limit until the first decided later (times need not be sorted), whatever the
+    # window sizes the book compares them in.
+    decided = np.array(times, dtype=np.float64)
+    end = min(end, len(times))
+    want = 0
+    for t in times[i:end]:
+        if t > limit:
+            break
+        want += 1
+    assert _due(decided, i, end, limit) == want
+
+
+def test_due_reads_little_when_little_is_due() -> None:
+    # A long run of rows due and one late row far away: the doubling windows find it
+    # exactly (the first and the last window boundary are both exercised).
+    decided = np.zeros(10_000)
+    for late in (0, 1, 63, 64, 65, 191, 192, 5000, 9_999):
+        decided[:] = 0.0
+        decided[late] = 2.0
+        assert _due(decided, 0, 10_000, 1.0) == late
+    decided[:] = 0.0
+    assert _due(decided, 0, 10_000, 1.0) == 10_000

@@ -12,9 +12,10 @@ Records are kept in the order they were written, in chunks of up to 65,536 rows 
 are allocated as the book fills and freed once every record in them is forgotten: the
 book never copies itself to grow, so no decision pays for moving a million rows. Holds
 expire ``hold_ttl`` seconds and records are forgotten ``retention`` seconds after their
-decision, both walked from the oldest record chunk by chunk in array operations, so the
-work per call is proportional to what expires, with one dictionary operation per hold
-released or impression id forgotten. The book holds at most ``capacity`` records:
+decision, both walked from the oldest record chunk by chunk in array operations over windows
+that double in size, so the work per call is proportional to what expires (a call with
+nothing due reads one time), with one dictionary operation per hold released or
+impression id forgotten. The book holds at most ``capacity`` records:
 writing one more forgets the oldest (its hold, if still held, is handed back to the
 caller to release).
 """
@@ -214,8 +215,7 @@ class PendingBook:
         while seq < self._tail:
             c, i = self._at(seq)
             end = min(self._tail - seq + i, self._chunk)
-            late = c.decided[i:end] > limit  # NaN never: decision times are finite
-            n = int(late.argmax()) if late.any() else end - i
+            n = _due(c.decided, i, end, limit)
             ended += _end_holds(c, i, n, release)
             seq += n
             if i + n < end:
@@ -237,8 +237,7 @@ class PendingBook:
             head = self._head
             c, i = self._at(head)
             end = min(self._tail - head + i, self._chunk)
-            late = c.decided[i:end] > limit
-            n = int(late.argmax()) if late.any() else end - i
+            n = _due(c.decided, i, end, limit)
             if n:
                 for seq, iid in enumerate(c.ids[i : i + n].tolist(), head):
                     if index.get(iid) == seq:
@@ -253,6 +252,26 @@ class PendingBook:
             if i + n < end:
                 break
         return release, ended
+
+
+def _due(decided: NDArray[np.float64], i: int, end: int, limit: float) -> int:
+    """How many of ``decided[i:end]``, from the first, were decided at or before
+    ``limit`` (up to the first decided later), in work proportional to that count: the
+    rows are compared in windows that double in size (64, 128, ...), so a call that finds
+    nothing due reads one value, and one that finds ``n`` reads fewer than ``2 n + 64``.
+    Decision times are finite: no NaN."""
+    if i >= end or decided.item(i) > limit:
+        return 0
+    start = i
+    step = 64
+    while i < end:
+        stop = min(i + step, end)
+        late = decided[i:stop] > limit
+        if late.any():
+            return i - start + int(late.argmax())
+        i = stop
+        step += step
+    return end - start
 
 
 def _end_holds(c: _Chunk, i: int, n: int, release: dict[str, int]) -> int:
