@@ -991,6 +991,7 @@ def test_fraud_score_matches_reference(
     st.lists(
         st.tuples(
             st.sampled_from([0, 0, 1, 2, 3, 2**64 - 1]),
+            st.sampled_from([0, 0, 2, 7, 2**64 - 1]),
             st.sampled_from([0.0, 0.5, 4.0]),
             st.booleans(),
             st.booleans(),
@@ -1004,17 +1005,19 @@ def test_fraud_score_matches_reference(
 def test_score_request_counts_then_scores(
     size: int, requests: list[tuple[Any, ...]], limit: int
 ) -> None:
-    """Each request is counted against its device key (0: none, not counted) in the
-    table, and scored with that count."""
+    """Each request is counted against its device key and its second (address) key
+    (0: none, not counted) in the table, and scored with the larger of the two scores:
+    the first count with the request's signals, the second count alone."""
     keys, starts, counts = new_table(size)
     now, window = 0.0, 5.0
-    for key, step, bot, no_ua, no_ip in requests:
+    for key, second, step, bot, no_ua, no_ip in requests:
         now += step
         w = dict(
             keys=keys,
             starts=starts,
             counts=counts,
             key=U64(key),
+            second_key=U64(second),
             now=now,
             window=window,
             bot_agent=bot,
@@ -1022,10 +1025,10 @@ def test_score_request_counts_then_scores(
             missing_address=no_ip,
             rate_limit=limit,
         )
-        want_score, want_count, table = call(ref.score_request, w)
-        out = np.full(1, -3, dtype=np.int64)
+        want_score, want_count, want_second, table = call(ref.score_request, w)
+        out = np.full(2, -3, dtype=np.int64)
         score = call(score_request, w, out=out)
-        assert out[0] == want_count
+        assert out.tolist() == [want_count, want_second]
         assert score == pytest.approx(want_score, rel=1e-15, abs=0)
         assert (keys.tolist(), starts.tolist(), counts.tolist()) == (
             table.keys,

@@ -665,18 +665,25 @@ def score_request(
     starts: Any,
     counts: Any,
     key: int,
+    second_key: int,
     now: float,
     window: float,
     bot_agent: bool,
     missing_agent: bool,
     missing_address: bool,
     rate_limit: int,
-) -> tuple[float, int, HashedCounter]:
-    """(fraud score, the device's count in its window, the table after counting): the
-    request is counted unless ``key`` is 0 (no device id)."""
+) -> tuple[float, int, int, HashedCounter]:
+    """(fraud score, the first key's count in its window, the second key's, the table
+    after counting): each key is counted unless it is 0, the first with the request's
+    signals, the second (an address beside a device id) by its rate alone; the score is
+    the larger of the two."""
     table = HashedCounter.of(keys, starts, counts)
     count = table.add(int(key), now, window, 1) if int(key) != 0 else 0
-    return (fraud_score(bot_agent, missing_agent, missing_address, count, rate_limit), count, table)
+    score = fraud_score(bot_agent, missing_agent, missing_address, count, rate_limit)
+    second = table.add(int(second_key), now, window, 1) if int(second_key) != 0 else 0
+    if int(second_key) != 0:
+        score = max(score, fraud_score(False, False, False, second, rate_limit))
+    return score, count, second, table
 
 
 def safety_pass(

@@ -31,6 +31,7 @@ def score_request(
     starts,
     counts,
     key,
+    second_key,
     now,
     window,
     bot_agent,
@@ -39,10 +40,21 @@ def score_request(
     rate_limit,
     out,
 ):
-    """Count the request against its device's rate window (``key`` 0: no device id, not
-    counted) and return :func:`fraud_score`; ``out[0]`` receives the window's count."""
+    """Count the request against the rate windows of ``key`` (its device, or its address
+    when it has no device id; 0: neither, not counted) and of ``second_key`` (its address
+    when it has both; 0: none), and return the larger of :func:`fraud_score` with the
+    first count and the request's signals and :func:`fraud_score` of the second count
+    alone. ``out[0]`` and ``out[1]`` receive the two counts (0 where not counted)."""
     count = 0
     if key != 0:
         count = counter_add(keys, starts, counts, key, now, window, 1)
     out[0] = count
-    return fraud_score(bot_agent, missing_agent, missing_address, count, rate_limit)
+    score = fraud_score(bot_agent, missing_agent, missing_address, count, rate_limit)
+    second = 0
+    if second_key != 0:
+        second = counter_add(keys, starts, counts, second_key, now, window, 1)
+        by_address = fraud_score(False, False, False, second, rate_limit)
+        if by_address > score:
+            score = by_address
+    out[1] = second
+    return score

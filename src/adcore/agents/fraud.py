@@ -110,7 +110,7 @@ class _FraudState:
         self.limit = limit
         self.window = window
         self.bot_cache: dict[str, bool] = {}
-        self.count = np.zeros(1, dtype=np.int64)  # the last request's rate count
+        self.count = np.zeros(2, dtype=np.int64)  # the last request's two rate counts
         self.ranges: IpRanges | None = None
         self.discount = 1.0
         self.impossible_score = 0.0
@@ -279,6 +279,7 @@ class FraudAgent(Agent):
                 state.starts,
                 state.counts,
                 first,
+                second,
                 ctx.now,
                 state.window,
                 bot,
@@ -287,24 +288,8 @@ class FraudAgent(Agent):
                 state.limit,
                 state.count,
             )
-            over = int(state.count[0]) > state.limit
-            if second != _NO_KEY:
-                by_ip = score_request(
-                    state.keys,
-                    state.starts,
-                    state.counts,
-                    second,
-                    ctx.now,
-                    state.window,
-                    False,
-                    False,
-                    False,
-                    state.limit,
-                    state.count,
-                )
-                over = over or int(state.count[0]) > state.limit
-                if by_ip > score:
-                    score = by_ip
+            counted = state.count
+            over = int(counted[0]) > state.limit or int(counted[1]) > state.limit
         if ip:
             datacenter, impossible = self._address_signals(ip, state)
         else:
