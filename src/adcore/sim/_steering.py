@@ -40,31 +40,60 @@ def _by_row(rows: NDArray[np.intp], values: NDArray[Any], n_rows: int, fill: flo
     return out
 
 
-class _BiddingState:
-    """Per ad: its campaign's max bid and current bid multiplier."""
+class _PerAd:
+    """An agent's action per campaign laid out per ad of one snapshot (``per_ad``),
+    recomputed when the agent's ``version`` moves on."""
 
-    def __init__(self, snapshot: CatalogSnapshot, campaign_ids: tuple[str, ...]) -> None:
-        self.max_bid = np.ascontiguousarray(snapshot.camp_max_bid[snapshot.ad_campaign])
+    def __init__(
+        self, snapshot: CatalogSnapshot, campaign_ids: tuple[str, ...], fill: float, dtype: Any
+    ) -> None:
         self.rows = _rows(snapshot, campaign_ids)
         self.ad_campaign = snapshot.ad_campaign
-        self.per_ad = np.ones(snapshot.n_ads, dtype=np.float64)
+        self.per_ad = np.full(snapshot.n_ads, fill, dtype=dtype)
         self.version = -1
 
 
-class _CampaignBidding(BiddingAgent):
-    """The bidding agent, each campaign's bids multiplied by its ``multipliers`` entry
-    and still capped at the campaign's max bid."""
+class _Steered:
+    """What every steered agent holds: its action per campaign (``action``, in the
+    environment's campaign order), whether that is the engine's own behaviour
+    (``neutral``: every entry equals ``NEUTRAL``), and a ``version`` that moves on with
+    every :meth:`set`."""
+
+    NEUTRAL: ClassVar[float] = 1.0
+    DTYPE: ClassVar[Any] = np.float64
 
     def __init__(self, campaign_ids: tuple[str, ...]) -> None:
         self.campaign_ids = campaign_ids
-        self.multipliers = np.ones(len(campaign_ids), dtype=np.float64)
+        self.action: NDArray[Any] = np.full(len(campaign_ids), self.NEUTRAL, dtype=self.DTYPE)
         self.neutral = True
         self.version = 0
 
-    def set(self, multipliers: NDArray[np.float64]) -> None:
-        self.multipliers = multipliers
-        self.neutral = bool(np.all(multipliers == 1.0))
+    def set(self, action: NDArray[Any]) -> None:
+        self.action = action
+        self.neutral = bool(np.all(action == self.NEUTRAL))
         self.version += 1
+
+    def per_ad(self, state: _PerAd, n_campaigns: int) -> NDArray[Any]:
+        """The action of each ad's campaign in ``state``'s snapshot (``NEUTRAL`` for a
+        campaign the environment does not steer)."""
+        if state.version != self.version:
+            by_row = _by_row(state.rows, self.action, n_campaigns, self.NEUTRAL)
+            state.per_ad = by_row[state.ad_campaign]
+            state.version = self.version
+        return state.per_ad
+
+
+class _BiddingState(_PerAd):
+    """Per ad: its campaign's max bid and current bid multiplier."""
+
+    def __init__(self, snapshot: CatalogSnapshot, campaign_ids: tuple[str, ...]) -> None:
+        super().__init__(snapshot, campaign_ids, 1.0, np.float64)
+        self.max_bid = np.ascontiguousarray(snapshot.camp_max_bid[snapshot.ad_campaign])
+
+
+class _CampaignBidding(_Steered, BiddingAgent):
+    """The bidding agent, each campaign's bids multiplied by its action (a multiplier,
+    1 by default) and still capped at the campaign's max bid."""
 
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
         return _BiddingState(snapshot, self.campaign_ids)
@@ -73,12 +102,9 @@ class _CampaignBidding(BiddingAgent):
         super().run(ctx, state)
         if self.neutral or ctx.n_cand == 0:
             return
-        if state.version != self.version:
-            by_row = _by_row(state.rows, self.multipliers, ctx.snapshot.n_campaigns, 1.0)
-            state.per_ad = by_row[state.ad_campaign]
-            state.version = self.version
+        per_ad = self.per_ad(state, ctx.snapshot.n_campaigns)
         cand = ctx.cand[: ctx.n_cand]
-        ctx.bid[cand] = np.minimum(ctx.bid[cand] * state.per_ad[cand], state.max_bid[cand])
+        ctx.bid[cand] = np.minimum(ctx.bid[cand] * per_ad[cand], state.max_bid[cand])
 
 
 class _TargetLedger:
@@ -107,7 +133,7 @@ class _TargetLedger:
         if agent.neutral:
             self._daily[:] = real
         else:
-            scale = _by_row(self._rows, agent.targets, real.shape[0], 1.0)
+            scale = _by_row(self._rows, agent.action, real.shape[0], 1.0)
             self._daily[:] = np.floor(scale * real)
         self._version = agent.version
 
@@ -137,23 +163,15 @@ class _TargetLedger:
         return self.daily, spent_today, held
 
 
-class _TargetPacing(PacingAgent):
-    """The pacing agent, pacing each campaign to its ``targets`` share of its daily
-    budget: the controllers follow the plan towards that share and the cap stops the
-    campaign there."""
-
-    def __init__(self, campaign_ids: tuple[str, ...]) -> None:
-        self.campaign_ids = campaign_ids
-        self.targets = np.ones(len(campaign_ids), dtype=np.float64)
-        self.neutral = True
-        self.version = 0
+class _TargetPacing(_Steered, PacingAgent):
+    """The pacing agent, pacing each campaign to its action (a target share of its daily
+    budget, 1 by default): the controllers follow the plan towards that share and the
+    cap stops the campaign there."""
 
     _view: _TargetLedger | None = None
 
-    def set(self, targets: NDArray[np.float64]) -> None:
-        self.targets = targets
-        self.neutral = bool(np.all(targets == 1.0))
-        self.version += 1
+    def set(self, action: NDArray[Any]) -> None:
+        super().set(action)
         if self._view is not None:
             self._view.refresh()
 
@@ -164,43 +182,23 @@ class _TargetPacing(PacingAgent):
         return super().bind(snapshot, previous, steered)
 
 
-class _CreativeState:
-    def __init__(self, snapshot: CatalogSnapshot, campaign_ids: tuple[str, ...]) -> None:
-        self.rows = _rows(snapshot, campaign_ids)
-        self.ad_campaign = snapshot.ad_campaign
-        self.per_ad = np.zeros(snapshot.n_ads, dtype=np.int64)
-        self.version = -1
+class _CampaignCreative(_Steered, CreativeAgent):
+    """The creative agent, with a cut per campaign (its action, an index into
+    :data:`adcore.sim.env.CUTS`; 0, the engine's rule, by default)."""
 
-
-class _CampaignCreative(CreativeAgent):
-    """The creative agent, with a cut per campaign (:data:`adcore.sim.env.CUTS`)."""
-
+    NEUTRAL: ClassVar[float] = 0
+    DTYPE: ClassVar[Any] = np.int64
     _FORCED: ClassVar[tuple[tuple[int, int], ...]] = ((1, FOCUS_HIGH), (2, FOCUS_BACKGROUND))
 
-    def __init__(self, campaign_ids: tuple[str, ...]) -> None:
-        self.campaign_ids = campaign_ids
-        self.cuts = np.zeros(len(campaign_ids), dtype=np.int64)
-        self.neutral = True
-        self.version = 0
-
-    def set(self, cuts: NDArray[np.int64]) -> None:
-        self.cuts = cuts
-        self.neutral = bool(np.all(cuts == 0))
-        self.version += 1
-
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
-        return _CreativeState(snapshot, self.campaign_ids)
+        return _PerAd(snapshot, self.campaign_ids, 0, np.int64)
 
-    def run(self, ctx: Context, state: _CreativeState) -> None:
+    def run(self, ctx: Context, state: _PerAd) -> None:
         if self.neutral or ctx.n_cand == 0:
             super().run(ctx, state)
             return
-        if state.version != self.version:
-            by_row = _by_row(state.rows, self.cuts, ctx.snapshot.n_campaigns, 0)
-            state.per_ad = by_row[state.ad_campaign]
-            state.version = self.version
         cand = ctx.cand[: ctx.n_cand]
-        cut = state.per_ad[cand]
+        cut = self.per_ad(state, ctx.snapshot.n_campaigns)[cand]
         # The engine's rule is the kernel at the listener's focus; "shortest" and
         # "longest" are the kernel at high focus and in the background. Each runs over
         # its own campaigns' candidates only.
