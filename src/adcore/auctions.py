@@ -118,10 +118,6 @@ _POD_NODE_BUDGET = 64  # EngineConfig's default pod_node_budget
 _SINGLE = {"first_price": FIRST_PRICE, "second_price": SECOND_PRICE}
 _POSITIONS = {"first_price": FIRST_PRICE, "second_price": SECOND_PRICE, "gsp": GSP, "vcg": VCG}
 
-# The default mechanisms: the one string object a call that passes none (or passes the
-# literal, which Python interns) hands over, recognised by identity.
-_SECOND_PRICE = "second_price"
-_GSP = "gsp"
 
 _F32 = np.dtype(np.float32)
 _SMALL_POD = 32  # up to this many pod candidates, Python lists are checked and read
@@ -132,7 +128,7 @@ def batch_auctions(
     floors: ArrayLike | float = _NO_FLOOR,
     tiekeys: ArrayLike | None = None,
     *,
-    mechanism: str = _SECOND_PRICE,
+    mechanism: str = "second_price",
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Many single-slot auctions at once, one per row of ``bids``.
 
@@ -162,10 +158,7 @@ def batch_auctions(
     compiled pass checks the values, then the kernel runs. Other inputs are converted
     first (see ``docs/auctions.md``, "Outside the engine").
     """
-    if mechanism is _SECOND_PRICE:
-        code: int | None = SECOND_PRICE
-    else:
-        code = _SINGLE.get(mechanism) if type(mechanism) is str else None
+    code = _SINGLE.get(mechanism) if type(mechanism) is str else None
     if (
         code is not None
         and type(bids) is _ndarray
@@ -246,7 +239,7 @@ def position_auction(
     floors: ArrayLike | float = _NO_FLOOR,
     weights: Sequence[float] | ArrayLike = _ONE_POSITION,
     *,
-    mechanism: str = _GSP,
+    mechanism: str = "gsp",
     priority: ArrayLike | None = None,
     tiekeys: ArrayLike | None = None,
     campaigns: ArrayLike | None = None,
@@ -287,10 +280,7 @@ def position_auction(
         The candidate in each position, -1 where unfilled.
     prices : float64 array (positions,)
     """
-    if mechanism is _GSP:
-        code: int | None = GSP
-    else:
-        code = _POSITIONS.get(mechanism) if type(mechanism) is str else None
+    code = _POSITIONS.get(mechanism) if type(mechanism) is str else None
     if (
         code is not None
         and type(bids) is _ndarray
@@ -379,7 +369,7 @@ def fill_pod(
     floors: ArrayLike | float = _NO_FLOOR,
     groups: ArrayLike | None = None,
     tiekeys: ArrayLike | None = None,
-    mechanism: str = _SECOND_PRICE,
+    mechanism: str = "second_price",
     node_budget: int | None = _POD_NODE_BUDGET,
 ) -> PodFill:
     """Fill an ad pod: the set of candidates of highest total value whose durations fit
@@ -417,10 +407,7 @@ def fill_pod(
     -------
     PodFill
     """
-    if mechanism is _SECOND_PRICE:
-        code: int | None = SECOND_PRICE
-    else:
-        code = _SINGLE.get(mechanism) if type(mechanism) is str else None
+    code = _SINGLE.get(mechanism) if type(mechanism) is str else None
     if node_budget is None:
         budget: int | None = UNLIMITED
     elif type(node_budget) is int and 1 <= node_budget <= UNLIMITED:
