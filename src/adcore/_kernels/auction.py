@@ -6,7 +6,7 @@ import numpy as np
 
 from ._jit import helper, kernel
 from .bits import splitmix64
-from .mechanisms import FIRST_PRICE, GSP, SECOND_PRICE, VCG, multislot_auction
+from .mechanisms import FIRST_PRICE, GSP, SECOND_PRICE, VCG, multislot_auction, outranks
 from .pod import (
     STAT_FILL_BUDGETED,
     STAT_FILL_GAP,
@@ -27,20 +27,6 @@ def _no_winner(k, win_ad, win_bid, win_price, win_micros, win_propensity, win_se
     win_micros[k] = 0
     win_propensity[k] = 0.0
     win_second[k] = 0.0
-
-
-@helper
-def _effective(i, bid, mult, ad_campaign, avail, camp_cap, factor):
-    """``bid * mult[campaign] * factor`` capped at what the campaign may still commit
-    and at its bid cap (CPM)."""
-    c = ad_campaign[i]
-    e = bid[i] * mult[c] * factor
-    cap = avail[c] / 1000.0
-    if e > cap:
-        e = cap
-    if e > camp_cap[c]:
-        e = camp_cap[c]
-    return e
 
 
 @helper
@@ -68,21 +54,6 @@ def _offers_deals(k, imp_deals):
 
 
 @helper
-def _tier(k, i, priority, ad_campaign, camp_deals, imp_deals, deals):
-    """Rank before the bid: the campaign's priority, and within it a private deal the
-    campaign holds on impression ``k`` above the open auction (``deals``: whether the
-    impression offers any, so the common case skips the bitset test)."""
-    deal = 0
-    if deals:
-        c = ad_campaign[i]
-        for w in range(imp_deals.shape[1]):
-            if camp_deals[c, w] & imp_deals[k, w]:
-                deal = 1
-                break
-    return 2 * priority[i] + deal
-
-
-@helper
 def _charge(i, price, ad_campaign, avail):
     """Micro-units charged for one impression at ``price`` CPM, taken from ``avail``."""
     micros = np.int64(price * 1000.0 + 0.5)
@@ -93,15 +64,24 @@ def _charge(i, price, ad_campaign, avail):
     return micros
 
 
+# What :func:`_gather` collects: the bidders of one single slot, of one pod, or the
+# candidates of a position auction (eligible for every impression of the request).
+_SINGLE = 0
+_POD = 1
+_POSITIONS = 2
+
+
 @helper
-def _single_slot(
+def _gather(
+    mode,
     k,
-    win_ad,
-    win_bid,
-    win_price,
-    win_micros,
-    win_propensity,
-    win_second,
+    n_imp,
+    g_idx,
+    g_eff,
+    g_floor,
+    g_prio,
+    g_key,
+    g_dur,
     effective,
     won,
     reason,
@@ -118,12 +98,118 @@ def _single_slot(
     camp_deals,
     imp_deals,
     request_key,
+    cand,
+    n_cand,
+    creative,
+    var_duration,
+    cpmps,
+    poddur,
+):
+    """The one eligibility pass of every auction: collect the candidates of impression
+    ``k`` into ``g_*[:m]`` (in candidate order) and return ``m``.
+
+    A candidate ``i`` of ``cand[:n_cand]`` takes part when it is eligible
+    (``reason[k, i] == 0``, for ``_POSITIONS`` in every impression) and has not won an
+    earlier impression of the request. Its effective bid is ``bid * mult[campaign] *
+    factor`` capped at what its campaign may still commit (``avail / 1000``) and at
+    ``camp_cap``; ``effective[i]`` receives it (``_SINGLE`` also zeroes ``effective``
+    for the candidates that do not take part). Then, by ``mode``:
+
+    - ``_SINGLE``: a bidder needs ``effective > 0`` and at least its floor;
+      ``g_dur`` receives its expected value ``value[i]`` (ties);
+    - ``_POD``: the floor is raised to ``cpmps`` times the duration of the ad's chosen
+      creative, which ``g_dur`` receives; a bidder also needs that duration to fit
+      ``poddur``;
+    - ``_POSITIONS``: the floor is the highest of the candidate's floors over the
+      request's impressions; every eligible candidate is kept (the position auction
+      applies floors), ``g_dur`` receives ``value[i]``.
+
+    ``g_floor`` receives the floor, ``g_key`` the seeded hash ``splitmix64(ad_key ^
+    request_key)`` and ``g_prio`` the tier that ranks before the bid: twice the
+    campaign's priority, plus one when the campaign holds one of the impression's
+    private deals (``camp_deals & imp_deals``, tested only when the impression offers
+    any) so that a deal bid meeting its floor outranks the open auction. (Written out
+    here rather than in helpers: a helper taking arrays costs a call per candidate where
+    LLVM does not inline it.)
+    """
+    deals = _offers_deals(k, imp_deals)
+    m = 0
+    for j in range(n_cand):
+        i = cand[j]
+        if mode == _POSITIONS:
+            f = 0.0
+            ok = True
+            for q in range(n_imp):
+                if reason[q, i] != 0:
+                    ok = False
+                    break
+                if floor[q, i] > f:
+                    f = floor[q, i]
+            if not ok:
+                continue
+        else:
+            if reason[k, i] != 0 or won[i]:
+                if mode == _SINGLE:
+                    effective[i] = 0.0
+                continue
+            f = floor[k, i]
+        c = ad_campaign[i]
+        e = bid[i] * mult[c] * factor
+        cap = avail[c] / 1000.0
+        if e > cap:
+            e = cap
+        if e > camp_cap[c]:
+            e = camp_cap[c]
+        effective[i] = e
+        d = value[i]
+        if mode == _POD:
+            v = creative[k, i]
+            d = var_duration[v] if v >= 0 else 0.0
+            if cpmps * d > f:
+                f = cpmps * d
+            if d > poddur:
+                continue
+        if mode != _POSITIONS and (e <= 0.0 or e < f):
+            continue
+        g_idx[m] = i
+        g_eff[m] = e
+        g_floor[m] = f
+        p = 2 * priority[i]
+        if deals:
+            for w in range(imp_deals.shape[1]):
+                if camp_deals[c, w] & imp_deals[k, w]:
+                    p += 1
+                    break
+        g_prio[m] = p
+        g_key[m] = splitmix64(ad_key[i] ^ request_key)
+        g_dur[m] = d
+        m += 1
+    return m
+
+
+@helper
+def _single_slot(
+    k,
+    m,
+    win_ad,
+    win_bid,
+    win_price,
+    win_micros,
+    win_propensity,
+    win_second,
+    won,
+    ad_campaign,
+    avail,
+    g_idx,
+    g_eff,
+    g_floor,
+    g_prio,
+    g_key,
+    g_dur,
     mechanism,
     soft_floor,
     explore,
     draws,
-    cand,
-    n_cand,
     shade,
     sh_tries,
     sh_wins,
@@ -133,91 +219,47 @@ def _single_slot(
     sh_min_tries,
     sh_work,
 ):
-    """One impression sold alone (see :func:`run_auctions`)."""
-    deals = _offers_deals(k, imp_deals)
-    best = -1
-    best_eff = 0.0
-    best_prio = 0
-    best_value = 0.0
-    best_key = np.uint64(0)
-    n_bidders = 0
-    for j in range(n_cand):
-        i = cand[j]
-        if reason[k, i] != 0 or won[i]:
-            effective[i] = 0.0
-            continue
-        # Written out rather than called (_effective, _tier): helpers taking arrays
-        # cost a call each when LLVM does not inline them, and this loop is the hot one.
-        c = ad_campaign[i]
-        e = bid[i] * mult[c] * factor
-        cap = avail[c] / 1000.0
-        if e > cap:
-            e = cap
-        if e > camp_cap[c]:
-            e = camp_cap[c]
-        effective[i] = e
-        if e <= 0.0 or e < floor[k, i]:
-            continue
-        n_bidders += 1
-        key = splitmix64(ad_key[i] ^ request_key)
-        p = 2 * priority[i]
-        if deals:
-            for w in range(imp_deals.shape[1]):
-                if camp_deals[c, w] & imp_deals[k, w]:
-                    p += 1
-                    break
-        # Ties in (tier, effective bid) go to the higher expected value, then the
-        # seeded hash.
-        better = best < 0 or p > best_prio
-        if not better and p == best_prio:
-            if e != best_eff:
-                better = e > best_eff
-            elif value[i] != best_value:
-                better = value[i] > best_value
-            else:
-                better = key < best_key
-        if better:
-            best = i
-            best_eff = e
-            best_prio = p
-            best_value = value[i]
-            best_key = key
-    if best < 0:
+    """Impression ``k`` sold alone to its ``m`` bidders in ``g_*[:m]`` (from
+    :func:`_gather`; see :func:`run_auctions`)."""
+    if m == 0:
         _no_winner(k, win_ad, win_bid, win_price, win_micros, win_propensity, win_second)
         return
-    second_eff = 0.0
-    best_campaign = ad_campaign[best]
+    # The best bidder in the ranking of every auction here (:func:`outranks`: tier,
+    # effective bid, expected value, seeded hash), kept in registers.
+    best = 0
+    bp = g_prio[0]
+    be = g_eff[0]
+    bv = g_dur[0]
+    bk = g_key[0]
+    for s in range(1, m):
+        if outranks(g_prio[s], g_eff[s], g_dur[s], g_key[s], bp, be, bv, bk):
+            best = s
+            bp = g_prio[s]
+            be = g_eff[s]
+            bv = g_dur[s]
+            bk = g_key[s]
+    best_eff = g_eff[best]
+    best_campaign = ad_campaign[g_idx[best]]
     chosen = best
     propensity = 1.0
-    target = -1
-    if explore > 0.0 and n_bidders > 1:
-        share = explore / n_bidders
-        propensity = 1.0 - explore + share
+    if explore > 0.0 and m > 1:
+        propensity = 1.0 - explore + explore / m
         if draws[k, 0] < explore:
-            target = int(draws[k, 1] * n_bidders)
-            if target >= n_bidders:
-                target = n_bidders - 1
-    seen = 0
-    for j in range(n_cand):
-        i = cand[j]
-        if reason[k, i] != 0 or won[i]:
-            continue
-        e = effective[i]
-        if e <= 0.0 or e < floor[k, i]:
-            continue
-        if seen == target:
-            chosen = i
-        seen += 1
-        # The price is set by competitors: the best bid of another campaign.
-        if ad_campaign[i] != best_campaign and e > second_eff:
-            second_eff = e
+            chosen = int(draws[k, 1] * m)
+            if chosen >= m:
+                chosen = m - 1
+    # The price is set by competitors: the best bid of another campaign.
+    second_eff = 0.0
+    for s in range(m):
+        if ad_campaign[g_idx[s]] != best_campaign and g_eff[s] > second_eff:
+            second_eff = g_eff[s]
     if chosen == best:
         if mechanism == FIRST_PRICE:
             price = best_eff
             if shade:
                 price = shade_bid(
                     best_eff,
-                    floor[k, best],
+                    g_floor[best],
                     sh_tries,
                     sh_wins,
                     slot,
@@ -230,20 +272,21 @@ def _single_slot(
             price = best_eff  # between the hard and the soft floor: pays its bid
         else:
             price = second_eff
-            if price < floor[k, best]:
-                price = floor[k, best]
+            if price < g_floor[best]:
+                price = g_floor[best]
             if price < soft_floor:
                 price = soft_floor
             if price > best_eff:
                 price = best_eff
     else:
-        propensity = explore / n_bidders
-        price = floor[k, chosen]
-    won[chosen] = 1
-    win_ad[k] = chosen
-    win_bid[k] = effective[chosen]
+        propensity = explore / m
+        price = g_floor[chosen]
+    i = g_idx[chosen]
+    won[i] = 1
+    win_ad[k] = i
+    win_bid[k] = g_eff[chosen]
     win_price[k] = price
-    win_micros[k] = _charge(chosen, price, ad_campaign, avail)
+    win_micros[k] = _charge(i, price, ad_campaign, avail)
     win_propensity[k] = propensity
     win_second[k] = second_eff
 
@@ -425,117 +468,55 @@ def run_auctions(
                 i = cand[j]
                 if floor[k, i] < forced:
                     floor[k, i] = forced
-    if multislot == GSP or multislot == VCG:
-        deals = _offers_deals(0, imp_deals)
-        m = 0
-        for j in range(n_cand):
-            i = cand[j]
-            ok = True
-            f = 0.0
-            for k in range(n_imp):
-                if reason[k, i] != 0:
-                    ok = False
-                    break
-                if floor[k, i] > f:
-                    f = floor[k, i]
-            if not ok:
-                continue
-            e = _effective(i, bid, mult, ad_campaign, avail, camp_cap, factor)
-            effective[i] = e
-            g_idx[m] = i
-            g_eff[m] = e
-            g_floor[m] = f
-            g_prio[m] = _tier(0, i, priority, ad_campaign, camp_deals, imp_deals, deals)
-            g_key[m] = splitmix64(ad_key[i] ^ request_key)
-            # The pods' scratch serves here: each candidate's campaign (one position per
-            # campaign) and expected value (ties).
-            g_sel2[m] = ad_campaign[i]
-            g_dur[m] = value[i]
-            m += 1
-        multislot_auction(
-            g_sel, g_price, g_eff, g_floor, g_prio, g_sel2, g_dur, g_key, slot_weight, m, n_imp,
-            multislot, g_work,
-        )  # fmt: skip
-        for k in range(n_imp):
-            s = g_sel[k]
-            if s < 0:
-                _no_winner(k, win_ad, win_bid, win_price, win_micros, win_propensity, win_second)
-                continue
-            i = g_idx[s]
-            won[i] = 1
-            win_ad[k] = i
-            win_bid[k] = g_eff[s]
-            win_price[k] = g_price[k]
-            win_micros[k] = _charge(i, g_price[k], ad_campaign, avail)
-            win_propensity[k] = 1.0
-            win_second[k] = g_eff[g_sel[k + 1]] if k + 1 < n_imp and g_sel[k + 1] >= 0 else 0.0
-        return
+    positions = multislot == GSP or multislot == VCG
     # The words of the pods' separation bitsets that name a campaign (the rest are the
     # ads' domains and categories): a winner's VCG price leaves out its whole campaign.
     camp_words = g_groups.shape[1] - ad_domains.shape[1] - ad_categories.shape[1]
-    for k in range(n_imp):
-        if not imp_pod[k]:
+    for k in range(1 if positions else n_imp):
+        mode = _POSITIONS if positions else (_POD if imp_pod[k] else _SINGLE)
+        m = _gather(
+            mode, k, n_imp, g_idx, g_eff, g_floor, g_prio, g_key, g_dur, effective, won,
+            reason, bid, value, mult, ad_campaign, floor, avail, camp_cap, factor, ad_key,
+            priority, camp_deals, imp_deals, request_key, cand, n_cand, creative,
+            var_duration, imp_cpmps[k], imp_poddur[k],
+        )  # fmt: skip
+        if mode == _POSITIONS:
+            # The pods' scratch serves here: each candidate's campaign (one position per
+            # campaign).
+            for s in range(m):
+                g_sel2[s] = ad_campaign[g_idx[s]]
+            multislot_auction(
+                g_sel, g_price, g_eff, g_floor, g_prio, g_sel2, g_dur, g_key, slot_weight, m,
+                n_imp, multislot, g_work,
+            )  # fmt: skip
+            for q in range(n_imp):
+                s = g_sel[q]
+                if s < 0:
+                    _no_winner(
+                        q, win_ad, win_bid, win_price, win_micros, win_propensity, win_second
+                    )
+                    continue
+                i = g_idx[s]
+                won[i] = 1
+                win_ad[q] = i
+                win_bid[q] = g_eff[s]
+                win_price[q] = g_price[q]
+                win_micros[q] = _charge(i, g_price[q], ad_campaign, avail)
+                win_propensity[q] = 1.0
+                nxt = g_sel[q + 1] if q + 1 < n_imp else -1
+                win_second[q] = g_eff[nxt] if nxt >= 0 else 0.0
+            return
+        if mode == _SINGLE:
             _single_slot(
-                k,
-                win_ad,
-                win_bid,
-                win_price,
-                win_micros,
-                win_propensity,
-                win_second,
-                effective,
-                won,
-                reason,
-                bid,
-                value,
-                mult,
-                ad_campaign,
-                floor,
-                avail,
-                camp_cap,
-                factor,
-                ad_key,
-                priority,
-                camp_deals,
-                imp_deals,
-                request_key,
-                imp_mech[k],
-                imp_soft[k],
-                explore,
-                draws,
-                cand,
-                n_cand,
-                shade,
-                sh_tries,
-                sh_wins,
-                sh_grid,
-                imp_slot[k],
-                sh_prior,
-                sh_min_tries,
-                sh_work,
-            )
+                k, m, win_ad, win_bid, win_price, win_micros, win_propensity, win_second, won,
+                ad_campaign, avail, g_idx, g_eff, g_floor, g_prio, g_key, g_dur, imp_mech[k],
+                imp_soft[k], explore, draws, shade, sh_tries, sh_wins, sh_grid, imp_slot[k],
+                sh_prior, sh_min_tries, sh_work,
+            )  # fmt: skip
             continue
-        m = 0
-        for j in range(n_cand):
-            i = cand[j]
-            if reason[k, i] != 0 or won[i]:
-                continue
-            e = _effective(i, bid, mult, ad_campaign, avail, camp_cap, factor)
-            effective[i] = e
-            v = creative[k, i]
-            d = var_duration[v] if v >= 0 else 0.0
-            f = floor[k, i]
-            if imp_cpmps[k] * d > f:
-                f = imp_cpmps[k] * d
-            if e <= 0.0 or e < f or d > imp_poddur[k]:
-                continue
-            g_idx[m] = i
-            g_eff[m] = e
-            g_floor[m] = f
-            g_dur[m] = d
-            g_key[m] = splitmix64(ad_key[i] ^ request_key)
-            _pod_groups(g_groups, m, i, ad_campaign[i], ad_domains, ad_categories, imp_dedupe[k])
-            m += 1
+        for s in range(m):
+            i = g_idx[s]
+            _pod_groups(g_groups, s, i, ad_campaign[i], ad_domains, ad_categories, imp_dedupe[k])
         maxseq = imp_maxseq[k]
         if maxseq > pod_ad.shape[1]:
             maxseq = pod_ad.shape[1]

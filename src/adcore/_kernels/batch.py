@@ -12,11 +12,10 @@ priorities, budgets or exploration, with the tie key given per candidate instead
 hashed.
 """
 
-import math
-
 import numpy as np
 
 from ._jit import helper, kernel
+from .logistic import sigmoid
 from .mechanisms import FIRST_PRICE
 
 __all__ = ["batch_auctions", "score_auction"]
@@ -163,12 +162,7 @@ def score_offer(state, i, z, value, floor, key):
     threshold = b2 if b2 > floor else floor
     if value < sigmoid_bid_bound(z, threshold):
         return state
-    if z >= 0.0:
-        s = 1.0 / (1.0 + math.exp(-z))
-    else:
-        ez = math.exp(z)
-        s = ez / (1.0 + ez)
-    bid = value * s
+    bid = value * sigmoid(z)
     if bid > 0.0 and bid >= floor:
         return offer(state, i, bid, key)
     return state
@@ -227,7 +221,7 @@ def score_auction(
     - a block is dismissed without any exponential when its largest ``value`` times the
       sigmoid bound of its largest logit (:func:`sigmoid_bid_bound`, a degree-7
       polynomial) is below the threshold; otherwise each row gets the same test on its
-      own before its sigmoid (the stable form of ``scoring.py``) is computed.
+      own before its sigmoid (:func:`adcore._kernels.logistic.sigmoid`) is computed.
 
     A stale (lower) threshold only prunes less, so the result is the unpruned one. The
     float32 summation order of a row's dot product may differ between the four-row and

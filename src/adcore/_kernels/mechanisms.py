@@ -98,19 +98,29 @@ def conforms(a, rule):
 
 
 @helper
+def outranks(prio, eff, value, key, other_prio, other_eff, other_value, other_key):
+    """Whether a candidate strictly ranks before another in every auction here: higher
+    priority tier, then higher effective bid, then higher expected value, then lower
+    seeded tie key (scalars, so hot loops keep the best so far in registers)."""
+    if prio != other_prio:
+        return prio > other_prio
+    if eff != other_eff:
+        return eff > other_eff
+    if value != other_value:
+        return value > other_value
+    return key < other_key
+
+
+@helper
 def ranks_before(i, j, eff, priority, tievalue, tiekey):
-    """Whether candidate ``i`` ranks before candidate ``j``: higher ``priority``, then
-    higher ``eff``, then higher ``tievalue``, then lower ``tiekey``, then (equal keys,
-    which callers avoid) lower index."""
-    if priority[i] != priority[j]:
-        return priority[i] > priority[j]
-    if eff[i] != eff[j]:
-        return eff[i] > eff[j]
-    if tievalue[i] != tievalue[j]:
-        return tievalue[i] > tievalue[j]
-    if tiekey[i] != tiekey[j]:
-        return tiekey[i] < tiekey[j]
-    return i < j
+    """Whether candidate ``i`` ranks before candidate ``j`` (:func:`outranks`), and on
+    a complete tie (equal keys, which callers avoid) whether ``i`` has the lower index."""
+    if tiekey[i] == tiekey[j] and priority[i] == priority[j]:
+        if eff[i] == eff[j] and tievalue[i] == tievalue[j]:
+            return i < j
+    return outranks(
+        priority[i], eff[i], tievalue[i], tiekey[i], priority[j], eff[j], tievalue[j], tiekey[j]
+    )
 
 
 @kernel

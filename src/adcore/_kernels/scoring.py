@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from ._jit import helper, kernel
+from .logistic import logit, sigmoid
 
 
 @helper
@@ -86,12 +87,7 @@ def action_probability(
         dot = np.float32(0.0)  # float32 accumulation vectorises (embeddings are float32)
         for j in range(d):
             dot += embeddings[i, j] * interest[j]
-        z = base_logit[i] + learned_logit[i] + scale * dot
-        if z >= 0.0:
-            score[i] = 1.0 / (1.0 + math.exp(-z))
-        else:
-            e = math.exp(z)
-            score[i] = e / (1.0 + e)
+        score[i] = sigmoid(base_logit[i] + learned_logit[i] + scale * dot)
 
 
 @kernel
@@ -109,12 +105,7 @@ def prior_probability(score, reason, n_imp, base_logit, learned_logit, cand, n_c
         if not eligible:
             score[i] = 0.0
         else:
-            z = base_logit[i] + learned_logit[i]
-            if z >= 0.0:
-                score[i] = 1.0 / (1.0 + math.exp(-z))
-            else:
-                e = math.exp(z)
-                score[i] = e / (1.0 + e)
+            score[i] = sigmoid(base_logit[i] + learned_logit[i])
 
 
 @kernel
@@ -127,11 +118,6 @@ def learned_logit_update(learned, base_logit, shows, actions, prior_strength):
     """
     for i in range(learned.shape[0]):
         z = base_logit[i]
-        if z >= 0.0:
-            p0 = 1.0 / (1.0 + math.exp(-z))
-        else:
-            e = math.exp(z)
-            p0 = e / (1.0 + e)
-        p = (actions[i] + prior_strength * p0) / (shows[i] + prior_strength)
+        p = (actions[i] + prior_strength * sigmoid(z)) / (shows[i] + prior_strength)
         p = min(max(p, 1e-9), 1.0 - 1e-9)
-        learned[i] = math.log(p / (1.0 - p)) - z
+        learned[i] = logit(p) - z
