@@ -39,6 +39,7 @@ def test_public_names_match_the_committed_list() -> None:
         "adcore.ledger",
         "adcore.agents",
         "adcore.sim",
+        "adcore.learn",
     ]:
         module = importlib.import_module(name)
         lines += [f"{name}.{n}" for n in sorted(module.__all__)]

@@ -32,6 +32,7 @@ def test_kernel_tests_cover_the_kernels_without_jit(tmp_path: Path) -> None:
             "tests/test_ivt.py",
             "tests/test_wire.py",
             "tests/test_auction_wrappers.py",
+            "tests/test_learn_response.py",
             # The statistical learning tests (whole simulated markets) add no kernel
             # lines and are slow as Python; the main run covers them compiled.
             "-k",

@@ -12,6 +12,8 @@
 - A limited fastmath set: contractions, reassociation and signed zeros, but never
   ``nnan``/``ninf`` (NaN and infinity keep their IEEE meaning) and not ``arcp`` (which
   turns ``x / 1000.0`` into ``x * 0.001``, one ulp off, and money caps must be exact).
+  Learners' updates use no fastmath at all (:func:`exact_kernel`), so a batch of updates
+  equals the same updates one by one bit for bit.
 - ``boundscheck=False`` (the wrappers and the engine guarantee shapes), unless the
   environment variable ``ADCORE_BOUNDSCHECK`` is ``1`` when adcore is imported: then
   every out-of-bounds index raises ``IndexError``, and kernels compile without the
@@ -88,8 +90,9 @@ class _Cache(caching.FunctionCache):
     _impl_class = _CacheImpl
 
 
-def _compile(fn: F) -> F:
-    dispatcher = numba.njit(**_OPTIONS)(fn)
+def _compile(fn: F, exact: bool = False) -> F:
+    options = dict(_OPTIONS, fastmath=False) if exact else _OPTIONS
+    dispatcher = numba.njit(**options)(fn)
     if not BOUNDSCHECK:
         dispatcher._cache = _Cache(fn)  # what Dispatcher.enable_caching does, with our key
     return dispatcher  # type: ignore[no-any-return]
@@ -109,3 +112,17 @@ def helper(fn: F) -> F:
     """A kernel called only from other kernels (LLVM inlines it where it pays)."""
     HELPERS.add(f"{fn.__module__}.{fn.__qualname__}")
     return _compile(fn)
+
+
+def exact_kernel(fn: F) -> F:
+    """A kernel compiled without fastmath: every operation is the IEEE operation written,
+    in the order written, wherever it is inlined. For learners' updates, whose batch form
+    must equal the same updates one call at a time bit for bit (with contractions and
+    reassociation, the same helper may round differently in two callers)."""
+    return _compile(fn, exact=True)
+
+
+def exact_helper(fn: F) -> F:
+    """A helper of :func:`exact_kernel` kernels, compiled the same way."""
+    HELPERS.add(f"{fn.__module__}.{fn.__qualname__}")
+    return _compile(fn, exact=True)
