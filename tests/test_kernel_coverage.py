@@ -33,10 +33,11 @@ def test_kernel_tests_cover_the_kernels_without_jit(tmp_path: Path) -> None:
             "tests/test_wire.py",
             "tests/test_auction_wrappers.py",
             "tests/test_learn_response.py",
-            # The statistical learning tests (whole simulated markets) add no kernel
-            # lines and are slow as Python; the main run covers them compiled.
+            "tests/test_learn_bandits.py",
+            # The statistical learning tests (whole simulated markets, bandit regret) add
+            # no kernel lines and are slow as Python; the main run covers them compiled.
             "-k",
-            "not learns_near_optimal and not tracks_a_shift",
+            "not learns_near_optimal and not tracks_a_shift and not regret",
             "--cov=src/adcore/_kernels",
             "--cov-report=term-missing",
             f"--cov-fail-under={FLOOR}",
