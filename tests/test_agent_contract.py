@@ -9,6 +9,7 @@ import pytest
 
 import adcore.agents as agents_module
 from adcore import Agent, Catalog, Engine, EngineConfig
+from adcore.agents import default_agents
 from adcore.context import FIELDS, changed_outside, watch
 from adcore.demo import DEMO_START, sample_requests
 
@@ -24,8 +25,10 @@ AGENTS = sorted(
 )
 
 
-def test_all_ten_agents_are_discovered() -> None:
-    assert len(AGENTS) == 10
+def test_all_agents_are_discovered() -> None:
+    """The ten default agents and the learning alternative to relevance."""
+    assert len(AGENTS) == 11
+    assert {a.name for a in default_agents()} == {cls.name for cls in AGENTS}
 
 
 @pytest.mark.parametrize("cls", AGENTS, ids=lambda c: c.__name__)
@@ -43,7 +46,8 @@ def test_declarations(cls: type[Agent]) -> None:
 def test_agent_writes_only_what_it_declares(cls: type[Agent], catalog: Catalog) -> None:
     """Running one agent on a context changes nothing the registry gives to a field it
     does not declare in ``writes``, and replaces no array."""
-    engine = Engine(catalog, EngineConfig(latency_budget_us=float("inf")))
+    plan = [a if a.name != cls.name else cls() for a in default_agents()]
+    engine = Engine(catalog, EngineConfig(latency_budget_us=float("inf")), agents=plan)
     live = engine._live  # the contract is about the agent, run in isolation
     ctx = engine._context(live)
     for request in sample_requests(12, seed=5):

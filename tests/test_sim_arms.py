@@ -34,8 +34,8 @@ def market() -> Market:
 
 
 def test_arm_names_and_the_baseline_alias() -> None:
-    assert list(ARMS) == ["agents", "monolith", "naive"]
-    assert len(ARMS) == 3
+    assert list(ARMS) == ["agents", "monolith", "naive", "learned", "monolith-learned"]
+    assert len(ARMS) == 5
     assert "baseline" in ARMS and "nope" not in ARMS
     assert ARMS["baseline"] is ARMS["naive"]
     assert ARMS.aliases == {"baseline": "naive"}
@@ -160,3 +160,12 @@ def test_monolith_paces(results: SimResults) -> None:
     assert naive["campaigns_out_early"] >= 2
     assert mono["campaigns_out_early"] == 0
     assert mono["pacing_error"] < 0.8 * naive["pacing_error"]
+
+
+def test_the_learned_arms_differ_from_theirs_only_in_the_response_model() -> None:
+    for learned, plain in (("learned", "agents"), ("monolith-learned", "monolith")):
+        mine = [type(a).__name__ for a in ARMS[learned].agents()]
+        theirs = [type(a).__name__ for a in ARMS[plain].agents()]
+        assert mine == [
+            "ContextualRelevanceAgent" if name == "RelevanceAgent" else name for name in theirs
+        ]

@@ -35,7 +35,6 @@ from typing import Any
 import numpy as np
 
 from . import openrtb
-from ._hashing import stable_key
 from ._program import BoundSegment, Segment, parts
 from ._tracing import agent_trace, request_trace, vetoes
 from .agents import Agent
@@ -52,17 +51,6 @@ __all__ = ["LivePlan", "Runner"]
 Part = BoundSegment | tuple[Agent, Any]
 """A part of a live plan: a compiled segment, or an agent that runs in Python and its
 state."""
-
-
-def _source(request: openrtb.BidRequest) -> int:
-    """The traffic source of a request for click validation: its app or site."""
-    where = request.app if request.app is not None else request.site
-    name = (
-        (where.id or where.bundle if isinstance(where, openrtb.App) else where.id or where.domain)
-        if where is not None
-        else None
-    )
-    return stable_key(name) if name else 0
 
 
 class LivePlan:
@@ -413,7 +401,11 @@ class Runner:
             now,
             ctx.imp_slot.item(k),
             first_price,
-            _source(req),
+            ctx.source_key,
+            ctx.req_devtype & 0xFFFF,
+            ctx.req_hour,
+            ctx.content_key,
+            ctx.match.item(ad),
         )
         if evicted is not None:  # the book is full: the oldest sale's hold returns
             self.ledger.release(*evicted)

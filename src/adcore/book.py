@@ -51,6 +51,10 @@ class Pending(NamedTuple):
     shown_at: float | None
     held: bool
     charged: bool
+    device: int = 0
+    hour: int = -1
+    content: int = 0
+    match: float = 0.0
 
 
 class PendingBook:
@@ -127,10 +131,16 @@ class PendingBook:
         placement: int,
         first_price: bool,
         source: int,
+        device: int = 0,
+        hour: int = -1,
+        content: int = 0,
+        match: float = 0.0,
     ) -> tuple[str, int] | None:
         """Remember a sale whose budget is held. Returns ``(campaign_id, micros)`` of the
         oldest record when the book was full and that record still held its budget (the
-        caller releases it), else None."""
+        caller releases it), else None. The request's device type, local hour and
+        content key (with ``source``, what :func:`adcore.features.context_keys` needs)
+        and the sold ad's embedding match ``match`` are kept for the learners."""
         released = None
         if self._tail - self._head >= self.capacity:
             released = self._drop_oldest()
@@ -149,6 +159,10 @@ class PendingBook:
         c.shown[i] = math.nan
         c.placement[i] = placement
         c.source[i] = source
+        c.device[i] = device & 0xFFFF
+        c.hour[i] = hour
+        c.content[i] = content
+        c.match[i] = match
         c.flags[i] = _HELD | (_FIRST_PRICE if first_price else 0)
         self._index[impression_id] = seq
         self._tail = seq + 1
@@ -193,6 +207,10 @@ class PendingBook:
             shown_at=None if math.isnan(shown) else shown,
             held=bool(flags & _HELD),
             charged=bool(flags & _CHARGED),
+            device=int(c.device[i]),
+            hour=int(c.hour[i]),
+            content=int(c.content[i]),
+            match=float(c.match[i]),
         )
 
     def charge(self, slot: int, shown_at: float) -> None:
@@ -297,10 +315,14 @@ class _Chunk:
     __slots__ = (
         "ad",
         "campaign",
+        "content",
         "creative",
         "decided",
+        "device",
         "flags",
+        "hour",
         "ids",
+        "match",
         "micros",
         "placement",
         "shown",
@@ -320,6 +342,10 @@ class _Chunk:
         self.placement: NDArray[np.int64] = np.zeros(rows, dtype=np.int64)
         self.source: NDArray[np.uint64] = np.zeros(rows, dtype=np.uint64)
         self.flags: NDArray[np.uint8] = np.zeros(rows, dtype=np.uint8)
+        self.device: NDArray[np.uint16] = np.zeros(rows, dtype=np.uint16)
+        self.hour: NDArray[np.int8] = np.zeros(rows, dtype=np.int8)
+        self.content: NDArray[np.uint64] = np.zeros(rows, dtype=np.uint64)
+        self.match: NDArray[np.float64] = np.zeros(rows, dtype=np.float64)
 
     @property
     def nbytes(self) -> int:

@@ -64,6 +64,9 @@ FIELDS = frozenset(
 """Every field an agent may declare in ``reads`` / ``writes``."""
 
 SCRATCH = "scratch"
+
+CONTEXT_KEYS = 4
+"""How many context keys a request has (:data:`adcore.features.CONTEXT_FEATURES`)."""
 """The pseudo-field of working memory any agent may overwrite (the auction's gather
 buffers): never read across agents."""
 
@@ -114,6 +117,12 @@ REGISTRY: dict[str, Slot] = {
     "req_hour": _v("features"),
     "explore": _v("features"),  # the exploration rate of this request
     "deals_dirty": _v("features"),
+    "source_key": _v("features"),  # stable key of the app or site (0: none)
+    "content_key": _v("features"),  # stable key of the content categories (0: none)
+    # Stable keys of the request's non-personal context, for learners that cross them
+    # with ads: device type, local hour, app or site, content categories
+    # (adcore.features.context_keys).
+    "context_keys": _a("features", "uint64", CONTEXT_KEYS),
     "req_country": _a("features", "uint64", "country_words", packed=True),
     "req_content": _a("features", "uint64", "category_words", packed=True),
     "req_bcat": _a("features", "uint64", "category_words", packed=True),
@@ -166,6 +175,8 @@ REGISTRY: dict[str, Slot] = {
     "floor": _a("floor", "float64", "imps", "ads"),
     "creative": _a("creative", "int32", "imps", "ads", fill=-1),
     "score": _a("score", "float64", "ads"),
+    # The embedding match <ad, interest> of each scored ad, for learners that weigh it.
+    "match": _a("score", "float64", "ads"),
     "value": _a("bid", "float64", "ads"),
     "bid": _a("bid", "float64", "ads"),
     "mult": _a("multiplier", "float64", "campaigns", fill=1),
@@ -218,6 +229,8 @@ _INITIAL: dict[str, Any] = {
     "placement": "",
     "req_devtype": 0,
     "req_hour": -1,
+    "source_key": 0,
+    "content_key": 0,
     "explore": 0.0,
     "activities": None,
     "personalise": False,

@@ -50,7 +50,7 @@ from .events import (
     _check_feedback,
 )
 from .explain import render
-from .features import fill_features
+from .features import context_keys, fill_features
 from .ivt import ClickValidator
 from .ledger import Balance, InProcessLedger, Ledger
 from .openrtb._codec import _decode_request, _retyped
@@ -519,6 +519,8 @@ class Engine:
                     price_micros=rec.micros,
                     placement=rec.placement,
                     first_price=rec.first_price,
+                    context=context_keys(rec.device, rec.hour, rec.source, rec.content),
+                    match=rec.match,
                 )
             )
         published.append(event)

@@ -137,6 +137,13 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="ty
         the per-placement learners' tables (reserve prices, bid shading).
     first_price : bool
         The impression was sold in a first-price auction.
+    context : tuple of int
+        The request's context keys (:func:`adcore.features.context_keys`: device type,
+        local hour, app or site, content categories; none of them personal), for
+        learners that cross them with ads. Empty when unknown.
+    match : float
+        The embedding match of the ad with the listener's interest when it was chosen
+        (0 without one), for learners that weigh it.
     """
 
     kind: str
@@ -150,6 +157,8 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="ty
     price_micros: int = 0
     placement: int = 0
     first_price: bool = False
+    context: tuple[int, ...] = ()
+    match: float = 0.0
 
 
 class Control(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="type", gc=False):

@@ -8,7 +8,7 @@ ids, audience segments) are the privacy agent's to let through or not.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -17,9 +17,9 @@ from ._hashing import cached_key, stable_key
 from .catalog import MAX_PROTOCOL, UNKNOWN_MIME, CatalogSnapshot, category_closure
 from .context import MAX_SIZES, Context
 from .errors import InvalidRequest
-from .openrtb import Audio, BidRequest, Imp, Video
+from .openrtb import App, Audio, BidRequest, Imp, Video
 
-__all__ = ["AUCTIONS", "content_categories", "fill_features"]
+__all__ = ["AUCTIONS", "CONTEXT_FEATURES", "content_categories", "context_keys", "fill_features"]
 
 _U64 = np.uint64
 
@@ -49,6 +49,66 @@ def _auction_code(mine: dict[str, object], where: str, allowed: tuple[str, ...])
             f"{where}.adcore.auction",
         )
     return AUCTIONS[str(name)]
+
+
+CONTEXT_FEATURES = ("device type", "local hour", "app or site", "content categories")
+"""What the context keys of a request stand for, in order (see :func:`context_keys`)."""
+
+# One constant per context feature, so equal values of different features give
+# different keys.
+_CONTEXT_SALT = (
+    0x6A09E667F3BCC908,
+    0xBB67AE8584CAA73B,
+    0x3C6EF372FE94F82B,
+    0xA54FF53A5F1D36F1,
+)
+_CONTENT_KEYS: dict[tuple[str, ...], int] = {}
+
+
+def _content_hash(key: tuple[str, ...]) -> int:
+    out = _CONTENT_KEYS.get(key)
+    if out is None:
+        out = stable_key("|".join(key)) if key else 0
+        if len(_CONTENT_KEYS) >= 10_000:
+            _CONTENT_KEYS.clear()
+        _CONTENT_KEYS[key] = out
+    return out
+
+
+def source_key(request: BidRequest) -> int:
+    """A stable key of the request's traffic source, its app (id, else bundle) or site
+    (id, else domain); 0 when it names none."""
+    where = request.app if request.app is not None else request.site
+    if where is None:
+        return 0
+    name = where.id or (where.bundle if isinstance(where, App) else where.domain)
+    return int(cached_key(name)) if name else 0
+
+
+def context_keys(devtype: int, hour: int, source: int, content: int) -> tuple[int, ...]:
+    """The request's context keys: stable 64-bit keys of its device type, its local hour
+    (-1 unknown), its traffic source (:func:`source_key`) and its content categories (a
+    stable key of the category list, 0 for none), each mixed with a constant of its own.
+    Learners cross them with ads (:mod:`adcore.learn`); none of them is personal."""
+    return (
+        _CONTEXT_SALT[0] ^ (devtype & 0xFFFF),  # the book keeps 16 bits
+        _CONTEXT_SALT[1] ^ ((hour + 1) & 0xFFFF),
+        _CONTEXT_SALT[2] ^ source,
+        _CONTEXT_SALT[3] ^ content,
+    )
+
+
+def _content_tuple(request: BidRequest) -> tuple[str, ...]:
+    """:func:`_content_key` for any sequences (lists in a Struct built in Python)."""
+    where = request.site if request.site is not None else request.app
+    parts: list[Sequence[str]] = []
+    if where is not None:
+        parts.append(where.cat)
+        if where.content is not None:
+            parts.append(where.content.cat)
+    if request.site is not None:
+        parts += [request.site.sectioncat, request.site.pagecat]
+    return tuple(c for part in parts for c in part)
 
 
 def content_categories(request: BidRequest) -> list[str]:
@@ -282,8 +342,10 @@ def fill_features(
             offset = int(geo.utcoffset)
     ctx.req_hour = int(((now + offset * 60.0) // 3600.0) % 24)
 
+    ctx.source_key = source = source_key(request)
     try:
-        for w, value in snap.categories.words_of(_content_key(request), parents=True):
+        content = _content_key(request)
+        for w, value in snap.categories.words_of(content, parents=True):
             ctx.req_content[w] = value
         if request.bcat:
             for w, value in snap.categories.words_of(request.bcat):
@@ -292,11 +354,15 @@ def fill_features(
             for w, value in snap.domains.words_of(request.badv):
                 ctx.req_badv[w] = value
     except TypeError:  # lists instead of tuples in a Struct built in Python: not hashable
+        content = _content_tuple(request)
         cats = content_categories(request)
         if cats:
             snap.categories.fill(ctx.req_content, cats)
         snap.categories.fill(ctx.req_bcat, request.bcat)
         snap.domains.fill(ctx.req_badv, request.badv)
+
+    ctx.content_key = _content_hash(content)
+    ctx.context_keys[:] = context_keys(ctx.req_devtype, ctx.req_hour, source, ctx.content_key)
 
     currency_ok = not request.cur or snap.currency in request.cur
     for k, imp in enumerate(request.imp):

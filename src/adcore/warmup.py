@@ -293,7 +293,7 @@ def warm(
     clicks.check_click(1, _START, _START + 5.0)
     ad = scratch.ads[0]
     capped = next(c for c in scratch.campaigns if c.frequency_cap is not None)
-    for kind in ("impression", "complete", "click"):
+    for kind in ("impression", "complete", "click", "skip"):
         for ad_id, cid in ((ad.id, ad.campaign), (ad.id, capped.id)):
             message = Outcome(
                 kind=kind,
@@ -305,6 +305,8 @@ def warm(
                 user_key=12345,
                 price_micros=1500,
                 first_price=True,
+                context=(1, 2, 3, 4),
+                match=0.5,
             )
             for agent in plan:
                 if Outcome in agent.learns_from:

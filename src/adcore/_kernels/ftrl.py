@@ -1,9 +1,10 @@
 """Online logistic regression with FTRL-proximal updates over hashed features.
 
-A model is one float64 array ``state`` of shape ``(3, 2**bits)``: over its hashed feature
-slots, the rows ``z`` and ``n`` of McMahan et al. (2013, algorithm 1) and ``last``, the
-update count at which each slot was last brought up to date (for forgetting; a count
-below 2**53 is exact in a float64). Its hyper-parameters and its update count travel in
+A model is one float64 array ``state`` of shape ``(2**bits, 3)``: for each hashed feature
+slot, the ``z`` and ``n`` of McMahan et al. (2013, algorithm 1) and ``last``, the update
+count at which the slot was last brought up to date, for forgetting (a count below 2**53
+is exact in a float64). The three sit side by side, so reading a weight touches one
+place in memory. Its hyper-parameters and its update count travel in
 a second float64 array ``params = (alpha, beta, l1, l2, decay, clock)``: two arrays per
 call keep Numba's dispatch cheap (it checks every argument's type). A weight is never
 stored: it is derived from its slot's ``z`` and ``n`` when read,
@@ -57,12 +58,14 @@ __all__ = [
     "ftrl_predict",
     "ftrl_predict_rows",
     "ftrl_weights",
+    "learn_row",
+    "slot_weight",
 ]
 
 MAX_LOGIT = 35.0
 """The logit is clipped to this magnitude (probabilities within about 6e-16 of 0 and 1)."""
 
-# Rows of ``state``.
+# Columns of ``state``.
 Z = 0
 N = 1
 LAST = 2
@@ -85,10 +88,10 @@ def _sigmoid(t):
 @exact_helper
 def _decayed(state, s, clock, decay):
     """Slot ``s``'s ``z`` and ``n`` as of ``clock``, without writing them back."""
-    zs = state[Z, s]
-    ns = state[N, s]
+    zs = state[s, Z]
+    ns = state[s, N]
     if decay < 1.0:
-        gap = clock - state[LAST, s]
+        gap = clock - state[s, LAST]
         if gap > 0.0:
             f = decay**gap
             zs *= f
@@ -108,7 +111,7 @@ def _weight(zs, ns, params):
 
 @exact_helper
 def _logit(idx, val, start, stop, offset, state, params, clock):
-    mask = state.shape[1] - 1
+    mask = state.shape[0] - 1
     decay = params[DECAY]
     t = offset
     for j in range(start, stop):
@@ -136,33 +139,41 @@ def _learnable(val, start, stop, offset, y, weight):
 
 
 @exact_helper
-def _learn(idx, val, start, stop, offset, y, weight, state, params):
+def slot_weight(state, s, params):
+    """The current weight of slot ``s`` (already in ``[0, state.shape[0])``)."""
+    zs, ns = _decayed(state, s, params[CLOCK], params[DECAY])
+    return _weight(zs, ns, params)
+
+
+@exact_helper
+def learn_row(idx, val, start, stop, offset, y, weight, state, params):
     """One FTRL-proximal update of the row ``idx/val[start:stop]`` at the model's clock,
     which it advances by one; the prediction before the update, or -1 (and no change)
-    when the row cannot be learned (:func:`_learnable`)."""
+    when the row cannot be learned (:func:`_learnable`). For kernels that build rows
+    themselves (:mod:`adcore._kernels.contextual`)."""
     if not _learnable(val, start, stop, offset, y, weight):
         return -1.0
     clock = params[CLOCK]
     p = _sigmoid(_logit(idx, val, start, stop, offset, state, params, clock))
     # The update happens at the new clock: bring every slot of the row there first (a slot
     # that appears twice is then not decayed twice).
-    mask = state.shape[1] - 1
+    mask = state.shape[0] - 1
     decay = params[DECAY]
     now = clock + 1.0
     for j in range(start, stop):
         s = idx[j] & mask
-        state[Z, s], state[N, s] = _decayed(state, s, now, decay)
-        state[LAST, s] = now
+        state[s, Z], state[s, N] = _decayed(state, s, now, decay)
+        state[s, LAST] = now
     err = weight * (p - y)
     alpha = params[ALPHA]
     for j in range(start, stop):
         s = idx[j] & mask
         g = err * val[j]
-        ns = state[N, s]
-        w = _weight(state[Z, s], ns, params)
+        ns = state[s, N]
+        w = _weight(state[s, Z], ns, params)
         sigma = (math.sqrt(ns + g * g) - math.sqrt(ns)) / alpha
-        state[Z, s] += g - sigma * w
-        state[N, s] = ns + g * g
+        state[s, Z] += g - sigma * w
+        state[s, N] = ns + g * g
     params[CLOCK] = now
     return p
 
@@ -174,13 +185,13 @@ def ftrl_predict(idx, val, offset, state, params):
     Parameters
     ----------
     idx : int64 array (k,)
-        Feature indices, taken modulo ``state.shape[1]`` (a power of two).
+        Feature indices, taken modulo ``state.shape[0]`` (a power of two).
     val : float64 array (k,)
         Feature values.
     offset : float
         Logit added to the row's sum (a prior).
-    state : float64 array (3, slots)
-        The model's ``z``, ``n`` and ``last`` rows.
+    state : float64 array (slots, 3)
+        Each slot's ``z``, ``n`` and ``last``.
     params : float64 array (6,)
         ``alpha > 0``, ``beta > 0``, ``l1 >= 0``, ``l2 >= 0``, ``decay`` in ``(0, 1]``
         and the model's update count.
@@ -211,7 +222,7 @@ def ftrl_learn(idx, val, offset, y, weight, state, params):
     the clock ``params[CLOCK]``; returns the probability predicted before the update, or
     -1 without any change when a value or the offset is not finite, ``y`` is not 0 or 1
     or ``weight`` is negative or not finite."""
-    return _learn(idx, val, 0, idx.shape[0], offset, y, weight, state, params)
+    return learn_row(idx, val, 0, idx.shape[0], offset, y, weight, state, params)
 
 
 @exact_kernel
@@ -225,7 +236,7 @@ def ftrl_learn_rows(out, indptr, idx, val, offset, y, weight, state, params):
         if not _learnable(val, indptr[r], indptr[r + 1], offset[r], y[r], weight[r]):
             return -1 - r
     for r in range(rows):
-        out[r] = _learn(
+        out[r] = learn_row(
             idx, val, indptr[r], indptr[r + 1], offset[r], y[r], weight[r], state, params
         )
     return rows
@@ -234,7 +245,7 @@ def ftrl_learn_rows(out, indptr, idx, val, offset, y, weight, state, params):
 @exact_kernel
 def ftrl_weights(out, idx, state, params):
     """``out[j]`` = the current weight of feature ``idx[j]`` (the model does not change)."""
-    mask = state.shape[1] - 1
+    mask = state.shape[0] - 1
     clock = params[CLOCK]
     for j in range(idx.shape[0]):
         zs, ns = _decayed(state, idx[j] & mask, clock, params[DECAY])

@@ -1,4 +1,4 @@
-"""The ten agents and the Agent contract.
+"""The ten agents, a learning alternative to one of them, and the Agent contract.
 
 Default plan order (also computed from their declared reads and writes): privacy ->
 fraud -> audience -> inventory -> safety -> relevance -> bidding -> pacing -> creative ->
@@ -14,7 +14,7 @@ from .fraud import FraudAgent
 from .inventory import InventoryAgent
 from .pacing import PacingAgent
 from .privacy import PrivacyAgent
-from .relevance import RelevanceAgent
+from .relevance import ContextualRelevanceAgent, RelevanceAgent
 from .safety import SafetyAgent
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "AuctionAgent",
     "AudienceAgent",
     "BiddingAgent",
+    "ContextualRelevanceAgent",
     "CreativeAgent",
     "FraudAgent",
     "InventoryAgent",

@@ -15,17 +15,23 @@ what was learned, without the embedding match.
 
 from __future__ import annotations
 
+import math
+from collections import OrderedDict
 from typing import Any, ClassVar
 
 import numpy as np
 
+from .._kernels.contextual import contextual_learn, contextual_probability
 from .._kernels.scoring import action_probability, learned_logit_update, prior_probability
 from ..catalog import ACTION_CLICK, ACTION_COMPLETE, CatalogSnapshot
-from ..context import Context
+from ..context import CONTEXT_KEYS, Context
+from ..errors import InvalidConfig
 from ..events import Outcome
+from ..features import context_keys
+from ..learn.response import FTRLProximal
 from .base import Agent, KernelStep, Services
 
-__all__ = ["RelevanceAgent"]
+__all__ = ["ContextualRelevanceAgent", "RelevanceAgent"]
 
 _ACTION_KIND = {ACTION_CLICK: "click", ACTION_COMPLETE: "complete"}
 
@@ -149,3 +155,218 @@ class RelevanceAgent(Agent):
             "scored": int(eligible.sum()),
             "max_p": round(float(ctx.score.max()), 6) if ctx.score.size else 0.0,
         }
+
+
+_MAX_PENDING = 100_000
+
+
+class _ContextualState:
+    """A contextual relevance agent's state for one catalog snapshot: the model (shared
+    with the previous snapshot's state, so learning carries over), the impressions
+    awaiting their outcome, and scratch for building rows."""
+
+    def __init__(
+        self,
+        snapshot: CatalogSnapshot,
+        model: FTRLProximal,
+        scale: float,
+        window: float,
+        pending: OrderedDict[str, tuple[str, tuple[int, ...], float, float]],
+    ) -> None:
+        self.snapshot = snapshot
+        self.model = model
+        self.model_state = model._state
+        self.model_params = model._params
+        self.scale = scale
+        self.window = window
+        self.pending = pending
+        self.learned = np.zeros(snapshot.n_ads, dtype=np.float64)  # for the fallback
+        self.row_idx = np.empty(2 + CONTEXT_KEYS, dtype=np.int64)
+        self.row_val = np.empty(2 + CONTEXT_KEYS, dtype=np.float64)
+        self.keys = np.empty(CONTEXT_KEYS, dtype=np.uint64)
+
+
+class ContextualRelevanceAgent(RelevanceAgent):
+    """Predicted action probability per ad from a contextual model learned online.
+
+    Replaces the relevance agent's per-ad counting (:class:`RelevanceAgent`) with an
+    FTRL-proximal logistic regression (:class:`adcore.learn.FTRLProximal`) over the ad,
+    the embedding match and the ad crossed with the request's non-personal context
+    (device type, local hour, app or site, content categories:
+    :func:`adcore.features.context_keys`); the ad's metadata prior plus
+    ``relevance_scale`` times the match is the row's offset, so a new ad starts at its
+    prior (:mod:`adcore._kernels.contextual`). Scoring is one compiled step, fused with
+    the other agents' like the default agent's.
+
+    **Labels.** From the engine's :class:`~adcore.events.Outcome` messages on the bus:
+    an impression waits for its outcome; the ad's action (a click, or a completion for
+    ads bought for completions, as :class:`RelevanceAgent`) is learned as a positive at
+    once; a skip of an ad bought for completions is a negative at once; an impression
+    with no outcome ``window`` seconds after it was shown (by the outcomes' own
+    timestamps) is learned as a negative. At most 100,000 impressions wait; beyond that
+    the oldest is learned as a negative. A late action after its impression was learned
+    as a negative is still learned as a positive. Outcomes carry everything needed, so
+    replaying a recording of them rebuilds the model exactly.
+
+    Parameters
+    ----------
+    relevance_scale : float, optional
+        Weight of the embedding match in the prior (``EngineConfig.relevance_scale``).
+    model : FTRLProximal, optional
+        The starting model (copied when the agent is first bound, so a trained model
+        can be given and reused); by default ``FTRLProximal(bits=18, alpha=0.2,
+        beta=1.0, l1=0.0, l2=0.1)``.
+    window : float, default 1800.0
+        Seconds an impression waits for its action before it counts as a negative.
+
+    Examples
+    --------
+    >>> from adcore.learn import FTRLProximal
+    >>> ContextualRelevanceAgent(window=600.0)
+    ContextualRelevanceAgent(window=600.0)
+    """
+
+    reads: ClassVar[frozenset[str]] = frozenset({"features", "interest", "reason", "candidates"})
+
+    step: ClassVar[KernelStep] = KernelStep(
+        contextual_probability,
+        (
+            "ctx.score",
+            "ctx.match",
+            "ctx.reason",
+            "ctx.n_imp",
+            "snap.ad_embedding",
+            "ctx.interest",
+            "snap.ad_base_logit",
+            "state.scale",
+            "snap.ad_key",
+            "ctx.context_keys",
+            "state.model_state",
+            "state.model_params",
+            "ctx.cand",
+            "ctx.n_cand",
+        ),
+    )
+
+    def __init__(
+        self,
+        *,
+        relevance_scale: float | None = None,
+        model: FTRLProximal | None = None,
+        window: float = 1800.0,
+    ) -> None:
+        if model is not None and not isinstance(model, FTRLProximal):
+            raise InvalidConfig(
+                f"ContextualRelevanceAgent argument 'model' must be an FTRLProximal, got "
+                f"{type(model).__name__}",
+                "model",
+            )
+        if (
+            isinstance(window, bool)
+            or not isinstance(window, int | float)
+            or not 0.0 < window < math.inf
+        ):
+            raise InvalidConfig(
+                f"ContextualRelevanceAgent argument 'window' must be a positive number of "
+                f"seconds, got {window!r}",
+                "window",
+            )
+        self._set_parameters(relevance_scale=relevance_scale)
+        self.model = model
+        self.window = float(window)
+
+    def __repr__(self) -> str:
+        args = [f"{name}={value!r}" for name, value in self._overrides().items()]
+        if self.model is not None:
+            args.append(f"model={self.model!r}")
+        if self.window != 1800.0:
+            args.append(f"window={self.window!r}")
+        return f"{type(self).__name__}({', '.join(args)})"
+
+    def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
+        cfg = self.settings(services.config)
+        if isinstance(previous, _ContextualState):
+            model, pending = previous.model, previous.pending
+        else:
+            model = (
+                FTRLProximal.from_state(self.model.state())
+                if self.model is not None
+                else FTRLProximal(bits=18, alpha=0.2, beta=1.0, l1=0.0, l2=0.1)
+            )
+            pending = OrderedDict()
+        return _ContextualState(snapshot, model, cfg.relevance_scale, self.window, pending)
+
+    def fallback(self, ctx: Context, state: Any) -> None:
+        prior_probability(
+            ctx.score,
+            ctx.reason,
+            ctx.n_imp,
+            ctx.snapshot.ad_base_logit,
+            state.learned,
+            ctx.cand,
+            ctx.n_cand,
+        )
+        ctx.match.fill(0.0)
+
+    def _learn_one(
+        self, state: _ContextualState, i: int, context: tuple[int, ...], match: float, y: float
+    ) -> None:
+        snap = state.snapshot
+        keys = state.keys
+        if len(context) == CONTEXT_KEYS:
+            keys[:] = context
+        else:  # an outcome recorded without its context: the unknown context
+            keys[:] = context_keys(0, -1, 0, 0)
+        offset = float(snap.ad_base_logit[i]) + state.scale * match
+        contextual_learn(
+            state.row_idx,
+            state.row_val,
+            snap.ad_key[i],
+            keys,
+            match,
+            offset,
+            y,
+            state.model_state,
+            state.model_params,
+        )
+
+    def _expire(self, state: _ContextualState, now: float) -> None:
+        """Learn as negatives the impressions whose window ended before ``now``."""
+        pending = state.pending
+        horizon = now - state.window
+        while pending:
+            iid, (ad_id, context, match, shown) = next(iter(pending.items()))
+            if shown > horizon and len(pending) <= _MAX_PENDING:
+                break
+            del pending[iid]
+            i = state.snapshot.ad_index.get(ad_id)
+            if i is not None:  # else the ad left the catalog meanwhile
+                self._learn_one(state, i, context, match, 0.0)
+
+    def learn(self, message: Any, state: Any) -> None:
+        snap = state.snapshot
+        self._expire(state, message.timestamp)
+        i = snap.ad_index.get(message.ad_id)
+        if i is None:
+            state.pending.pop(message.impression_id, None)
+            return
+        kind = message.kind
+        action = _ACTION_KIND[int(snap.ad_action[i])]
+        if kind == "impression":
+            state.pending[message.impression_id] = (
+                message.ad_id,
+                tuple(message.context),
+                float(message.match),
+                float(message.timestamp),
+            )
+            self._expire(state, message.timestamp)  # the bound on waiting impressions
+        elif kind == action or (kind == "skip" and action == "complete"):
+            state.pending.pop(message.impression_id, None)
+            y = 1.0 if kind == action else 0.0
+            self._learn_one(state, i, tuple(message.context), float(message.match), y)
+
+    def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
+        out = super().notes(ctx, state)
+        out["learned"] = state.model.updates
+        out["waiting"] = len(state.pending)
+        return out

@@ -32,6 +32,7 @@ from ..agents import (
     AuctionAgent,
     AudienceAgent,
     BiddingAgent,
+    ContextualRelevanceAgent,
     CreativeAgent,
     InventoryAgent,
     PacingAgent,
@@ -43,7 +44,14 @@ from ..agents import (
 from ..config import EngineConfig
 from ..context import Context
 
-__all__ = ["BlockListSafety", "baseline_agents", "baseline_config", "monolith_agents"]
+__all__ = [
+    "BlockListSafety",
+    "baseline_agents",
+    "baseline_config",
+    "learned_agents",
+    "learned_monolith_agents",
+    "monolith_agents",
+]
 
 
 class BlockListSafety(SafetyAgent):
@@ -68,6 +76,24 @@ def monolith_agents() -> list[Agent]:
     the auction; every ad plays its default cut.
     """
     return [a for a in default_agents() if not isinstance(a, CreativeAgent)]
+
+
+def _learning(agents: list[Agent]) -> list[Agent]:
+    return [ContextualRelevanceAgent() if a.name == "relevance" else a for a in agents]
+
+
+def learned_agents() -> list[Agent]:
+    """The ``learned`` arm's agents: the ten agents with the contextual relevance agent
+    (an FTRL-proximal model of each ad in its context, learned from outcomes) in place
+    of per-ad counting."""
+    return _learning(default_agents())
+
+
+def learned_monolith_agents() -> list[Agent]:
+    """The ``monolith-learned`` arm's agents: the monolith whose one response model is
+    the same contextual model as the ``learned`` arm's, so the two differ only in the
+    specialised agents."""
+    return _learning(monolith_agents())
 
 
 def baseline_agents() -> list[Agent]:

@@ -9,7 +9,10 @@ arms (:data:`ARMS`):
   predicted action rate, default PID pacing, the fraud filter, frequency caps, brand
   safety and consent handling; no creative adaptation (every ad plays its default cut);
 - ``naive`` (alias ``baseline``): a strawman kept for reference: the same response model
-  without pacing, fraud filter, frequency caps or creative adaptation.
+  without pacing, fraud filter, frequency caps or creative adaptation;
+- ``learned`` and ``monolith-learned``: ``agents`` and ``monolith`` with the contextual
+  relevance agent (an FTRL-proximal model of each ad in its context) as their response
+  model instead of per-ad counting.
 
 Every arm decides the same seeded market (common random numbers), so differences come
 from the agents, not from the traffic.
@@ -35,7 +38,13 @@ from ..decision import Decision, SlotDecision
 from ..engine import Engine
 from ..errors import InvalidInput
 from ..events import Click, Complete, Conversion, Impression, Skip
-from .baseline import baseline_agents, baseline_config, monolith_agents
+from .baseline import (
+    baseline_agents,
+    baseline_config,
+    learned_agents,
+    learned_monolith_agents,
+    monolith_agents,
+)
 from .behaviour import Behaviour, SlotOutcome
 from .market import SIM_VENDOR_ID, SLOT_AUDIO, SLOT_DISPLAY, SLOT_VIDEO, Market
 from .results import ArmRun, SimResults, match_spend
@@ -105,13 +114,16 @@ ARMS: ArmRegistry = ArmRegistry(
         Arm("agents", default_agents),
         Arm("monolith", monolith_agents),
         Arm("naive", baseline_agents, baseline_config),
+        Arm("learned", learned_agents),
+        Arm("monolith-learned", learned_monolith_agents),
     ],
     {"baseline": "naive"},
 )
 """The built-in arms: ``agents`` (the ten agents), ``monolith`` (one response model with
 standard pacing, fraud filter, frequency caps, safety and consent; no creative agent)
-and ``naive`` (alias ``baseline``: no pacing, fraud filter, frequency caps or creative
-agent)."""
+``naive`` (alias ``baseline``: no pacing, fraud filter, frequency caps or creative
+agent), and ``learned`` / ``monolith-learned`` (the first two with the contextual
+relevance model)."""
 
 DEFAULT_ARMS: tuple[str, ...] = ("agents", "monolith")
 """What :func:`simulate` compares by default: the ten agents against the monolith."""
