@@ -146,9 +146,7 @@ def test_predict_and_learn(
     timed(group, side, block)
     cur = block.cursor  # type: ignore[attr-defined]
     with capsys.disabled():
-        print(
-            f"\n{name}: progressive log loss {cur.loss / cur.seen:.4f} over {cur.seen} rounds"
-        )
+        print(f"\n{name}: progressive log loss {cur.loss / cur.seen:.4f} over {cur.seen} rounds")
 
 
 def test_per_round_against_the_goal(capsys: pytest.CaptureFixture[str]) -> None:
