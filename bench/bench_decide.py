@@ -16,7 +16,8 @@ Benchmarks (``pytest bench/bench_decide.py``):
 - ``decide`` under pytest-benchmark, cycling through the requests;
 - the ten agents alone on a filled context (no engine bookkeeping), the kernels' share;
 - ``decide`` p50 with one user agent added (a no-op in Python, a fused kernel step)
-  against the default plan;
+  against the default plan, and with the learning agents in place of relevance and
+  creative;
 - ``decide_batch`` of 1,000 requests against 1,000 ``decide`` calls, under
   pytest-benchmark (each on its own engine) and in alternating rounds on one engine;
 - decoding plus deciding the OpenRTB 2.6 example "simple banner" from raw JSON bytes.
@@ -439,6 +440,44 @@ def test_decide_with_user_agents(
         lines.append(f"  {name:<18} p50 {p50:7.1f} us  p99 {p99:7.1f} us  ratio {p50 / base:.3f}")
     say(capsys, *lines)
     assert [len(e._live.parts) for e in engines.values()] == [3, 5, 3]
+
+
+def test_decide_with_learners(
+    catalog: Catalog, traffic: list[openrtb.BidRequest], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """p50 of the default plan against the plan with the learning agents (the
+    contextual relevance model and the bandit creative agent: the simulator's
+    ``learned`` arm), without feedback, in alternating blocks. Goal: within 15 %."""
+    from adcore.agents import default_agents
+    from adcore.sim.baseline import learned_agents
+
+    plans = {"default plan": default_agents(), "with learners": learned_agents()}
+    clocks = {name: Clock() for name in plans}
+    engines = {
+        name: warmed(
+            lambda c, cfg, a=agents: Engine(c, cfg, agents=a), catalog, traffic, clocks[name]
+        )
+        for name, agents in plans.items()
+    }
+    n = N_CALLS // 2
+    latencies = {name: np.empty(n, dtype=np.int64) for name in plans}
+    perf = time.perf_counter_ns
+    for start in range(0, n, BLOCK):
+        for name, engine in engines.items():
+            decide, clock, out = engine.decide, clocks[name], latencies[name]
+            for i in range(start, start + BLOCK):
+                request = traffic[i % len(traffic)]
+                now = clock()
+                t0 = perf()
+                decide(request, now=now)
+                out[i] = perf() - t0
+    base = _percentiles(latencies["default plan"])[0]
+    lines = [f"decide p50 with the learners, {N_ADS} ads, {n} calls each (goal: within 15 %):"]
+    for name, ns in latencies.items():
+        p50, p99 = _percentiles(ns)
+        lines.append(f"  {name:<18} p50 {p50:7.1f} us  p99 {p99:7.1f} us  ratio {p50 / base:.3f}")
+    say(capsys, *lines)
+    assert [len(e._live.parts) for e in engines.values()] == [3, 3]
 
 
 # --------------------------------------------------------------------------- batch

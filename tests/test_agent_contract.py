@@ -26,8 +26,8 @@ AGENTS = sorted(
 
 
 def test_all_agents_are_discovered() -> None:
-    """The ten default agents and the learning alternative to relevance."""
-    assert len(AGENTS) == 11
+    """The ten default agents and the learning alternatives to relevance and creative."""
+    assert len(AGENTS) == 12
     assert {a.name for a in default_agents()} == {cls.name for cls in AGENTS}
 
 

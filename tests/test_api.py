@@ -155,3 +155,24 @@ def test_kernel_cache_is_keyed_by_every_kernel_file(tmp_path: Path, monkeypatch:
     assert second != first
     monkeypatch.setitem(_jit._OPTIONS, "fastmath", {"contract"})
     assert _jit._package_stamp() != second
+
+
+def test_warmup_compiles_the_learning_agents_too(catalog: adcore.Catalog) -> None:
+    """The same with the learning agents (contextual relevance, bandit creative): their
+    kernels, prepares and learning updates are compiled before the first request."""
+    from adcore.demo import DEMO_START, sample_requests
+    from adcore.sim.baseline import learned_agents
+
+    engine = adcore.Engine(catalog, adcore.EngineConfig(max_imps=4), agents=learned_agents())
+    before = _signatures()
+    t = DEMO_START
+    for request in sample_requests(40, seed=3):
+        t += 7.0
+        for slot in engine.decide(request, now=t).winners:
+            assert slot.impression_id is not None
+            iid = slot.impression_id
+            engine.feedback(adcore.events.Impression(impression_id=iid, timestamp=t))
+            engine.feedback(adcore.events.Complete(impression_id=iid, timestamp=t + 3))
+            engine.feedback(adcore.events.Click(impression_id=iid, timestamp=t + 4))
+    engine.feedback(adcore.events.Impression(impression_id="none", timestamp=t + 9999))
+    assert _signatures() == before

@@ -108,7 +108,8 @@ def test_it_learns_that_an_ad_works_on_one_device_only(catalog: Catalog) -> None
     never on desktops (2), whatever its prior: after 300 impressions on each, its
     probability is within 0.1 of 0.5 on phones and below 0.1 on desktops; an ad never
     shown moves only by what the shared embedding-match feature learned."""
-    engine = _engine(catalog, window=5.0)
+    fast = FTRLProximal(bits=18, alpha=0.2, beta=1.0, l1=0.0, l2=0.1)
+    engine = _engine(catalog, window=5.0, model=fast)
     state = engine.agent_state("relevance")
     agent = next(a for a in engine._plan if a.name == "relevance")
     for base in sample_requests(50, seed=4):  # one with ads eligible on both devices

@@ -162,10 +162,12 @@ def test_monolith_paces(results: SimResults) -> None:
     assert mono["pacing_error"] < 0.8 * naive["pacing_error"]
 
 
-def test_the_learned_arms_differ_from_theirs_only_in_the_response_model() -> None:
+def test_the_learned_arms_differ_from_theirs_only_in_the_learners() -> None:
     for learned, plain in (("learned", "agents"), ("monolith-learned", "monolith")):
         mine = [type(a).__name__ for a in ARMS[learned].agents()]
         theirs = [type(a).__name__ for a in ARMS[plain].agents()]
-        assert mine == [
-            "ContextualRelevanceAgent" if name == "RelevanceAgent" else name for name in theirs
-        ]
+        learned_names = {
+            "RelevanceAgent": "ContextualRelevanceAgent",
+            "CreativeAgent": "BanditCreativeAgent",
+        }
+        assert mine == [learned_names.get(name, name) for name in theirs]

@@ -406,6 +406,8 @@ class Runner:
             ctx.req_hour,
             ctx.content_key,
             ctx.match.item(ad),
+            ctx.focus,
+            ctx.creative_rule,
         )
         if evicted is not None:  # the book is full: the oldest sale's hold returns
             self.ledger.release(*evicted)
@@ -419,7 +421,7 @@ class Runner:
             bid=bid,
             price=price,
             price_micros=micros,
-            propensity=propensity,
+            propensity=propensity * ctx.creative_propensity,
             adomain=adomain,
             categories=categories,
             mtype=mtype,

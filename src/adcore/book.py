@@ -55,6 +55,8 @@ class Pending(NamedTuple):
     hour: int = -1
     content: int = 0
     match: float = 0.0
+    focus: int = 0
+    rule: int = -1
 
 
 class PendingBook:
@@ -135,12 +137,16 @@ class PendingBook:
         hour: int = -1,
         content: int = 0,
         match: float = 0.0,
+        focus: int = 0,
+        rule: int = -1,
     ) -> tuple[str, int] | None:
         """Remember a sale whose budget is held. Returns ``(campaign_id, micros)`` of the
         oldest record when the book was full and that record still held its budget (the
         caller releases it), else None. The request's device type, local hour and
-        content key (with ``source``, what :func:`adcore.features.context_keys` needs)
-        and the sold ad's embedding match ``match`` are kept for the learners."""
+        content key (with ``source``, what :func:`adcore.features.context_keys` needs),
+        the sold ad's embedding match ``match``, the listener's ``focus`` and the
+        creative ``rule`` a learning creative agent applied (-1: none) are kept for the
+        learners."""
         released = None
         if self._tail - self._head >= self.capacity:
             released = self._drop_oldest()
@@ -163,6 +169,8 @@ class PendingBook:
         c.hour[i] = hour
         c.content[i] = content
         c.match[i] = match
+        c.focus[i] = focus
+        c.rule[i] = rule
         c.flags[i] = _HELD | (_FIRST_PRICE if first_price else 0)
         self._index[impression_id] = seq
         self._tail = seq + 1
@@ -211,6 +219,8 @@ class PendingBook:
             hour=int(c.hour[i]),
             content=int(c.content[i]),
             match=float(c.match[i]),
+            focus=int(c.focus[i]),
+            rule=int(c.rule[i]),
         )
 
     def charge(self, slot: int, shown_at: float) -> None:
@@ -320,11 +330,13 @@ class _Chunk:
         "decided",
         "device",
         "flags",
+        "focus",
         "hour",
         "ids",
         "match",
         "micros",
         "placement",
+        "rule",
         "shown",
         "source",
         "user",
@@ -346,6 +358,8 @@ class _Chunk:
         self.hour: NDArray[np.int8] = np.zeros(rows, dtype=np.int8)
         self.content: NDArray[np.uint64] = np.zeros(rows, dtype=np.uint64)
         self.match: NDArray[np.float64] = np.zeros(rows, dtype=np.float64)
+        self.focus: NDArray[np.uint8] = np.zeros(rows, dtype=np.uint8)
+        self.rule: NDArray[np.int8] = np.zeros(rows, dtype=np.int8)
 
     @property
     def nbytes(self) -> int:

@@ -174,6 +174,10 @@ REGISTRY: dict[str, Slot] = {
     "imp_soft": _a("floor", "float64", "imps"),  # soft floor (0: none)
     "floor": _a("floor", "float64", "imps", "ads"),
     "creative": _a("creative", "int32", "imps", "ads", fill=-1),
+    # The rule a learning creative agent applied to the whole request (-1: none) and the
+    # probability it had of choosing it (adcore._kernels.creative RULE_*).
+    "creative_rule": _v("creative"),
+    "creative_propensity": _v("creative"),
     "score": _a("score", "float64", "ads"),
     # The embedding match <ad, interest> of each scored ad, for learners that weigh it.
     "match": _a("score", "float64", "ads"),
@@ -241,6 +245,8 @@ _INITIAL: dict[str, Any] = {
     "has_interest": 0,
     "focus": 0,
     "n_cand": 0,
+    "creative_rule": -1,
+    "creative_propensity": 1.0,
 }
 """Initial per-request values (``consent_reasons`` and ``deals_dirty`` are fresh lists)."""
 
@@ -334,6 +340,8 @@ class Context:
         self.n_tokens = 0
         self.has_interest = 0
         self.focus = 0
+        self.creative_rule = -1
+        self.creative_propensity = 1.0
 
     def eligible_counts(self) -> NDArray[np.int64]:
         """How many ads are eligible for each impression (for traces and tests)."""

@@ -521,6 +521,8 @@ class Engine:
                     first_price=rec.first_price,
                     context=context_keys(rec.device, rec.hour, rec.source, rec.content),
                     match=rec.match,
+                    focus=rec.focus,
+                    creative_rule=rec.rule,
                 )
             )
         published.append(event)

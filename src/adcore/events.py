@@ -144,6 +144,12 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="ty
     match : float
         The embedding match of the ad with the listener's interest when it was chosen
         (0 without one), for learners that weigh it.
+    focus : int
+        The listener's focus state when the ad was chosen (``adcore._kernels.creative``
+        ``FOCUS_*``: 0 unknown, 1 high, 2 background, 3 normal).
+    creative_rule : int
+        The cut rule a learning creative agent applied (0 default, 1 shortest, 2
+        longest), -1 when none did.
     """
 
     kind: str
@@ -159,6 +165,8 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="ty
     first_price: bool = False
     context: tuple[int, ...] = ()
     match: float = 0.0
+    focus: int = 0
+    creative_rule: int = -1
 
 
 class Control(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="type", gc=False):

@@ -307,6 +307,8 @@ def warm(
                 first_price=True,
                 context=(1, 2, 3, 4),
                 match=0.5,
+                focus=1,
+                creative_rule=0,
             )
             for agent in plan:
                 if Outcome in agent.learns_from:

@@ -1,4 +1,4 @@
-"""The ten agents, a learning alternative to one of them, and the Agent contract.
+"""The ten agents, learning alternatives to two of them, and the Agent contract.
 
 Default plan order (also computed from their declared reads and writes): privacy ->
 fraud -> audience -> inventory -> safety -> relevance -> bidding -> pacing -> creative ->
@@ -9,7 +9,7 @@ from .auction import AuctionAgent
 from .audience import AudienceAgent
 from .base import Agent, KernelStep, Services
 from .bidding import BiddingAgent
-from .creative import CreativeAgent
+from .creative import BanditCreativeAgent, CreativeAgent
 from .fraud import FraudAgent
 from .inventory import InventoryAgent
 from .pacing import PacingAgent
@@ -21,6 +21,7 @@ __all__ = [
     "Agent",
     "AuctionAgent",
     "AudienceAgent",
+    "BanditCreativeAgent",
     "BiddingAgent",
     "ContextualRelevanceAgent",
     "CreativeAgent",

@@ -1,19 +1,42 @@
 """The creative agent: which cut of each ad to play.
 
-Under high focus (podcasts, talk) the shortest variant that fits the slot; in the
-background (music) the longest; otherwise the default, the first variant that fits.
-Optional: when skipped, the inventory agent's default choice stands.
+:class:`CreativeAgent` follows a fixed rule: under high focus (podcasts, talk) the
+shortest variant that fits the slot; in the background (music) the longest; otherwise
+the default, the first variant that fits. :class:`BanditCreativeAgent` learns which of
+those three rules to apply in each focus state with a contextual bandit
+(:mod:`adcore.learn.bandits`), from completions and skips. Both are optional: when
+skipped, the inventory agent's default choice stands.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from .._kernels.creative import choose_variants
-from ..context import Context
-from .base import Agent, KernelStep
+import numpy as np
 
-__all__ = ["CreativeAgent"]
+from .._kernels.creative import RULES, choose_variants, choose_variants_by_rule
+from ..context import Context
+from ..errors import InvalidConfig
+from ..events import Outcome
+from ..learn.bandits import EpsilonGreedy, LinearThompsonSampling, LinUCB
+from .base import Agent, KernelStep, Services
+
+__all__ = ["BanditCreativeAgent", "CreativeAgent"]
+
+_VARIANT_ARGS = (
+    "ctx.creative",
+    "ctx.reason",
+    "ctx.n_imp",
+    "snap.ad_format",
+    "snap.var_ptr",
+    "snap.var_duration",
+    "snap.var_mimes",
+    "snap.var_protocols",
+    "ctx.imp_mimes",
+    "ctx.imp_protocols",
+    "ctx.imp_mindur",
+    "ctx.imp_maxdur",
+)
 
 
 class CreativeAgent(Agent):
@@ -28,24 +51,7 @@ class CreativeAgent(Agent):
     writes: ClassVar[frozenset[str]] = frozenset({"creative"})
     optional: ClassVar[bool] = True
     step: ClassVar[KernelStep] = KernelStep(
-        choose_variants,
-        (
-            "ctx.creative",
-            "ctx.reason",
-            "ctx.n_imp",
-            "snap.ad_format",
-            "snap.var_ptr",
-            "snap.var_duration",
-            "snap.var_mimes",
-            "snap.var_protocols",
-            "ctx.imp_mimes",
-            "ctx.imp_protocols",
-            "ctx.imp_mindur",
-            "ctx.imp_maxdur",
-            "ctx.focus",
-            "ctx.cand",
-            "ctx.n_cand",
-        ),
+        choose_variants, (*_VARIANT_ARGS, "ctx.focus", "ctx.cand", "ctx.n_cand")
     )
 
     def fallback(self, ctx: Context, state: Any) -> None:
@@ -55,3 +61,122 @@ class CreativeAgent(Agent):
         from .audience import FOCUS_NAMES
 
         return {"focus": FOCUS_NAMES[ctx.focus]}
+
+
+Policy = LinUCB | LinearThompsonSampling | EpsilonGreedy
+
+FOCUS_STATES = 4
+"""Focus states (``adcore._kernels.creative`` ``FOCUS_*``), the bandit's contexts."""
+
+RULE_NAMES = ("default", "shortest", "longest")
+
+# The bandit's context of each focus state: a bias, then one indicator per known state
+# (unknown is the bias alone).
+_CONTEXTS = np.zeros((FOCUS_STATES, RULES, FOCUS_STATES))
+_CONTEXTS[:, :, 0] = 1.0
+for _f in range(1, FOCUS_STATES):
+    _CONTEXTS[_f, :, _f] = 1.0
+_CONTEXTS.setflags(write=False)
+
+
+class _BanditState:
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.arms = np.arange(RULES, dtype=np.int64)
+
+
+def _choose_rule(ctx: Context, state: _BanditState) -> None:
+    """The kernel step's prepare: one bandit choice per request, from its focus."""
+    position, probabilities = state.policy._choose(state.arms, _CONTEXTS[ctx.focus])
+    ctx.creative_rule = int(state.arms[position])
+    ctx.creative_propensity = float(probabilities[position])
+
+
+class BanditCreativeAgent(CreativeAgent):
+    """Variant choice learned by a contextual bandit: which cut rule (the default cut,
+    the shortest or the longest that fits) to apply in each focus state.
+
+    Per request the bandit chooses one of the three rules for the listener's focus
+    state (its context: a bias and one indicator per known state), and every eligible
+    audio or video ad plays the variant the rule picks (one compiled step, fused with
+    the other agents' steps). The decision records the rule and the exact probability
+    the policy had of choosing it: each sold slot's ``propensity`` is the auction's
+    times this one, so logged decisions support off-policy evaluation.
+
+    **Reward.** From :class:`~adcore.events.Outcome` messages of audio and video ads
+    the rule applied to: 1 for a completion, 0 for a skip. Every play ends in one or the
+    other, so with the shared reward's weights ``complete`` and ``skip`` (see
+    :mod:`adcore.sim.reward`) the expected reward of a rule is ``(complete + skip) *
+    P(complete) - skip``: maximising the completion rate maximises the shared reward's
+    completion and skip terms. Display ads have no cut to choose and are not learned
+    from.
+
+    Parameters
+    ----------
+    policy : LinUCB, LinearThompsonSampling or EpsilonGreedy, optional
+        With 3 arms and dimension 4; copied when the agent is first bound (so a trained
+        policy can be given). By default ``LinUCB(3, 4, alpha=0.5)``.
+
+    Examples
+    --------
+    >>> from adcore.learn import EpsilonGreedy
+    >>> BanditCreativeAgent(policy=EpsilonGreedy(3, 4, epsilon=0.05, seed=1))
+    BanditCreativeAgent(policy=EpsilonGreedy(n_arms=3, dimension=4, epsilon=0.05,
+                                             ridge=1.0, seed=1))
+    """
+
+    learns_from: ClassVar[tuple[type, ...]] = (Outcome,)
+    step: ClassVar[KernelStep] = KernelStep(
+        choose_variants_by_rule,
+        (*_VARIANT_ARGS, "ctx.creative_rule", "ctx.cand", "ctx.n_cand"),
+        prepare=_choose_rule,
+    )
+
+    def __init__(self, *, policy: Policy | None = None) -> None:
+        if policy is not None:
+            if not isinstance(policy, LinUCB | LinearThompsonSampling | EpsilonGreedy):
+                raise InvalidConfig(
+                    "BanditCreativeAgent argument 'policy' must be a LinUCB, "
+                    f"LinearThompsonSampling or EpsilonGreedy, got {type(policy).__name__}",
+                    "policy",
+                )
+            if policy.n_arms != RULES or policy.dimension != FOCUS_STATES:
+                raise InvalidConfig(
+                    f"BanditCreativeAgent argument 'policy' must have {RULES} arms (the "
+                    f"rules) and dimension {FOCUS_STATES} (the focus context), got "
+                    f"{policy.n_arms} and {policy.dimension}",
+                    "policy",
+                )
+        self.policy = policy
+
+    def __repr__(self) -> str:
+        given = "" if self.policy is None else f"policy={self.policy!r}"
+        return f"{type(self).__name__}({given})"
+
+    def bind(self, snapshot: Any, previous: Any, services: Services) -> Any:
+        if isinstance(previous, _BanditState):
+            return previous
+        if self.policy is None:
+            return _BanditState(LinUCB(RULES, FOCUS_STATES, alpha=0.5))
+        return _BanditState(type(self.policy).from_state(self.policy.state()))
+
+    def fallback(self, ctx: Context, state: Any) -> None:
+        """Keep the inventory agent's default variants (no rule, propensity 1)."""
+        ctx.creative_rule = -1
+        ctx.creative_propensity = 1.0
+
+    def learn(self, message: Any, state: Any) -> None:
+        rule = message.creative_rule
+        kind = message.kind
+        if rule < 0 or rule >= RULES or kind not in ("complete", "skip"):
+            return
+        focus = message.focus if 0 <= message.focus < FOCUS_STATES else 0
+        reward = 1.0 if kind == "complete" else 0.0
+        state.policy.learn(rule, _CONTEXTS[focus, 0], reward)
+
+    def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
+        out = super().notes(ctx, state)
+        rule = ctx.creative_rule
+        out["rule"] = RULE_NAMES[rule] if 0 <= rule < RULES else "none"
+        out["propensity"] = round(float(ctx.creative_propensity), 6)
+        return out

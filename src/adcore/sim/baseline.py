@@ -31,6 +31,7 @@ from ..agents import (
     Agent,
     AuctionAgent,
     AudienceAgent,
+    BanditCreativeAgent,
     BiddingAgent,
     ContextualRelevanceAgent,
     CreativeAgent,
@@ -79,13 +80,19 @@ def monolith_agents() -> list[Agent]:
 
 
 def _learning(agents: list[Agent]) -> list[Agent]:
-    return [ContextualRelevanceAgent() if a.name == "relevance" else a for a in agents]
+    learners: dict[str, Agent] = {
+        "relevance": ContextualRelevanceAgent(),
+        "creative": BanditCreativeAgent(),
+    }
+    return [learners.get(a.name, a) for a in agents]
 
 
 def learned_agents() -> list[Agent]:
     """The ``learned`` arm's agents: the ten agents with the contextual relevance agent
     (an FTRL-proximal model of each ad in its context, learned from outcomes) in place
-    of per-ad counting."""
+    of per-ad counting, and the bandit creative agent (which cut rule to apply in each
+    focus state, learned by LinUCB from completions and skips) in place of the fixed
+    rule."""
     return _learning(default_agents())
 
 

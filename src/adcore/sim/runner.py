@@ -12,7 +12,8 @@ arms (:data:`ARMS`):
   without pacing, fraud filter, frequency caps or creative adaptation;
 - ``learned`` and ``monolith-learned``: ``agents`` and ``monolith`` with the contextual
   relevance agent (an FTRL-proximal model of each ad in its context) as their response
-  model instead of per-ad counting.
+  model instead of per-ad counting; ``learned`` also chooses cuts with the bandit
+  creative agent instead of the fixed rule.
 
 Every arm decides the same seeded market (common random numbers), so differences come
 from the agents, not from the traffic.
