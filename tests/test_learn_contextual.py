@@ -21,6 +21,7 @@ from adcore.features import context_keys, fill_features
 from adcore.learn import FTRLProximal
 
 MATCH_KEY = 0x510E527FADE682D1
+BLOCK_BITS = 8
 U64 = (1 << 64) - 1
 
 
@@ -32,9 +33,16 @@ def _engine(catalog: Catalog, **kwargs: object) -> Engine:
 
 def _row(ad_key: int, keys: tuple[int, ...], match: float) -> tuple[np.ndarray, np.ndarray]:
     """The model's row for an ad in a context, from the module docstring, with the
-    reference hash: the top 63 bits of splitmix64."""
-    slots = [splitmix64(ad_key) >> 1, splitmix64(MATCH_KEY) >> 1]
-    slots += [splitmix64((ad_key ^ k) & U64) >> 1 for k in keys]
+    reference hash: the ad's block (its hash's bits above BLOCK_BITS + 1) and a place
+    in it from the feature's hash."""
+    low = (1 << BLOCK_BITS) - 1
+
+    def slot(block: int, feature: int) -> int:
+        return ((block >> (BLOCK_BITS + 1)) << BLOCK_BITS) | (feature & low)
+
+    h, shared = splitmix64(ad_key), splitmix64(MATCH_KEY)
+    slots = [slot(h, h), slot(shared, shared)]
+    slots += [slot(h, splitmix64((ad_key ^ k) & U64)) for k in keys]
     values = [1.0, match] + [1.0] * len(keys)
     return np.array(slots, dtype=np.int64), np.array(values)
 
@@ -228,6 +236,7 @@ def test_a_trained_model_is_copied_and_kept_across_catalog_updates(catalog: Cata
     ("kwargs", "field"),
     [
         ({"model": "ftrl"}, "model"),
+        ({"model": FTRLProximal(bits=7)}, "model"),
         ({"window": 0.0}, "window"),
         ({"window": math.inf}, "window"),
         ({"window": True}, "window"),

@@ -7,13 +7,16 @@ or site, content categories: :func:`adcore.features.context_keys`) and embedding
 ``m = <embedding_i, interest>`` (0 without an interest), the model's row has
 ``2 + K`` features, each a slot of the model:
 
-- the ad itself (``splitmix64(ad_key)``), value 1;
-- the embedding match (one slot shared by all ads), value ``m``: the model learns how
-  much the match is worth on top of the fixed ``scale``;
-- the ad crossed with each context key (``splitmix64(ad_key ^ ctx[j])``), value 1;
+- the ad itself (hash ``h = splitmix64(ad_key)``), value 1;
+- the embedding match (one slot shared by all ads, hash ``splitmix64(MATCH_KEY)``), value
+  ``m``: the model learns how much the match is worth on top of the fixed ``scale``;
+- the ad crossed with each context key (hash ``splitmix64(ad_key ^ ctx[j])``), value 1;
 
 and its offset is the ad's prior logit plus ``scale * m`` (a prior that holds until
-evidence moves it). A slot is the top 63 bits of its hash, taken modulo the model's size.
+evidence moves it). A feature's slot keeps its ad's block: the bits above
+``BLOCK_BITS`` come from ``h >> (BLOCK_BITS + 1)`` (the match feature's from its own
+hash), the low ``BLOCK_BITS`` from the feature's hash, and the model takes the slot
+modulo its size (at least ``2**BLOCK_BITS`` slots for the blocks to exist).
 The probability is ``sigmoid(offset + sum of the features' weights times values)``.
 """
 
@@ -21,7 +24,21 @@ import numpy as np
 
 from ._jit import exact_kernel, helper, kernel
 from .bits import splitmix64
-from .ftrl import MAX_LOGIT, learn_row, slot_weight
+from .ftrl import (
+    ALPHA,
+    BETA,
+    CLOCK,
+    DECAY,
+    L1,
+    L2,
+    LAST,
+    MAX_LOGIT,
+    N,
+    W,
+    Z,
+    decayed_weight,
+    learn_row,
+)
 from .logistic import sigmoid
 
 __all__ = ["MATCH_KEY", "contextual_learn", "contextual_probability", "contextual_row"]
@@ -30,22 +47,44 @@ MATCH_KEY = np.uint64(0x510E527FADE682D1)
 """The key of the embedding-match feature (the same slot for every ad)."""
 
 
+BLOCK_BITS = 8
+"""An ad's features share a block of ``2**BLOCK_BITS`` slots (6 KB of the model)."""
+
+
 @helper
-def _slot(key):
-    return np.int64(key >> np.uint64(1))
+def _slot(block_hash, feature_hash):
+    """A feature's slot: the block of ``block_hash`` (its ad's, so one ad's features sit
+    together in memory: scoring an ad touches one small region of the model, not one
+    random place per feature) and a place in it from ``feature_hash``. 63 bits, so the
+    slot is a non-negative int64 whatever the model's size."""
+    low = np.uint64((1 << BLOCK_BITS) - 1)
+    high = (block_hash >> np.uint64(BLOCK_BITS + 1)) << np.uint64(BLOCK_BITS)
+    return np.int64(high | (feature_hash & low))
 
 
 @helper
 def contextual_row(idx, val, ad_key, context_keys, match):
     """Fill the row of one ad (see the module docstring): ``idx``/``val`` of length
     ``2 + len(context_keys)``."""
-    idx[0] = _slot(splitmix64(ad_key))
+    block = splitmix64(ad_key)
+    idx[0] = _slot(block, block)
     val[0] = 1.0
-    idx[1] = _slot(splitmix64(MATCH_KEY))
+    shared = splitmix64(MATCH_KEY)
+    idx[1] = _slot(shared, shared)
     val[1] = match
     for j in range(context_keys.shape[0]):
-        idx[2 + j] = _slot(splitmix64(ad_key ^ context_keys[j]))
+        idx[2 + j] = _slot(block, splitmix64(ad_key ^ context_keys[j]))
         val[2 + j] = 1.0
+
+
+@helper
+def _weight_at(state, s, clock, decay, alpha, beta, l1, l2):
+    """Slot ``s``'s current weight (see :mod:`.ftrl`)."""
+    if decay == 1.0:
+        return state[W, s]
+    return decayed_weight(
+        state[Z, s], state[N, s], clock - state[LAST, s], decay, alpha, beta, l1, l2
+    )
 
 
 @kernel
@@ -69,8 +108,14 @@ def contextual_probability(
     one impression, ``match[i]`` its embedding match (both 0 for the others). Only the
     candidates ``cand[:n_cand]`` are looked at; the model does not change."""
     n, d = embeddings.shape
-    mask = model_state.shape[0] - 1
-    w_match = slot_weight(model_state, _slot(splitmix64(MATCH_KEY)) & mask, model_params)
+    mask = model_state.shape[1] - 1
+    alpha, beta = model_params[ALPHA], model_params[BETA]
+    l1, l2 = model_params[L1], model_params[L2]
+    decay, clock = model_params[DECAY], model_params[CLOCK]
+    shared = splitmix64(MATCH_KEY)
+    w_match = _weight_at(
+        model_state, _slot(shared, shared) & mask, clock, decay, alpha, beta, l1, l2
+    )
     for i in range(n):
         score[i] = 0.0
         match[i] = 0.0
@@ -89,12 +134,20 @@ def contextual_probability(
         m = np.float64(dot)
         match[i] = m
         key = ad_key[i]
+        block = splitmix64(key)
         z = base_logit[i] + scale * m
-        z += slot_weight(model_state, _slot(splitmix64(key)) & mask, model_params)
         z += w_match * m
-        for j in range(context_keys.shape[0]):
-            s = _slot(splitmix64(key ^ context_keys[j])) & mask
-            z += slot_weight(model_state, s, model_params)
+        # The ad and its crosses (stored weights; derived only with forgetting).
+        for j in range(-1, context_keys.shape[0]):
+            h = block if j < 0 else splitmix64(key ^ context_keys[j])
+            s = _slot(block, h) & mask
+            if decay == 1.0:
+                z += model_state[W, s]
+            else:
+                z += decayed_weight(
+                    model_state[Z, s], model_state[N, s], clock - model_state[LAST, s],
+                    decay, alpha, beta, l1, l2,
+                )  # fmt: skip
         if z > MAX_LOGIT:
             z = MAX_LOGIT
         elif z < -MAX_LOGIT:

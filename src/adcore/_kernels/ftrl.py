@@ -1,10 +1,13 @@
 """Online logistic regression with FTRL-proximal updates over hashed features.
 
-A model is one float64 array ``state`` of shape ``(2**bits, 3)``: for each hashed feature
-slot, the ``z`` and ``n`` of McMahan et al. (2013, algorithm 1) and ``last``, the update
+A model is one float64 array ``state`` of shape ``(4, 2**bits)``: for each hashed feature
+slot, the ``z`` and ``n`` of McMahan et al. (2013, algorithm 1), ``last``, the update
 count at which the slot was last brought up to date, for forgetting (a count below 2**53
-is exact in a float64). The three sit side by side, so reading a weight touches one
-place in memory. Its hyper-parameters and its update count travel in
+is exact in a float64), and ``w``, the slot's weight as of that update. Without
+forgetting a weight changes only when its slot is updated, so predictions read ``w``
+alone: one number per feature in a row of its own, instead of deriving it from ``z``
+and ``n`` (a square root and a division) and touching three rows of memory. With
+forgetting they derive it. Its hyper-parameters and its update count travel in
 a second float64 array ``params = (alpha, beta, l1, l2, decay, clock)``: two arrays per
 call keep Numba's dispatch cheap (it checks every argument's type). A weight is never
 stored: it is derived from its slot's ``z`` and ``n`` when read,
@@ -52,23 +55,28 @@ __all__ = [
     "LAST",
     "MAX_LOGIT",
     "N",
+    "W",
     "Z",
     "ftrl_learn",
     "ftrl_learn_rows",
     "ftrl_predict",
     "ftrl_predict_rows",
+    "ftrl_refresh",
+    "decay_factor",
+    "decayed_weight",
     "ftrl_weights",
     "learn_row",
-    "slot_weight",
+    "weight_of",
 ]
 
 MAX_LOGIT = 35.0
 """The logit is clipped to this magnitude (probabilities within about 6e-16 of 0 and 1)."""
 
-# Columns of ``state``.
+# Rows of ``state``.
 Z = 0
 N = 1
 LAST = 2
+W = 3
 # Entries of ``params``.
 ALPHA = 0
 BETA = 1
@@ -85,38 +93,48 @@ def _sigmoid(t):
     return 1.0 / (1.0 + math.exp(-t))
 
 
-@exact_helper
-def _decayed(state, s, clock, decay):
-    """Slot ``s``'s ``z`` and ``n`` as of ``clock``, without writing them back."""
-    zs = state[s, Z]
-    ns = state[s, N]
-    if decay < 1.0:
-        gap = clock - state[s, LAST]
-        if gap > 0.0:
-            f = decay**gap
-            zs *= f
-            ns *= f
-    return zs, ns
+# The per-slot helpers take scalars only: a helper taking arrays pays reference counting
+# and a call per slot where LLVM does not inline it, many times the slot's arithmetic.
 
 
 @exact_helper
-def _weight(zs, ns, params):
-    """A slot's weight from its ``z`` and ``n`` (see the module docstring)."""
-    l1 = params[L1]
+def decay_factor(gap, decay):
+    """How much of a slot's ``z`` and ``n`` remains after ``gap`` updates."""
+    if decay < 1.0 and gap > 0.0:
+        return decay**gap
+    return 1.0
+
+
+@exact_helper
+def weight_of(zs, ns, alpha, beta, l1, l2):
+    """A slot's weight from its (decayed) ``z`` and ``n`` (see the module docstring)."""
     if zs <= l1 and zs >= -l1:
         return 0.0
     shrink = l1 if zs > 0.0 else -l1
-    return -(zs - shrink) / ((params[BETA] + math.sqrt(ns)) / params[ALPHA] + params[L2])
+    return -(zs - shrink) / ((beta + math.sqrt(ns)) / alpha + l2)
+
+
+@exact_helper
+def decayed_weight(zs, ns, gap, decay, alpha, beta, l1, l2):
+    """A slot's weight ``gap`` updates after its last one, with forgetting."""
+    f = decay_factor(gap, decay)
+    return weight_of(zs * f, ns * f, alpha, beta, l1, l2)
 
 
 @exact_helper
 def _logit(idx, val, start, stop, offset, state, params, clock):
-    mask = state.shape[0] - 1
-    decay = params[DECAY]
+    mask = state.shape[1] - 1
+    alpha, beta, l1, l2, decay = params[ALPHA], params[BETA], params[L1], params[L2], params[DECAY]
     t = offset
     for j in range(start, stop):
-        zs, ns = _decayed(state, idx[j] & mask, clock, decay)
-        t += _weight(zs, ns, params) * val[j]
+        s = idx[j] & mask
+        if decay == 1.0:
+            w = state[W, s]
+        else:
+            w = decayed_weight(
+                state[Z, s], state[N, s], clock - state[LAST, s], decay, alpha, beta, l1, l2
+            )
+        t += w * val[j]
     if t > MAX_LOGIT:
         t = MAX_LOGIT
     elif t < -MAX_LOGIT:
@@ -139,13 +157,6 @@ def _learnable(val, start, stop, offset, y, weight):
 
 
 @exact_helper
-def slot_weight(state, s, params):
-    """The current weight of slot ``s`` (already in ``[0, state.shape[0])``)."""
-    zs, ns = _decayed(state, s, params[CLOCK], params[DECAY])
-    return _weight(zs, ns, params)
-
-
-@exact_helper
 def learn_row(idx, val, start, stop, offset, y, weight, state, params):
     """One FTRL-proximal update of the row ``idx/val[start:stop]`` at the model's clock,
     which it advances by one; the prediction before the update, or -1 (and no change)
@@ -157,23 +168,27 @@ def learn_row(idx, val, start, stop, offset, y, weight, state, params):
     p = _sigmoid(_logit(idx, val, start, stop, offset, state, params, clock))
     # The update happens at the new clock: bring every slot of the row there first (a slot
     # that appears twice is then not decayed twice).
-    mask = state.shape[0] - 1
-    decay = params[DECAY]
+    mask = state.shape[1] - 1
+    alpha, beta, l1, l2, decay = params[ALPHA], params[BETA], params[L1], params[L2], params[DECAY]
     now = clock + 1.0
     for j in range(start, stop):
         s = idx[j] & mask
-        state[s, Z], state[s, N] = _decayed(state, s, now, decay)
-        state[s, LAST] = now
+        f = decay_factor(now - state[LAST, s], decay)
+        state[Z, s] *= f
+        state[N, s] *= f
+        state[LAST, s] = now
     err = weight * (p - y)
-    alpha = params[ALPHA]
     for j in range(start, stop):
         s = idx[j] & mask
         g = err * val[j]
-        ns = state[s, N]
-        w = _weight(state[s, Z], ns, params)
+        ns = state[N, s]
+        w = weight_of(state[Z, s], ns, alpha, beta, l1, l2)
         sigma = (math.sqrt(ns + g * g) - math.sqrt(ns)) / alpha
-        state[s, Z] += g - sigma * w
-        state[s, N] = ns + g * g
+        state[Z, s] += g - sigma * w
+        state[N, s] = ns + g * g
+    for j in range(start, stop):  # the new weights (a slot twice in the row: its last)
+        s = idx[j] & mask
+        state[W, s] = weight_of(state[Z, s], state[N, s], alpha, beta, l1, l2)
     params[CLOCK] = now
     return p
 
@@ -185,13 +200,13 @@ def ftrl_predict(idx, val, offset, state, params):
     Parameters
     ----------
     idx : int64 array (k,)
-        Feature indices, taken modulo ``state.shape[0]`` (a power of two).
+        Feature indices, taken modulo ``state.shape[1]`` (a power of two).
     val : float64 array (k,)
         Feature values.
     offset : float
         Logit added to the row's sum (a prior).
-    state : float64 array (slots, 3)
-        Each slot's ``z``, ``n`` and ``last``.
+    state : float64 array (4, slots)
+        Each slot's ``z``, ``n``, ``last`` and stored weight ``w``.
     params : float64 array (6,)
         ``alpha > 0``, ``beta > 0``, ``l1 >= 0``, ``l2 >= 0``, ``decay`` in ``(0, 1]``
         and the model's update count.
@@ -245,8 +260,23 @@ def ftrl_learn_rows(out, indptr, idx, val, offset, y, weight, state, params):
 @exact_kernel
 def ftrl_weights(out, idx, state, params):
     """``out[j]`` = the current weight of feature ``idx[j]`` (the model does not change)."""
-    mask = state.shape[0] - 1
+    mask = state.shape[1] - 1
     clock = params[CLOCK]
+    alpha, beta, l1, l2, decay = params[ALPHA], params[BETA], params[L1], params[L2], params[DECAY]
     for j in range(idx.shape[0]):
-        zs, ns = _decayed(state, idx[j] & mask, clock, params[DECAY])
-        out[j] = _weight(zs, ns, params)
+        s = idx[j] & mask
+        if decay == 1.0:
+            out[j] = state[W, s]
+        else:
+            out[j] = decayed_weight(
+                state[Z, s], state[N, s], clock - state[LAST, s], decay, alpha, beta, l1, l2
+            )
+
+
+@exact_kernel
+def ftrl_refresh(state, params):
+    """Recompute every slot's stored weight ``w`` from its ``z`` and ``n`` (after a
+    state is loaded)."""
+    alpha, beta, l1, l2 = params[ALPHA], params[BETA], params[L1], params[L2]
+    for s in range(state.shape[1]):
+        state[W, s] = weight_of(state[Z, s], state[N, s], alpha, beta, l1, l2)

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._kernels.contextual import contextual_learn, contextual_probability
+from .._kernels.contextual import BLOCK_BITS, contextual_learn, contextual_probability
 from .._kernels.scoring import action_probability, learned_logit_update, prior_probability
 from ..catalog import ACTION_CLICK, ACTION_COMPLETE, CatalogSnapshot
 from ..context import CONTEXT_KEYS, Context
@@ -261,6 +261,13 @@ class ContextualRelevanceAgent(RelevanceAgent):
             raise InvalidConfig(
                 f"ContextualRelevanceAgent argument 'model' must be an FTRLProximal, got "
                 f"{type(model).__name__}",
+                "model",
+            )
+        if model is not None and model.bits < BLOCK_BITS:
+            raise InvalidConfig(
+                f"ContextualRelevanceAgent argument 'model' needs at least {BLOCK_BITS} bits "
+                f"(each ad's features share a block of {1 << BLOCK_BITS} slots), got "
+                f"{model.bits}",
                 "model",
             )
         if (

@@ -27,6 +27,7 @@ from .._kernels.ftrl import (
     ftrl_learn_rows,
     ftrl_predict,
     ftrl_predict_rows,
+    ftrl_refresh,
     ftrl_weights,
 )
 from ..errors import InvalidInput
@@ -267,9 +268,10 @@ class FTRLProximal:
         self.l1 = _number(l1, "l1", 0.0, math.inf)
         self.l2 = _number(l2, "l2", 0.0, math.inf)
         self.decay = _number(decay, "decay", 0.0, 1.0, open_low=True)
-        # Each slot's z, n and last update (columns of one array), and the hyper-parameters
-        # with the update count: the kernels' two arrays (adcore._kernels.ftrl).
-        self._state = np.zeros((1 << bits, 3), dtype=np.float64)
+        # Each slot's z, n, last update and stored weight (rows of one array), and the
+        # hyper-parameters with the update count: the kernels' two arrays
+        # (adcore._kernels.ftrl).
+        self._state = np.zeros((4, 1 << bits), dtype=np.float64)
         self._params = np.array(
             [self.alpha, self.beta, self.l1, self.l2, self.decay, 0.0], dtype=np.float64
         )
@@ -389,9 +391,9 @@ class FTRLProximal:
             l2=self.l2,
             decay=self.decay,
             clock=self.updates,
-            z=self._state[:, Z].tobytes(),
-            n=self._state[:, N].tobytes(),
-            last=self._state[:, LAST].astype(np.int64).tobytes(),
+            z=self._state[Z].tobytes(),
+            n=self._state[N].tobytes(),
+            last=self._state[LAST].astype(np.int64).tobytes(),
         )
 
     @classmethod
@@ -427,9 +429,10 @@ class FTRLProximal:
             or (last < 0).any()
         ):
             raise InvalidInput("state.clock and state.last are inconsistent", "state.clock")
-        model._state[:, Z] = z
-        model._state[:, N] = n
-        model._state[:, LAST] = last
+        model._state[Z] = z
+        model._state[N] = n
+        model._state[LAST] = last
+        ftrl_refresh(model._state, model._params)
         model._params[CLOCK] = float(state.clock)
         return model
 
