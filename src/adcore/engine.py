@@ -21,14 +21,16 @@ True
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from . import openrtb
+from . import artifacts, openrtb
 from ._checks import finite as _finite
 from ._program import parts
 from ._run import LivePlan, Runner
@@ -39,7 +41,7 @@ from .catalog import Catalog
 from .config import EngineConfig
 from .context import Context, new_context
 from .decision import Decision
-from .errors import InvalidCatalog, InvalidConfig, InvalidEvent, InvalidRequest
+from .errors import InvalidCatalog, InvalidConfig, InvalidEvent, InvalidInput, InvalidRequest
 from .events import (
     Control,
     Conversion,
@@ -276,6 +278,72 @@ class Engine:
             self._live = live
         if self._config.warmup:
             self.warmup()
+
+    # ------------------------------------------------------------------ models
+    def save_models(self, directory: str | os.PathLike[str]) -> Path:
+        """Save what the learning agents learned (every agent whose
+        :meth:`~adcore.Agent.dump_model` returns a model) to ``directory``, as one
+        versioned msgpack file written atomically (:mod:`adcore.artifacts`). Taken under
+        the engine's lock, so no feedback is half applied. Returns the file's path.
+
+        Raises
+        ------
+        InvalidInput
+            The directory cannot be created, or no agent has a model (``"path"``,
+            ``"models"``).
+        """
+        with self._lock:
+            states = self._live.states
+            models = {}
+            for agent in self._plan:
+                dumped = agent.dump_model(states[agent.name])
+                if dumped is not None:
+                    kind, struct = dumped
+                    models[agent.name] = artifacts.AgentModel(
+                        agent=type(agent).__name__, kind=kind, data=msgspec.msgpack.encode(struct)
+                    )
+        if not models:
+            raise InvalidInput("no agent of this engine has a model to save", "models")
+        artifact = artifacts.ModelArtifact(version=artifacts.ARTIFACT_VERSION, models=models)
+        return artifacts.write(directory, artifact)
+
+    def load_models(self, directory: str | os.PathLike[str]) -> None:
+        """Load models saved by :meth:`save_models` into this engine's learning agents,
+        which then go on learning from them.
+
+        Every model is read and checked before anything changes: the artifact's version,
+        an agent of that name and class in this engine's plan, and a model that fits it
+        (its kind and sizes). Then the engine swaps to the new states in one step, as
+        :meth:`update_catalog` does: a decision in flight finishes with the old models,
+        the next one uses the new. Agents the artifact does not name keep what they
+        learned.
+
+        Raises
+        ------
+        InvalidInput
+            A missing, malformed or incompatible artifact (``"path"``, ``"models"``);
+            nothing changed.
+        """
+        artifact = artifacts.read(directory)
+        agents = {a.name: a for a in self._plan}
+        with self._lock:
+            live = self._live
+            replaced: dict[str, Any] = {}
+            for name, saved in artifact.models.items():
+                agent = agents.get(name)
+                if agent is None or type(agent).__name__ != saved.agent:
+                    have = type(agent).__name__ if agent is not None else "no such agent"
+                    raise InvalidInput(
+                        f"the artifact's model of {name!r} was saved by {saved.agent}; this "
+                        f"engine has {have}",
+                        "models",
+                    )
+                try:
+                    replaced[name] = agent.load_model(saved.kind, saved.data, live.states[name])
+                except InvalidInput as exc:
+                    raise InvalidInput(f"model of {name!r}: {exc}", "models") from None
+            states = {**live.states, **replaced}
+            self._live = LivePlan(live.catalog, states, self._plan, self._program)
 
     # ------------------------------------------------------------------ deciding
     def _coerce(self, request: Any, format: str) -> tuple[openrtb.BidRequest, tuple[str, ...]]:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import msgspec
 
 from ..config import EngineConfig
-from ..errors import InvalidConfig, PlanError
+from ..errors import InvalidConfig, InvalidInput, PlanError
 
 if TYPE_CHECKING:
     from ..bus import Bus
@@ -251,6 +251,19 @@ class Agent(abc.ABC):
 
     def learn(self, message: Any, state: Any) -> None:  # noqa: B027 - optional hook
         """Update ``state`` from a bus message of a type in :attr:`learns_from`."""
+
+    def dump_model(self, state: Any) -> tuple[str, msgspec.Struct] | None:
+        """What this agent has learned, to save (:meth:`adcore.Engine.save_models`): a
+        kind name and a msgspec Struct (``("ftrl", FTRLState)``), or None (the default)
+        for an agent with no model."""
+        return None
+
+    def load_model(self, kind: str, data: bytes, state: Any) -> Any:
+        """A new state that equals ``state`` with the model saved by :meth:`dump_model`
+        (``kind`` and its msgpack ``data``) in place of what it learned; ``state`` is not
+        changed. Raises :class:`~adcore.errors.InvalidInput` when the model does not
+        fit this agent. The default: the agent has no model."""
+        raise InvalidInput(f"agent {self.name!r} has no model to load", "models")
 
     def after(self, ctx: Context, state: Any) -> None:  # noqa: B027 - optional hook
         """Observe the finished decision in ``ctx`` (winners and prices known), on every

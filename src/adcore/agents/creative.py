@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import msgspec
 import numpy as np
 
 from .._kernels.creative import RULES, choose_variants, choose_variants_by_rule
 from ..context import Context
-from ..errors import InvalidConfig
+from ..errors import InvalidConfig, InvalidInput
 from ..events import Outcome
-from ..learn.bandits import EpsilonGreedy, LinearThompsonSampling, LinUCB
+from ..learn.bandits import BanditState, EpsilonGreedy, LinearThompsonSampling, LinUCB
 from .base import Agent, KernelStep, Services
 
 __all__ = ["BanditCreativeAgent", "CreativeAgent"]
@@ -64,6 +65,12 @@ class CreativeAgent(Agent):
 
 
 Policy = LinUCB | LinearThompsonSampling | EpsilonGreedy
+
+_POLICIES: dict[str, type[Policy]] = {
+    "linucb": LinUCB,
+    "linear_thompson": LinearThompsonSampling,
+    "epsilon_greedy": EpsilonGreedy,
+}
 
 FOCUS_STATES = 4
 """Focus states (``adcore._kernels.creative`` ``FOCUS_*``), the bandit's contexts."""
@@ -164,6 +171,29 @@ class BanditCreativeAgent(CreativeAgent):
         """Keep the inventory agent's default variants (no rule, propensity 1)."""
         ctx.creative_rule = -1
         ctx.creative_propensity = 1.0
+
+    def dump_model(self, state: Any) -> tuple[str, msgspec.Struct] | None:
+        return "bandit", state.policy.state()
+
+    def load_model(self, kind: str, data: bytes, state: Any) -> Any:
+        """A state with the saved policy: a bandit over the 3 rules with dimension 4."""
+        if kind != "bandit":
+            raise InvalidInput(
+                f"agent {self.name!r} loads a 'bandit' model, got {kind!r}", "models"
+            )
+        try:
+            saved = msgspec.msgpack.decode(data, type=BanditState)
+        except msgspec.DecodeError as exc:
+            message = f"agent {self.name!r}: a bad bandit model: {exc}"
+            raise InvalidInput(message, "models") from None
+        policy = _POLICIES[saved.policy].from_state(saved)
+        if policy.n_arms != RULES or policy.dimension != FOCUS_STATES:
+            raise InvalidInput(
+                f"agent {self.name!r} needs a bandit of {RULES} arms and dimension "
+                f"{FOCUS_STATES}, got {policy.n_arms} and {policy.dimension}",
+                "models",
+            )
+        return _BanditState(policy)
 
     def learn(self, message: Any, state: Any) -> None:
         rule = message.creative_rule

@@ -19,16 +19,17 @@ import math
 from collections import OrderedDict
 from typing import Any, ClassVar
 
+import msgspec
 import numpy as np
 
 from .._kernels.contextual import BLOCK_BITS, contextual_learn, contextual_probability
 from .._kernels.scoring import action_probability, learned_logit_update, prior_probability
 from ..catalog import ACTION_CLICK, ACTION_COMPLETE, CatalogSnapshot
 from ..context import CONTEXT_KEYS, Context
-from ..errors import InvalidConfig
+from ..errors import InvalidConfig, InvalidInput
 from ..events import Outcome
 from ..features import context_keys
-from ..learn.response import FTRLProximal
+from ..learn.response import FTRLProximal, FTRLState
 from .base import Agent, KernelStep, Services
 
 __all__ = ["ContextualRelevanceAgent", "RelevanceAgent"]
@@ -316,6 +317,30 @@ class ContextualRelevanceAgent(RelevanceAgent):
             ctx.n_cand,
         )
         ctx.match.fill(0.0)
+
+    def dump_model(self, state: Any) -> tuple[str, msgspec.Struct] | None:
+        return "ftrl", state.model.state()
+
+    def load_model(self, kind: str, data: bytes, state: Any) -> Any:
+        """A state with the saved model (the waiting impressions are kept); the model
+        must be an FTRL-proximal model of at least ``BLOCK_BITS`` bits."""
+        if kind != "ftrl":
+            raise InvalidInput(f"agent {self.name!r} loads an 'ftrl' model, got {kind!r}", "models")
+        try:
+            saved = msgspec.msgpack.decode(data, type=FTRLState)
+        except msgspec.DecodeError as exc:
+            message = f"agent {self.name!r}: a bad FTRL model: {exc}"
+            raise InvalidInput(message, "models") from None
+        model = FTRLProximal.from_state(saved)
+        if model.bits < BLOCK_BITS:
+            raise InvalidInput(
+                f"agent {self.name!r} needs a model of at least {BLOCK_BITS} bits, got "
+                f"{model.bits}",
+                "models",
+            )
+        return _ContextualState(
+            state.snapshot, model, state.scale, state.window, OrderedDict(state.pending)
+        )
 
     def _learn_one(
         self, state: _ContextualState, i: int, context: tuple[int, ...], match: float, y: float
