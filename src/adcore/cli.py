@@ -58,6 +58,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     sim.add_argument("--no-progress", action="store_true", help="no progress bar")
     sim.add_argument("--list", action="store_true", help="list the built-in scenarios")
 
+    tr = sub.add_parser(
+        "train",
+        help="train the learning agents in the simulator over several days and save their models",
+    )
+    tr.add_argument(
+        "--scenario",
+        default="steady",
+        help="a built-in scenario name or a .toml/.json file (default steady)",
+    )
+    tr.add_argument("--episodes", type=int, required=True, help="days to train")
+    tr.add_argument(
+        "--out", required=True, metavar="DIR", help="where the models are saved (and resumed)"
+    )
+    tr.add_argument("--arm", default="learned", help="the arm to train (default learned)")
+    tr.add_argument("--seed", type=int, default=0, help="the world's seed (default 0)")
+    tr.add_argument(
+        "--requests", type=int, default=None, help="requests per day (default: the scenario's)"
+    )
+
     args = parser.parse_args(argv)
     if args.command == "demo":
         if args.requests < 1:
@@ -67,7 +86,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(args.requests, seed=args.seed)
     if args.command == "simulate":
         return _simulate(parser, args)
+    if args.command == "train":
+        return _train(parser, args)
     return 2
+
+
+def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from .errors import InvalidInput
+    from .sim import InvalidScenario, train
+
+    if args.episodes < 1:
+        parser.error("--episodes must be at least 1")
+    if args.requests is not None and args.requests < 100:
+        parser.error("--requests must be at least 100")
+    try:
+        train(
+            args.scenario,
+            episodes=args.episodes,
+            out=args.out,
+            arm=args.arm,
+            seed=args.seed,
+            requests=args.requests,
+            progress=sys.stdout,
+        )
+    except (InvalidScenario, InvalidInput) as exc:
+        print(f"adcore train: {exc}", file=sys.stderr)
+        return 2
+    print(f"models: {Path(args.out) / 'models.msgpack'}")
+    return 0
 
 
 def _compare_arms(parser: argparse.ArgumentParser, text: str) -> list[str]:

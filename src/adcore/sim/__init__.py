@@ -24,7 +24,7 @@ from .market import Market
 from .report import ReportError, write_report
 from .results import METRICS, ArmRun, SimResults, SummaryRow
 from .reward import REWARD_VERSION, RewardTerms, RewardWeights, delivery_score, shared_reward
-from .runner import ARMS, Arm, run_arm, simulate
+from .runner import ARMS, Arm, run_arm, simulate, train
 from .scenario import SCENARIOS, InvalidScenario, Scenario, load_scenario
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ __all__ = [
     "run_arm",
     "shared_reward",
     "simulate",
+    "train",
     "write_report",
 ]
 

@@ -89,14 +89,24 @@ class Market:
     regulations, geography), on its content genre or on its slots are built once and
     shared between requests (they are frozen, and the engine never changes a request).
     The arrays are the day: they are not to be modified once requests have been read.
+
+    ``seed`` draws the world (catalog, listeners) and the day's traffic and responses;
+    ``day`` > 0 keeps the world of ``seed`` and draws another day of traffic and
+    responses (training over several days: :func:`adcore.sim.train`). Day 0 is the
+    market of ``seed`` alone.
     """
 
-    def __init__(self, scenario: Scenario, seed: int) -> None:
+    def __init__(self, scenario: Scenario, seed: int, day: int = 0) -> None:
         self.scenario = scenario.validate()
         self.seed = seed
+        self.day = day
         world, traffic, outcomes = (
             np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)
         )
+        if day:  # the same world (catalog, listeners), another day's traffic and responses
+            traffic, outcomes = (
+                np.random.default_rng(s) for s in np.random.SeedSequence((seed, day)).spawn(2)
+            )
         self._build_world(world)
         self._build_traffic(traffic)
         self.uniforms = outcomes.random((self.n_slots, 3))

@@ -21,6 +21,7 @@ from the agents, not from the traffic.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -34,6 +35,7 @@ from numpy.typing import NDArray
 from .. import openrtb as rtb
 from ..agents import Agent, default_agents
 from ..agents.privacy import request_activities
+from ..artifacts import ARTIFACT_FILE
 from ..config import EngineConfig
 from ..decision import Decision, SlotDecision
 from ..engine import Engine
@@ -56,11 +58,13 @@ __all__ = [
     "DEFAULT_ARMS",
     "Arm",
     "ArmRegistry",
+    "TRAIN_METRICS",
     "Shown",
     "play_request",
     "resolve_arms",
     "run_arm",
     "simulate",
+    "train",
 ]
 
 
@@ -398,11 +402,15 @@ def run_arm(
     config: EngineConfig | None = None,
     progress: _Progress | None = None,
     trace_every: int = 500,
+    load_models: str | os.PathLike[str] | None = None,
+    save_models: str | os.PathLike[str] | None = None,
 ) -> ArmRun:
     """Decide every request of ``market`` with ``arm`` (an :class:`Arm`, or a name or
     alias in :data:`ARMS`) through the real engine, show the winning ads the outside
     market lets through, play the listeners' responses back as feedback, and measure
-    (see ``docs/simulator.md`` for every metric)."""
+    (see ``docs/simulator.md`` for every metric). With ``load_models``, the engine
+    starts from the models saved in that directory (:meth:`adcore.Engine.load_models`);
+    with ``save_models``, it saves what it learned there at the end of the day."""
     if isinstance(arm, str):
         if arm not in ARMS:
             raise InvalidInput(f"unknown arm {arm!r}; known: {sorted(ARMS)}", "arm")
@@ -410,6 +418,8 @@ def run_arm(
     sc = market.scenario
     engine_config = arm.configure(config or _engine_config(sc))
     engine = Engine(market.catalog, engine_config, agents=arm.agents())
+    if load_models is not None:
+        engine.load_models(load_models)
     vendor_id = engine_config.vendor_id
     n_camp = len(market.catalog.campaigns)
     n = market.n_requests
@@ -491,6 +501,8 @@ def run_arm(
     counts["gdpr_requests"] = gdpr
     counts["gdpr_personalised"] = personalised_gdpr
     counts["consent_violations"] = violations
+    if save_models is not None:
+        engine.save_models(save_models)
     log = _log(played)
     hourly, value, bot_spend = _tally(market, n, log, counts)
     spend = hourly_spend[-1]
@@ -694,3 +706,79 @@ def simulate(
         for arm in names:
             runs.append(run_arm(market, arm, progress=bar))
     return SimResults(scenario=sc, runs=match_spend(runs), arms=names)
+
+
+TRAIN_METRICS = ("relevance", "ctr_human", "completion_rate", "skip_rate", "advertiser_value")
+"""What :func:`train` reports per episode."""
+
+
+def train(
+    scenario: Scenario | str,
+    *,
+    episodes: int,
+    out: str | os.PathLike[str],
+    arm: str = "learned",
+    seed: int = 0,
+    requests: int | None = None,
+    progress: TextIO | None | bool = True,
+) -> list[dict[str, float]]:
+    """Train an arm's learning agents in the simulator over ``episodes`` days and save
+    their models to ``out`` (:meth:`adcore.Engine.save_models`).
+
+    Every episode is one day of the same world (``Market(scenario, seed, day=e)``: the
+    same catalog and listeners, another day's traffic and responses), decided by a new
+    engine that starts from the models the previous episode saved and goes on learning
+    online; the last episode's models stay in ``out``, ready for
+    :meth:`adcore.Engine.load_models`.
+
+    Parameters
+    ----------
+    scenario : Scenario or str
+        A scenario, a built-in name, or a ``.toml``/``.json`` file.
+    episodes : int
+        Days to train (at least 1).
+    out : path
+        The artifact directory (created if missing; an artifact already there is the
+        starting point).
+    arm : str
+        An arm whose agents have models (default ``learned``).
+    seed : int
+        The world's seed.
+    requests : int, optional
+        Override the scenario's number of requests per day.
+    progress : bool or text stream
+        One line per episode with :data:`TRAIN_METRICS` (on standard error by default).
+
+    Returns
+    -------
+    list of dict
+        Per episode, :data:`TRAIN_METRICS` of that day.
+
+    Raises
+    ------
+    InvalidInput
+        Bad ``episodes`` or ``arm``, an arm without models, or an unusable artifact in
+        ``out``.
+    """
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise InvalidInput(f"episodes must be an integer >= 1, got {episodes!r}", "episodes")
+    if not isinstance(arm, str) or arm not in ARMS:
+        raise InvalidInput(f"unknown arm {arm!r}; known: {sorted(ARMS)}", "arm")
+    if all(type(a).dump_model is Agent.dump_model for a in ARMS[arm].agents()):
+        raise InvalidInput(f"arm {arm!r} has no agent with a model to train", "arm")
+    sc = load_scenario(scenario) if isinstance(scenario, str) else scenario.validate()
+    if requests is not None:
+        sc = msgspec.structs.replace(sc, requests=int(requests)).validate()
+    stream: TextIO | None = sys.stderr if progress is True else (progress or None)
+    folder = os.fspath(out)
+    start = folder if os.path.exists(os.path.join(folder, ARTIFACT_FILE)) else None
+    history = []
+    for episode in range(episodes):
+        run = run_arm(Market(sc, seed, day=episode), arm, load_models=start, save_models=folder)
+        start = folder
+        row = {name: float(run.metrics[name]) for name in TRAIN_METRICS}
+        history.append(row)
+        if stream is not None:
+            cells = "  ".join(f"{name} {value:.4g}" for name, value in row.items())
+            print(f"episode {episode + 1}/{episodes}: {cells}", file=stream, flush=True)
+    return history
