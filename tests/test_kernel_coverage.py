@@ -34,6 +34,7 @@ def test_kernel_tests_cover_the_kernels_without_jit(tmp_path: Path) -> None:
             "tests/test_auction_wrappers.py",
             "tests/test_learn_response.py",
             "tests/test_learn_bandits.py",
+            "tests/test_learn_drift.py",
             # The statistical learning tests (whole simulated markets, bandit regret) add
             # no kernel lines and are slow as Python; the main run covers them compiled.
             "-k",

@@ -241,6 +241,8 @@ def test_a_trained_model_is_copied_and_kept_across_catalog_updates(catalog: Cata
         ({"window": math.inf}, "window"),
         ({"window": True}, "window"),
         ({"relevance_scale": math.nan}, "relevance_scale"),
+        ({"drift": "ph"}, "drift"),
+        ({"forget": 0.0}, "forget"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs: dict[str, object], field: str) -> None:
@@ -253,3 +255,35 @@ def test_repr_names_what_was_given() -> None:
     assert repr(ContextualRelevanceAgent()) == "ContextualRelevanceAgent()"
     agent = ContextualRelevanceAgent(relevance_scale=1.0, window=5.0)
     assert repr(agent) == "ContextualRelevanceAgent(relevance_scale=1.0, window=5.0)"
+
+
+def test_a_detected_drift_makes_the_model_forget(catalog: Catalog) -> None:
+    """An ad acted on one time in ten for 600 impressions, then nine times in ten: the
+    log loss of the model's predictions rises, a Page-Hinkley test on it signals, the
+    model forgets, and 200 impressions after the change it predicts a probability
+    closer to the new rate than the same model without the test (which still remembers
+    the old rate)."""
+    from adcore.learn import PageHinkley
+
+    results = {}
+    for watched in (False, True):
+        drift = PageHinkley(delta=0.05, threshold=20.0) if watched else None
+        model = FTRLProximal(bits=12, alpha=0.1, l1=0.0, l2=0.1)
+        engine = _engine(catalog, window=5.0, model=model, drift=drift)
+        state = engine.agent_state("relevance")
+        agent = next(a for a in engine._plan if a.name == "relevance")
+        snap = catalog.snapshot
+        ad = next(i for i in range(snap.n_ads) if int(snap.ad_action[i]) == 0)
+        ad_id, keys = snap.ad_ids[ad], context_keys(4, 9, 7, 0)
+        t = DEMO_START
+        for j in range(800):
+            t += 10.0  # each impression's window ends before the next one
+            agent.learn(_outcome("impression", f"i{j}", ad_id, t, keys, 0.0), state)
+            if (j % 10 == 0) if j < 600 else (j % 10 != 0):
+                agent.learn(_outcome("click", f"i{j}", ad_id, t, keys, 0.0), state)
+        agent.learn(_outcome("impression", "end", ad_id, t + 100.0, keys, 0.0), state)
+        row = _row(int(snap.ad_key[ad]), keys, 0.0)
+        offset = float(snap.ad_base_logit[ad])
+        results[watched] = (state.model.predict(row, offset), state.drifts)
+    assert results[False][1] == 0 and results[True][1] >= 1
+    assert abs(results[True][0] - 0.9) < abs(results[False][0] - 0.9)

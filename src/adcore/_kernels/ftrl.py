@@ -60,6 +60,7 @@ __all__ = [
     "ftrl_learn",
     "ftrl_learn_rows",
     "ftrl_predict",
+    "ftrl_forget",
     "ftrl_predict_rows",
     "ftrl_refresh",
     "decay_factor",
@@ -279,4 +280,16 @@ def ftrl_refresh(state, params):
     state is loaded)."""
     alpha, beta, l1, l2 = params[ALPHA], params[BETA], params[L1], params[L2]
     for s in range(state.shape[1]):
+        state[W, s] = weight_of(state[Z, s], state[N, s], alpha, beta, l1, l2)
+
+
+@exact_kernel
+def ftrl_forget(state, params, factor):
+    """Forget all but ``factor`` of what every slot learned: ``z`` and ``n`` scaled by
+    ``factor`` (in ``(0, 1]``), each slot's stored weight recomputed (after a detected
+    drift: recent evidence then moves the weights as fast as at the start)."""
+    alpha, beta, l1, l2 = params[ALPHA], params[BETA], params[L1], params[L2]
+    for s in range(state.shape[1]):
+        state[Z, s] *= factor
+        state[N, s] *= factor
         state[W, s] = weight_of(state[Z, s], state[N, s], alpha, beta, l1, l2)

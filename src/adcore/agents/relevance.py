@@ -29,6 +29,7 @@ from ..context import CONTEXT_KEYS, Context
 from ..errors import InvalidConfig, InvalidInput
 from ..events import Outcome
 from ..features import context_keys
+from ..learn.drift import PageHinkley
 from ..learn.response import FTRLProximal, FTRLState
 from .base import Agent, KernelStep, Services
 
@@ -181,6 +182,8 @@ class _ContextualState:
         self.scale = scale
         self.window = window
         self.pending = pending
+        self.drift: PageHinkley | None = None
+        self.drifts = 0
         self.learned = np.zeros(snapshot.n_ads, dtype=np.float64)  # for the fallback
         self.row_idx = np.empty(2 + CONTEXT_KEYS, dtype=np.int64)
         self.row_val = np.empty(2 + CONTEXT_KEYS, dtype=np.float64)
@@ -221,6 +224,14 @@ class ContextualRelevanceAgent(RelevanceAgent):
         noisy weights rank worse than a prior).
     window : float, default 1800.0
         Seconds an impression waits for its action before it counts as a negative.
+    drift : PageHinkley, optional
+        A test watching the log loss of the model's predictions on the outcomes it
+        learns (each prediction made before its outcome is learned); when it signals a
+        rise, the model forgets all but ``forget`` of what it learned
+        (:meth:`FTRLProximal.forget`), so it follows a changed market quickly. Copied
+        when the agent is first bound. None (the default): no monitoring.
+    forget : float, default 0.1
+        What the model keeps after a detected drift, in ``(0, 1]``.
 
     Examples
     --------
@@ -257,6 +268,8 @@ class ContextualRelevanceAgent(RelevanceAgent):
         relevance_scale: float | None = None,
         model: FTRLProximal | None = None,
         window: float = 1800.0,
+        drift: PageHinkley | None = None,
+        forget: float = 0.1,
     ) -> None:
         if model is not None and not isinstance(model, FTRLProximal):
             raise InvalidConfig(
@@ -281,9 +294,22 @@ class ContextualRelevanceAgent(RelevanceAgent):
                 f"seconds, got {window!r}",
                 "window",
             )
+        if drift is not None and not isinstance(drift, PageHinkley):
+            raise InvalidConfig(
+                "ContextualRelevanceAgent argument 'drift' must be a PageHinkley test, got "
+                f"{type(drift).__name__}",
+                "drift",
+            )
+        if isinstance(forget, bool) or not isinstance(forget, int | float) or not 0 < forget <= 1:
+            raise InvalidConfig(
+                f"ContextualRelevanceAgent argument 'forget' must be in (0, 1], got {forget!r}",
+                "forget",
+            )
         self._set_parameters(relevance_scale=relevance_scale)
         self.model = model
         self.window = float(window)
+        self.drift = drift
+        self.forget = float(forget)
 
     def __repr__(self) -> str:
         args = [f"{name}={value!r}" for name, value in self._overrides().items()]
@@ -291,6 +317,10 @@ class ContextualRelevanceAgent(RelevanceAgent):
             args.append(f"model={self.model!r}")
         if self.window != 1800.0:
             args.append(f"window={self.window!r}")
+        if self.drift is not None:
+            args.append(f"drift={self.drift!r}")
+        if self.forget != 0.1:
+            args.append(f"forget={self.forget!r}")
         return f"{type(self).__name__}({', '.join(args)})"
 
     def bind(self, snapshot: CatalogSnapshot, previous: Any, services: Services) -> Any:
@@ -304,7 +334,14 @@ class ContextualRelevanceAgent(RelevanceAgent):
                 else FTRLProximal(bits=18, alpha=0.02, beta=1.0, l1=0.0, l2=5.0)
             )
             pending = OrderedDict()
-        return _ContextualState(snapshot, model, cfg.relevance_scale, self.window, pending)
+        state = _ContextualState(snapshot, model, cfg.relevance_scale, self.window, pending)
+        if isinstance(previous, _ContextualState):
+            state.drift, state.drifts = previous.drift, previous.drifts
+        elif self.drift is not None:
+            state.drift = PageHinkley.from_state(self.drift.state())
+            # Compile the forgetting now (a no-op with 1.0) rather than on the first drift.
+            model.forget(1.0)
+        return state
 
     def fallback(self, ctx: Context, state: Any) -> None:
         prior_probability(
@@ -338,9 +375,11 @@ class ContextualRelevanceAgent(RelevanceAgent):
                 f"{model.bits}",
                 "models",
             )
-        return _ContextualState(
+        new = _ContextualState(
             state.snapshot, model, state.scale, state.window, OrderedDict(state.pending)
         )
+        new.drift, new.drifts = state.drift, state.drifts
+        return new
 
     def _learn_one(
         self, state: _ContextualState, i: int, context: tuple[int, ...], match: float, y: float
@@ -352,7 +391,7 @@ class ContextualRelevanceAgent(RelevanceAgent):
         else:  # an outcome recorded without its context: the unknown context
             keys[:] = context_keys(0, -1, 0, 0)
         offset = float(snap.ad_base_logit[i]) + state.scale * match
-        contextual_learn(
+        p = contextual_learn(
             state.row_idx,
             state.row_val,
             snap.ad_key[i],
@@ -363,6 +402,13 @@ class ContextualRelevanceAgent(RelevanceAgent):
             state.model_state,
             state.model_params,
         )
+        detector = state.drift
+        if detector is not None and p >= 0.0:
+            q = min(max(p, 1e-12), 1.0 - 1e-12)
+            loss = -math.log(q) if y == 1.0 else -math.log(1.0 - q)
+            if detector.update(loss) > 0:
+                state.model.forget(self.forget)
+                state.drifts += 1
 
     def _expire(self, state: _ContextualState, now: float) -> None:
         """Learn as negatives the impressions whose window ended before ``now``."""
@@ -403,4 +449,5 @@ class ContextualRelevanceAgent(RelevanceAgent):
         out = super().notes(ctx, state)
         out["learned"] = state.model.updates
         out["waiting"] = len(state.pending)
+        out["drifts"] = state.drifts
         return out

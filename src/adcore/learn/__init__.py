@@ -9,12 +9,17 @@
   :class:`Choice` the probability of each candidate, so logged decisions can be used
   for off-policy evaluation. A model's :class:`BanditState` snapshot round-trips it
   exactly.
+- Drift detectors (:mod:`adcore.learn.drift`): :class:`PageHinkley` and :class:`ADWIN`
+  notice when the mean of a monitored stream (a loss, a skip rate) changes.
 """
 
 from .bandits import BanditState, Choice, EpsilonGreedy, LinearThompsonSampling, LinUCB
+from .drift import ADWIN, ADWINState, PageHinkley, PageHinkleyState
 from .response import FTRLProximal, FTRLState, Row, hash_features, stack_rows
 
 __all__ = [
+    "ADWIN",
+    "ADWINState",
     "BanditState",
     "Choice",
     "EpsilonGreedy",
@@ -22,6 +27,8 @@ __all__ = [
     "FTRLState",
     "LinUCB",
     "LinearThompsonSampling",
+    "PageHinkley",
+    "PageHinkleyState",
     "Row",
     "hash_features",
     "stack_rows",

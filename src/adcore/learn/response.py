@@ -23,6 +23,7 @@ from .._kernels.ftrl import (
     LAST,
     N,
     Z,
+    ftrl_forget,
     ftrl_learn,
     ftrl_learn_rows,
     ftrl_predict,
@@ -378,6 +379,13 @@ class FTRLProximal:
         out = np.empty(len(idx), dtype=np.float64)
         ftrl_weights(out, idx, self._state, self._params)
         return out
+
+    def forget(self, factor: float) -> None:
+        """Keep only ``factor`` (in ``(0, 1]``) of what every feature learned: ``z`` and
+        ``n`` are scaled, so new evidence moves the weights about as fast as at the
+        start (after a detected drift)."""
+        f = _number(factor, "factor", 0.0, 1.0, open_low=True)
+        ftrl_forget(self._state, self._params, f)
 
     # ---------------------------------------------------------------- persistence
     def state(self) -> FTRLState:
