@@ -21,6 +21,7 @@ from adcore.features import context_keys, fill_features
 from adcore.learn import FTRLProximal
 
 MATCH_KEY = 0x510E527FADE682D1
+FOCUS_SALT = 0x1F83D9ABFB41BD6B
 BLOCK_BITS = 8
 U64 = (1 << 64) - 1
 
@@ -31,10 +32,13 @@ def _engine(catalog: Catalog, **kwargs: object) -> Engine:
     return Engine(catalog, EngineConfig(latency_budget_us=math.inf), agents=plan)
 
 
-def _row(ad_key: int, keys: tuple[int, ...], match: float) -> tuple[np.ndarray, np.ndarray]:
+def _row(
+    ad_key: int, keys: tuple[int, ...], match: float, focus: int | None = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """The model's row for an ad in a context, from the module docstring, with the
     reference hash: the ad's block (its hash's bits above BLOCK_BITS + 1) and a place
-    in it from the feature's hash."""
+    in it from the feature's hash. ``focus`` None: no focus feature (the shared match
+    feature's slot alone is read from such a row)."""
     low = (1 << BLOCK_BITS) - 1
 
     def slot(block: int, feature: int) -> int:
@@ -44,6 +48,9 @@ def _row(ad_key: int, keys: tuple[int, ...], match: float) -> tuple[np.ndarray, 
     slots = [slot(h, h), slot(shared, shared)]
     slots += [slot(h, splitmix64((ad_key ^ k) & U64)) for k in keys]
     values = [1.0, match] + [1.0] * len(keys)
+    if focus is not None:
+        slots.append(slot(h, splitmix64((ad_key ^ FOCUS_SALT ^ focus) & U64)))
+        values.append(1.0)
     return np.array(slots, dtype=np.int64), np.array(values)
 
 
@@ -56,7 +63,7 @@ def _with_device(request: openrtb.BidRequest, devicetype: int) -> openrtb.BidReq
 
 def _scores(engine: Engine, request: openrtb.BidRequest, now: float) -> tuple[np.ndarray, ...]:
     """The relevance step run alone on a context filled for ``request`` after the
-    agents before it: (score, match, context keys)."""
+    agents before it: (score, match, context keys, reasons, focus)."""
     live = engine._live
     ctx = engine._context(live)
     fill_features(ctx, request, now, engine.config.exchange_rates)
@@ -64,11 +71,23 @@ def _scores(engine: Engine, request: openrtb.BidRequest, now: float) -> tuple[np
         agent.run(ctx, live.states[agent.name])
         if agent.name == "relevance":
             break
-    return ctx.score.copy(), ctx.match.copy(), ctx.context_keys.copy(), ctx.reason.copy()
+    return (
+        ctx.score.copy(),
+        ctx.match.copy(),
+        ctx.context_keys.copy(),
+        ctx.reason.copy(),
+        np.array([ctx.focus]),
+    )
 
 
 def _outcome(
-    kind: str, iid: str, ad_id: str, t: float, keys: tuple[int, ...], match: float = 0.25
+    kind: str,
+    iid: str,
+    ad_id: str,
+    t: float,
+    keys: tuple[int, ...],
+    match: float = 0.25,
+    focus: int = 0,
 ) -> Outcome:
     return Outcome(
         kind=kind,
@@ -79,6 +98,7 @@ def _outcome(
         timestamp=t,
         context=keys,
         match=match,
+        focus=focus,
     )
 
 
@@ -94,17 +114,21 @@ def test_scores_are_the_model_s_prediction(catalog: Catalog) -> None:
     for j in range(400):  # outcomes of random ads in the requests' contexts
         ad = snap.ad_ids[int(rng.integers(snap.n_ads))]
         req = requests[j % len(requests)]
-        keys = tuple(int(k) for k in _scores(engine, req, DEMO_START)[2])
-        agent.learn(_outcome("impression", f"i{j}", ad, DEMO_START + j, keys), state)
+        scored = _scores(engine, req, DEMO_START)
+        keys, f = tuple(int(k) for k in scored[2]), int(scored[4][0])
+        t = DEMO_START + j
+        agent.learn(_outcome("impression", f"i{j}", ad, t, keys, focus=f), state)
         if rng.random() < 0.3:
-            agent.learn(_outcome("click", f"i{j}", ad, DEMO_START + j, keys), state)
-            agent.learn(_outcome("complete", f"i{j}", ad, DEMO_START + j, keys), state)
+            agent.learn(_outcome("click", f"i{j}", ad, t, keys, focus=f), state)
+            agent.learn(_outcome("complete", f"i{j}", ad, t, keys, focus=f), state)
     assert state.model.updates > 100
     checked = 0
     for req in requests:
-        score, match, keys, _ = _scores(engine, req, DEMO_START)
+        score, match, keys, _, focus = _scores(engine, req, DEMO_START)
         for i in np.flatnonzero(score > 0)[:20]:
-            row = _row(int(snap.ad_key[i]), tuple(int(k) for k in keys), float(match[i]))
+            row = _row(
+                int(snap.ad_key[i]), tuple(int(k) for k in keys), float(match[i]), int(focus[0])
+            )
             offset = float(snap.ad_base_logit[i]) + state.scale * float(match[i])
             assert score[i] == pytest.approx(state.model.predict(row, offset), rel=1e-12)
             checked += 1
@@ -133,21 +157,22 @@ def test_it_learns_that_an_ad_works_on_one_device_only(catalog: Catalog) -> None
     keys_desktop = tuple(int(k) for k in before_desktop[2])
     m = float(before_phone[1][ad])
     assert m == float(before_desktop[1][ad])
+    f = int(before_phone[4][0])
     t = DEMO_START
     for j in range(300):
         t += 1.0
-        agent.learn(_outcome("impression", f"p{j}", ad_id, t, keys_phone, m), state)
+        agent.learn(_outcome("impression", f"p{j}", ad_id, t, keys_phone, m, f), state)
         if j % 2 == 0:
-            agent.learn(_outcome("click", f"p{j}", ad_id, t, keys_phone, m), state)
-            agent.learn(_outcome("complete", f"p{j}", ad_id, t, keys_phone, m), state)
-        agent.learn(_outcome("impression", f"d{j}", ad_id, t, keys_desktop, m), state)
-    agent.learn(_outcome("impression", "late", ad_id, t + 1000.0, keys_desktop, m), state)
+            agent.learn(_outcome("click", f"p{j}", ad_id, t, keys_phone, m, f), state)
+            agent.learn(_outcome("complete", f"p{j}", ad_id, t, keys_phone, m, f), state)
+        agent.learn(_outcome("impression", f"d{j}", ad_id, t, keys_desktop, m, f), state)
+    agent.learn(_outcome("impression", "late", ad_id, t + 1000.0, keys_desktop, m, f), state)
     after_phone = _scores(engine, phone, t)[0]
     after_desktop = _scores(engine, desktop, t)[0]
     assert abs(after_phone[ad] - 0.5) < 0.1
     assert after_desktop[ad] < 0.1
     # Another ad moves only by the weight the shared match feature learned.
-    w_match = state.model.weights(_row(0, (), 1.0))[1]
+    w_match = state.model.weights(_row(0, (), 1.0, None))[1]
     m_other = float(before_phone[1][other])
     logit = lambda p: math.log(p / (1.0 - p))  # noqa: E731
     moved = logit(after_phone[other]) - logit(before_phone[0][other])

@@ -5,12 +5,14 @@ crossed with the request's context.
 For ad ``i`` in a request with context keys ``ctx[0..K-1]`` (device type, local hour, app
 or site, content categories: :func:`adcore.features.context_keys`) and embedding match
 ``m = <embedding_i, interest>`` (0 without an interest), the model's row has
-``2 + K`` features, each a slot of the model:
+``3 + K`` features, each a slot of the model:
 
 - the ad itself (hash ``h = splitmix64(ad_key)``), value 1;
 - the embedding match (one slot shared by all ads, hash ``splitmix64(MATCH_KEY)``), value
   ``m``: the model learns how much the match is worth on top of the fixed ``scale``;
 - the ad crossed with each context key (hash ``splitmix64(ad_key ^ ctx[j])``), value 1;
+- the ad crossed with the listener's focus state ``f`` (hash ``splitmix64(ad_key ^
+  (FOCUS_SALT ^ f))``), value 1;
 
 and its offset is the ad's prior logit plus ``scale * m`` (a prior that holds until
 evidence moves it). A feature's slot keeps its ad's block: the bits above
@@ -46,6 +48,9 @@ __all__ = ["MATCH_KEY", "contextual_learn", "contextual_probability", "contextua
 MATCH_KEY = np.uint64(0x510E527FADE682D1)
 """The key of the embedding-match feature (the same slot for every ad)."""
 
+FOCUS_SALT = np.uint64(0x1F83D9ABFB41BD6B)
+"""Mixed with the listener's focus state into the focus key crossed with each ad."""
+
 
 BLOCK_BITS = 8
 """An ad's features share a block of ``2**BLOCK_BITS`` slots (6 KB of the model)."""
@@ -63,18 +68,21 @@ def _slot(block_hash, feature_hash):
 
 
 @helper
-def contextual_row(idx, val, ad_key, context_keys, match):
+def contextual_row(idx, val, ad_key, context_keys, focus, match):
     """Fill the row of one ad (see the module docstring): ``idx``/``val`` of length
-    ``2 + len(context_keys)``."""
+    ``3 + len(context_keys)``."""
     block = splitmix64(ad_key)
     idx[0] = _slot(block, block)
     val[0] = 1.0
     shared = splitmix64(MATCH_KEY)
     idx[1] = _slot(shared, shared)
     val[1] = match
-    for j in range(context_keys.shape[0]):
+    k = context_keys.shape[0]
+    for j in range(k):
         idx[2 + j] = _slot(block, splitmix64(ad_key ^ context_keys[j]))
         val[2 + j] = 1.0
+    idx[2 + k] = _slot(block, splitmix64(ad_key ^ (FOCUS_SALT ^ np.uint64(focus))))
+    val[2 + k] = 1.0
 
 
 @helper
@@ -99,6 +107,7 @@ def contextual_probability(
     scale,
     ad_key,
     context_keys,
+    focus,
     model_state,
     model_params,
     cand,
@@ -112,6 +121,8 @@ def contextual_probability(
     alpha, beta = model_params[ALPHA], model_params[BETA]
     l1, l2 = model_params[L1], model_params[L2]
     decay, clock = model_params[DECAY], model_params[CLOCK]
+    n_keys = context_keys.shape[0]
+    focus_key = FOCUS_SALT ^ np.uint64(focus)
     shared = splitmix64(MATCH_KEY)
     w_match = _weight_at(
         model_state, _slot(shared, shared) & mask, clock, decay, alpha, beta, l1, l2
@@ -138,8 +149,13 @@ def contextual_probability(
         z = base_logit[i] + scale * m
         z += w_match * m
         # The ad and its crosses (stored weights; derived only with forgetting).
-        for j in range(-1, context_keys.shape[0]):
-            h = block if j < 0 else splitmix64(key ^ context_keys[j])
+        for j in range(-1, n_keys + 1):
+            if j < 0:
+                h = block
+            elif j < n_keys:
+                h = splitmix64(key ^ context_keys[j])
+            else:
+                h = splitmix64(key ^ focus_key)
             s = _slot(block, h) & mask
             if decay == 1.0:
                 z += model_state[W, s]
@@ -156,11 +172,13 @@ def contextual_probability(
 
 
 @exact_kernel
-def contextual_learn(idx, val, ad_key, context_keys, match, offset, y, model_state, model_params):
+def contextual_learn(
+    idx, val, ad_key, context_keys, focus, match, offset, y, model_state, model_params
+):
     """Learn one outcome of an ad shown in a context: the row of
-    :func:`contextual_row` (built in ``idx``/``val``, scratch of length ``2 +
+    :func:`contextual_row` (built in ``idx``/``val``, scratch of length ``3 +
     len(context_keys)``) with ``offset``, label ``y`` (0 or 1), weight 1. Returns the
     prediction before the update, or -1 without any change for a bad value
     (:func:`adcore._kernels.ftrl.learn_row`)."""
-    contextual_row(idx, val, ad_key, context_keys, match)
+    contextual_row(idx, val, ad_key, context_keys, focus, match)
     return learn_row(idx, val, 0, idx.shape[0], offset, y, 1.0, model_state, model_params)

@@ -173,7 +173,7 @@ class _ContextualState:
         model: FTRLProximal,
         scale: float,
         window: float,
-        pending: OrderedDict[str, tuple[str, tuple[int, ...], float, float]],
+        pending: OrderedDict[str, tuple[str, tuple[int, ...], int, float, float]],
     ) -> None:
         self.snapshot = snapshot
         self.model = model
@@ -185,8 +185,8 @@ class _ContextualState:
         self.drift: PageHinkley | None = None
         self.drifts = 0
         self.learned = np.zeros(snapshot.n_ads, dtype=np.float64)  # for the fallback
-        self.row_idx = np.empty(2 + CONTEXT_KEYS, dtype=np.int64)
-        self.row_val = np.empty(2 + CONTEXT_KEYS, dtype=np.float64)
+        self.row_idx = np.empty(3 + CONTEXT_KEYS, dtype=np.int64)
+        self.row_val = np.empty(3 + CONTEXT_KEYS, dtype=np.float64)
         self.keys = np.empty(CONTEXT_KEYS, dtype=np.uint64)
 
 
@@ -197,10 +197,10 @@ class ContextualRelevanceAgent(RelevanceAgent):
     FTRL-proximal logistic regression (:class:`adcore.learn.FTRLProximal`) over the ad,
     the embedding match and the ad crossed with the request's non-personal context
     (device type, local hour, app or site, content categories:
-    :func:`adcore.features.context_keys`); the ad's metadata prior plus
-    ``relevance_scale`` times the match is the row's offset, so a new ad starts at its
-    prior (:mod:`adcore._kernels.contextual`). Scoring is one compiled step, fused with
-    the other agents' like the default agent's.
+    :func:`adcore.features.context_keys`) and with the listener's focus state; the ad's
+    metadata prior plus ``relevance_scale`` times the match is the row's offset, so a
+    new ad starts at its prior (:mod:`adcore._kernels.contextual`). Scoring is one
+    compiled step, fused with the other agents' like the default agent's.
 
     **Labels.** From the engine's :class:`~adcore.events.Outcome` messages on the bus:
     an impression waits for its outcome; the ad's action (a click, or a completion for
@@ -255,6 +255,7 @@ class ContextualRelevanceAgent(RelevanceAgent):
             "state.scale",
             "snap.ad_key",
             "ctx.context_keys",
+            "ctx.focus",
             "state.model_state",
             "state.model_params",
             "ctx.cand",
@@ -382,7 +383,13 @@ class ContextualRelevanceAgent(RelevanceAgent):
         return new
 
     def _learn_one(
-        self, state: _ContextualState, i: int, context: tuple[int, ...], match: float, y: float
+        self,
+        state: _ContextualState,
+        i: int,
+        context: tuple[int, ...],
+        focus: int,
+        match: float,
+        y: float,
     ) -> None:
         snap = state.snapshot
         keys = state.keys
@@ -396,6 +403,7 @@ class ContextualRelevanceAgent(RelevanceAgent):
             state.row_val,
             snap.ad_key[i],
             keys,
+            focus if 0 <= focus < 256 else 0,
             match,
             offset,
             y,
@@ -415,13 +423,13 @@ class ContextualRelevanceAgent(RelevanceAgent):
         pending = state.pending
         horizon = now - state.window
         while pending:
-            iid, (ad_id, context, match, shown) = next(iter(pending.items()))
+            iid, (ad_id, context, focus, match, shown) = next(iter(pending.items()))
             if shown > horizon and len(pending) <= _MAX_PENDING:
                 break
             del pending[iid]
             i = state.snapshot.ad_index.get(ad_id)
             if i is not None:  # else the ad left the catalog meanwhile
-                self._learn_one(state, i, context, match, 0.0)
+                self._learn_one(state, i, context, focus, match, 0.0)
 
     def learn(self, message: Any, state: Any) -> None:
         snap = state.snapshot
@@ -436,6 +444,7 @@ class ContextualRelevanceAgent(RelevanceAgent):
             state.pending[message.impression_id] = (
                 message.ad_id,
                 tuple(message.context),
+                int(message.focus),
                 float(message.match),
                 float(message.timestamp),
             )
@@ -443,7 +452,9 @@ class ContextualRelevanceAgent(RelevanceAgent):
         elif kind == action or (kind == "skip" and action == "complete"):
             state.pending.pop(message.impression_id, None)
             y = 1.0 if kind == action else 0.0
-            self._learn_one(state, i, tuple(message.context), float(message.match), y)
+            self._learn_one(
+                state, i, tuple(message.context), int(message.focus), float(message.match), y
+            )
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
         out = super().notes(ctx, state)
