@@ -315,6 +315,28 @@ def test_numpy_pipeline_decides_like_adcore(
 
 
 # --------------------------------------------------------------------------- decide
+def alternating_latencies(
+    engines: dict[str, Engine],
+    clocks: dict[str, Clock],
+    traffic: Sequence[openrtb.BidRequest],
+    n: int,
+) -> dict[str, np.ndarray]:
+    """``n`` decide calls per engine, each timed alone (ns), in blocks of ``BLOCK`` that
+    alternate between the engines so all see the same machine load."""
+    latencies = {name: np.empty(n, dtype=np.int64) for name in engines}
+    perf = time.perf_counter_ns
+    for start in range(0, n, BLOCK):
+        for name, engine in engines.items():
+            decide, clock, out = engine.decide, clocks[name], latencies[name]
+            for i in range(start, min(start + BLOCK, n)):
+                request = traffic[i % len(traffic)]
+                now = clock()
+                t0 = perf()
+                decide(request, now=now)
+                out[i] = perf() - t0
+    return latencies
+
+
 def _percentiles(ns: np.ndarray) -> tuple[float, float]:
     p50, p99 = np.percentile(ns, [50, 99])
     return float(p50) / 1000.0, float(p99) / 1000.0
@@ -422,17 +444,7 @@ def test_decide_with_user_agents(
         for name, agents in plans.items()
     }
     n = N_CALLS // 2
-    latencies = {name: np.empty(n, dtype=np.int64) for name in plans}
-    perf = time.perf_counter_ns
-    for start in range(0, n, BLOCK):
-        for name, engine in engines.items():
-            decide, clock, out = engine.decide, clocks[name], latencies[name]
-            for i in range(start, start + BLOCK):
-                request = traffic[i % len(traffic)]
-                now = clock()
-                t0 = perf()
-                decide(request, now=now)
-                out[i] = perf() - t0
+    latencies = alternating_latencies(engines, clocks, traffic, n)
     base = _percentiles(latencies["default plan"])[0]
     lines = [f"decide p50 with a user agent, {N_ADS} ads, {n} calls each (goal: within 10 %):"]
     for name, ns in latencies.items():
@@ -476,17 +488,7 @@ def test_decide_with_learners(
                     engine.feedback(Skip(impression_id=iid, timestamp=t + 1.0))
     assert engines["with learners"].agent_state("relevance").model.updates > 500
     n = N_CALLS // 2
-    latencies = {name: np.empty(n, dtype=np.int64) for name in plans}
-    perf = time.perf_counter_ns
-    for start in range(0, n, BLOCK):
-        for name, engine in engines.items():
-            decide, clock, out = engine.decide, clocks[name], latencies[name]
-            for i in range(start, start + BLOCK):
-                request = traffic[i % len(traffic)]
-                now = clock()
-                t0 = perf()
-                decide(request, now=now)
-                out[i] = perf() - t0
+    latencies = alternating_latencies(engines, clocks, traffic, n)
     base = _percentiles(latencies["default plan"])[0]
     lines = [f"decide p50 with the learners, {N_ADS} ads, {n} calls each (goal: within 15 %):"]
     for name, ns in latencies.items():

@@ -24,8 +24,9 @@ from .market import Market
 from .report import ReportError, write_report
 from .results import METRICS, ArmRun, SimResults, SummaryRow
 from .reward import REWARD_VERSION, RewardTerms, RewardWeights, delivery_score, shared_reward
-from .runner import ARMS, Arm, run_arm, simulate, train
+from .runner import ARMS, Arm, run_arm, simulate
 from .scenario import SCENARIOS, InvalidScenario, Scenario, load_scenario
+from .training import train
 
 if TYPE_CHECKING:
     from .env import AdMarketEnv

@@ -24,8 +24,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 import msgspec
@@ -33,21 +33,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import openrtb as rtb
-from ..agents import Agent, default_agents
 from ..agents.privacy import request_activities
-from ..artifacts import ARTIFACT_FILE
 from ..config import EngineConfig
 from ..decision import Decision, SlotDecision
 from ..engine import Engine
 from ..errors import InvalidInput
 from ..events import Click, Complete, Conversion, Impression, Skip
-from .baseline import (
-    baseline_agents,
-    baseline_config,
-    learned_agents,
-    learned_monolith_agents,
-    monolith_agents,
-)
+from .arms import ARMS, DEFAULT_ARMS, Arm, ArmRegistry, resolve_arms
 from .behaviour import Behaviour, SlotOutcome
 from .market import SIM_VENDOR_ID, SLOT_AUDIO, SLOT_DISPLAY, SLOT_VIDEO, Market
 from .results import ArmRun, SimResults, match_spend
@@ -58,96 +50,12 @@ __all__ = [
     "DEFAULT_ARMS",
     "Arm",
     "ArmRegistry",
-    "TRAIN_METRICS",
     "Shown",
     "play_request",
     "resolve_arms",
     "run_arm",
     "simulate",
-    "train",
 ]
-
-
-@dataclass(frozen=True)
-class Arm:
-    """A way of deciding: a name, its agents and how it configures the engine."""
-
-    name: str
-    agents: Callable[[], list[Agent]]
-    configure: Callable[[EngineConfig], EngineConfig] = field(default=lambda c: c)
-
-
-class ArmRegistry(Mapping[str, Arm]):
-    """Arms by name. Lookups also accept an alias (``ARMS["baseline"]`` is the
-    ``naive`` arm); iteration, ``len`` and ``keys()`` give canonical names only."""
-
-    def __init__(self, arms: Sequence[Arm], aliases: Mapping[str, str]) -> None:
-        self._arms = {a.name: a for a in arms}
-        unknown = sorted(set(aliases.values()) - set(self._arms))
-        if unknown:
-            raise ValueError(f"aliases name unknown arms {unknown}")
-        self._aliases = dict(aliases)
-
-    @property
-    def aliases(self) -> dict[str, str]:
-        """Alias -> canonical name."""
-        return dict(self._aliases)
-
-    def canonical(self, name: str) -> str:
-        """The canonical name of ``name`` (an arm's name or an alias); KeyError if
-        neither."""
-        real = self._aliases.get(name, name)
-        if real not in self._arms:
-            raise KeyError(name)
-        return real
-
-    def __getitem__(self, name: str) -> Arm:
-        return self._arms[self.canonical(name)]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._arms)
-
-    def __len__(self) -> int:
-        return len(self._arms)
-
-    def __repr__(self) -> str:
-        return f"ArmRegistry({list(self._arms)}, aliases={self._aliases})"
-
-
-ARMS: ArmRegistry = ArmRegistry(
-    [
-        Arm("agents", default_agents),
-        Arm("monolith", monolith_agents),
-        Arm("naive", baseline_agents, baseline_config),
-        Arm("learned", learned_agents),
-        Arm("monolith-learned", learned_monolith_agents),
-    ],
-    {"baseline": "naive"},
-)
-"""The built-in arms: ``agents`` (the ten agents), ``monolith`` (one response model with
-standard pacing, fraud filter, frequency caps, safety and consent; no creative agent)
-``naive`` (alias ``baseline``: no pacing, fraud filter, frequency caps or creative
-agent), and ``learned`` / ``monolith-learned`` (the first two with the contextual
-relevance model)."""
-
-DEFAULT_ARMS: tuple[str, ...] = ("agents", "monolith")
-"""What :func:`simulate` compares by default: the ten agents against the monolith."""
-
-
-def resolve_arms(arms: Sequence[str]) -> tuple[str, ...]:
-    """``arms`` as canonical names, checked: known (aliases allowed), not repeated, at
-    least one. Raises :class:`~adcore.InvalidInput` naming ``arms``."""
-    if isinstance(arms, str) or not arms:
-        raise InvalidInput(f"arms must be a non-empty sequence of arm names, got {arms!r}", "arms")
-    known = sorted([*ARMS, *ARMS.aliases])
-    unknown = [a for a in arms if not isinstance(a, str) or a not in ARMS]
-    if unknown:
-        raise InvalidInput(f"unknown arms {unknown}; known: {known}", "arms")
-    names = tuple(ARMS.canonical(a) for a in arms)
-    repeated = sorted({a for a in names if names.count(a) > 1})
-    if repeated:
-        raise InvalidInput(f"arms {repeated} are listed more than once", "arms")
-    return names
 
 
 def _engine_config(scenario: Scenario) -> EngineConfig:
@@ -706,79 +614,3 @@ def simulate(
         for arm in names:
             runs.append(run_arm(market, arm, progress=bar))
     return SimResults(scenario=sc, runs=match_spend(runs), arms=names)
-
-
-TRAIN_METRICS = ("relevance", "ctr_human", "completion_rate", "skip_rate", "advertiser_value")
-"""What :func:`train` reports per episode."""
-
-
-def train(
-    scenario: Scenario | str,
-    *,
-    episodes: int,
-    out: str | os.PathLike[str],
-    arm: str = "learned",
-    seed: int = 0,
-    requests: int | None = None,
-    progress: TextIO | None | bool = True,
-) -> list[dict[str, float]]:
-    """Train an arm's learning agents in the simulator over ``episodes`` days and save
-    their models to ``out`` (:meth:`adcore.Engine.save_models`).
-
-    Every episode is one day of the same world (``Market(scenario, seed, day=e)``: the
-    same catalog and listeners, another day's traffic and responses), decided by a new
-    engine that starts from the models the previous episode saved and goes on learning
-    online; the last episode's models stay in ``out``, ready for
-    :meth:`adcore.Engine.load_models`.
-
-    Parameters
-    ----------
-    scenario : Scenario or str
-        A scenario, a built-in name, or a ``.toml``/``.json`` file.
-    episodes : int
-        Days to train (at least 1).
-    out : path
-        The artifact directory (created if missing; an artifact already there is the
-        starting point).
-    arm : str
-        An arm whose agents have models (default ``learned``).
-    seed : int
-        The world's seed.
-    requests : int, optional
-        Override the scenario's number of requests per day.
-    progress : bool or text stream
-        One line per episode with :data:`TRAIN_METRICS` (on standard error by default).
-
-    Returns
-    -------
-    list of dict
-        Per episode, :data:`TRAIN_METRICS` of that day.
-
-    Raises
-    ------
-    InvalidInput
-        Bad ``episodes`` or ``arm``, an arm without models, or an unusable artifact in
-        ``out``.
-    """
-    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-        raise InvalidInput(f"episodes must be an integer >= 1, got {episodes!r}", "episodes")
-    if not isinstance(arm, str) or arm not in ARMS:
-        raise InvalidInput(f"unknown arm {arm!r}; known: {sorted(ARMS)}", "arm")
-    if all(type(a).dump_model is Agent.dump_model for a in ARMS[arm].agents()):
-        raise InvalidInput(f"arm {arm!r} has no agent with a model to train", "arm")
-    sc = load_scenario(scenario) if isinstance(scenario, str) else scenario.validate()
-    if requests is not None:
-        sc = msgspec.structs.replace(sc, requests=int(requests)).validate()
-    stream: TextIO | None = sys.stderr if progress is True else (progress or None)
-    folder = os.fspath(out)
-    start = folder if os.path.exists(os.path.join(folder, ARTIFACT_FILE)) else None
-    history = []
-    for episode in range(episodes):
-        run = run_arm(Market(sc, seed, day=episode), arm, load_models=start, save_models=folder)
-        start = folder
-        row = {name: float(run.metrics[name]) for name in TRAIN_METRICS}
-        history.append(row)
-        if stream is not None:
-            cells = "  ".join(f"{name} {value:.4g}" for name, value in row.items())
-            print(f"episode {episode + 1}/{episodes}: {cells}", file=stream, flush=True)
-    return history
