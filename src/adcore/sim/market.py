@@ -94,6 +94,14 @@ class Market:
     ``day`` > 0 keeps the world of ``seed`` and draws another day of traffic and
     responses (training over several days: :func:`adcore.sim.train`). Day 0 is the
     market of ``seed`` alone.
+
+    When the scenario's tastes drift (``drift_strength`` > 0), each listener has a second
+    true interest, :attr:`interest_after`, from ``drift_at`` on: moved toward the products
+    of a quarter of the advertisers, a different quarter per device type
+    (:attr:`trend_advertisers`, by device type), drawn from ``seed`` alone, so every day
+    of a seed's world drifts the same way. :attr:`taste` is, per request, the row of the
+    listener's true interest at that time: the listener's index before the shift, that
+    plus the number of listeners after it.
     """
 
     def __init__(self, scenario: Scenario, seed: int, day: int = 0) -> None:
@@ -109,6 +117,7 @@ class Market:
             )
         self._build_world(world)
         self._build_traffic(traffic)
+        self._build_drift()
         self.uniforms = outcomes.random((self.n_slots, 3))
         # Every EU listener sends one of two TC strings, recorded at the day's start.
         self.tc_consented, self.tc_refused = _consent_strings(int(self.scenario.start) * 10)
@@ -165,6 +174,31 @@ class Market:
         self.popularity /= self.popularity.sum()
         self._build_advertisers(rng)
 
+    def _build_drift(self) -> None:
+        sc = self.scenario
+        n = len(self.interest)
+        self.drift_time = sc.start + sc.drift_at * 3600.0
+        after = self.time >= self.drift_time
+        self.trend_advertisers: dict[int, tuple[int, ...]] = {}
+        self.interest_after = self.interest
+        self.taste = self.listener.copy()
+        if sc.drift_strength > 0 and after.any():
+            # Its own generator, so the other draws of the day are those of a market
+            # without drift. Each device type trends toward its own quarter of the
+            # advertisers (a product that catches on with the listeners of one kind of
+            # device), so what changes can be learned from the request's context.
+            rng = np.random.default_rng(np.random.SeedSequence((self.seed, _DRIFT_SEED)))
+            k = max(1, sc.advertisers // 4)
+            devices = np.unique(self.listener_device)
+            trends = np.zeros((len(devices), DIM))
+            for j, d in enumerate(devices.tolist()):
+                chosen = np.sort(rng.choice(sc.advertisers, k, replace=False))
+                self.trend_advertisers[d] = tuple(chosen.tolist())
+                trends[j] = _unit(self.advertiser_centres[chosen].sum(axis=0))
+            trend = trends[np.searchsorted(devices, self.listener_device)]
+            self.interest_after = _unit(self.interest + sc.drift_strength * trend)
+            self.taste = self.listener + n * after
+
     def _build_advertisers(self, rng: np.random.Generator) -> None:
         sc = self.scenario
         a_n = sc.advertisers
@@ -172,6 +206,7 @@ class Market:
             self.genre_vectors[rng.integers(0, len(self.genre_vectors), a_n)]
             + 0.7 * rng.normal(size=(a_n, DIM))
         )
+        self.advertiser_centres = centres
         # Money: what an impression is worth to these advertisers, and what the day's
         # traffic could absorb, set the budgets.
         per_imp = sc.market_price / 1000.0
@@ -361,30 +396,32 @@ class Market:
         return len(self.time)
 
     # ------------------------------------------------------------------ ground truth
-    def affinity(self, listener: int, ad: int) -> float:
+    def affinity(self, listener: int, ad: int, *, after_drift: bool = False) -> float:
         """The true affinity of ``listener`` for catalog ad ``ad`` (its index in
-        :attr:`ad_truth`): the cosine of the listener's true interest and the ad's true
-        embedding (both unit vectors), in [-1, 1]. It is the relevance ``r`` that drives
-        a human listener's click and completion probabilities (:class:`~adcore.sim.Behaviour`); the
-        engine never sees it. Which requests come from bots is :attr:`bot` (one flag per
-        request); a bot's response does not depend on affinity."""
-        return float(self.interest[listener] @ self.ad_truth[ad])
+        :attr:`ad_truth`): the cosine of the listener's true interest (after the
+        scenario's drift of tastes with ``after_drift``) and the ad's true embedding
+        (both unit vectors), in [-1, 1]. It is the relevance ``r`` that drives a human
+        listener's click and completion probabilities (:class:`~adcore.sim.Behaviour`);
+        the engine never sees it. Which requests come from bots is :attr:`bot` (one flag
+        per request); a bot's response does not depend on affinity."""
+        interest = self.interest_after if after_drift else self.interest
+        return float(interest[listener] @ self.ad_truth[ad])
 
-    def _affinity(self, listener: int, ad: int) -> float:
-        """:meth:`affinity` of a valid listener and ad index, remembered: the same
-        product, computed once per pair (and so the same value, bit for bit)."""
-        key = listener * self._n_ads + ad
+    def _affinity(self, taste: int, ad: int) -> float:
+        """:meth:`affinity` of a valid :attr:`taste` row and ad index, remembered: the
+        same product, computed once per pair (and so the same value, bit for bit)."""
+        key = taste * self._n_ads + ad
         r = self._affinities.get(key)
         if r is None:
             if len(self._affinities) >= _MAX_AFFINITIES:
                 self._affinities.clear()
             if self._interest_rows is None:
                 self._interest_rows = list(self.interest)
+                if self.interest_after is not self.interest:
+                    self._interest_rows += list(self.interest_after)
                 self._truth_rows = list(self.ad_truth)
             # The same dot product as affinity's (one BLAS call on two vectors).
-            r = self._affinities[key] = float(
-                self._interest_rows[listener].dot(self._truth_rows[ad])
-            )
+            r = self._affinities[key] = float(self._interest_rows[taste].dot(self._truth_rows[ad]))
         return r
 
     # ------------------------------------------------------------------ blocks
@@ -435,7 +472,7 @@ class Market:
                 u[:, 2].tolist(),
                 self.market_price[slot0:slot1].tolist(),
                 self.bot[of].tolist(),
-                self.listener[of].tolist(),
+                self.taste[of].tolist(),
                 self.session[of].tolist(),
                 strict=True,
             )
@@ -444,7 +481,7 @@ class Market:
 
     def _slot(self, slot: int) -> _SlotRow:
         """Slot ``slot``'s values: its three uniforms, the outside competition's price,
-        and its request's bot flag, listener and session."""
+        and its request's bot flag, :attr:`taste` row and session."""
         block = self._current
         if block.slot0 <= slot < block.slot1:
             return block.slots[slot - block.slot0]
@@ -456,7 +493,7 @@ class Market:
             u.item(slot, 2),
             self.market_price.item(slot),
             bool(self.bot[req]),
-            int(self.listener[req]),
+            int(self.taste[req]),
             int(self.session[req]),
         )
 
@@ -638,6 +675,8 @@ _BLOCK_REQUESTS = 4096
 _KEPT_BLOCKS = 4
 """Blocks a market keeps (two runs interleaved over one market each keep theirs)."""
 _MAX_AFFINITIES = 1 << 20
+_DRIFT_SEED = 0xD21F7
+"""Mixed with the seed for the drift's own generator."""
 _MAX_SHARED_IMPS = 1 << 16
 
 _RequestRow = tuple[int, int, int, int, int, float, int, int, int, int, bool, bool]
@@ -648,7 +687,7 @@ _ListenerRow = tuple[bool, bool, bool, int, int, int, int, int, list[int]]
 genre, music genre, segments."""
 _SlotRow = tuple[float, float, float, float, bool, int, int]
 """Per slot: the click, completion and conversion uniforms, the outside competition's
-price, and its request's bot flag, listener and session."""
+price, and its request's bot flag, taste row (:attr:`Market.taste`) and session."""
 
 
 class _Block:

@@ -65,8 +65,9 @@ def write_report(
     arm's mean per metric, with its delivery beside every value metric, and the first
     arm's uplift over each reference arm with its 95 % interval, green where the first
     arm is better and red where it is worse), each campaign's spend and delivery against
-    its daily budget, and five plots: cumulative spend against the traffic that arrived,
-    skip and completion rates (human traffic) by hour, clearing prices by hour,
+    its daily budget, and six plots: cumulative spend against the traffic that arrived,
+    skip and completion rates (human traffic) by hour, relevance (the mean true affinity
+    of the ads shown to humans) by hour, clearing prices by hour,
     per-agent latency, and the distribution of decision latency. Each plot is also
     written as a PNG file next to the page, and embedded in it (base64), so the page
     stands alone.
@@ -103,7 +104,7 @@ def write_report(
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     page = write_report(results, Path(tmp) / "quick")
     ...     page.read_text(encoding="utf-8").count("data:image/png;base64,")
-    5
+    6
     """
     _require_matplotlib()
     refs = results.references(reference)  # ValueError for an arm not in the results
@@ -127,6 +128,16 @@ def write_report(
             f"fewer than {_MIN_SHOWN} audio/video ads shown are left blank (too few to "
             "give a rate).",
             _plot_engagement(results),
+        ),
+        (
+            "relevance.png",
+            "Relevance by hour",
+            "Mean true affinity (ground truth the engine never sees: the cosine of the "
+            "listener's true interest, at the time, and the ad's) of the ads shown to human "
+            "listeners, over all seeds; hours with fewer than "
+            f"{_MIN_SHOWN} of them are left blank. When the scenario's tastes shift, a "
+            "dashed line marks the hour and the curves show how fast each arm recovers.",
+            _plot_relevance(results),
         ),
         (
             "prices.png",
@@ -377,6 +388,8 @@ def _hour_axis(ax: Axes, results: SimResults) -> None:
         ax.axvspan(
             sc.bot_attack_start, sc.bot_attack_end, color="grey", alpha=0.15, label="bot attack"
         )
+    if sc.drift_strength > 0 and sc.drift_at < 24:
+        ax.axvline(sc.drift_at, color="purple", ls="--", lw=1.2, label="tastes shift")
 
 
 def _ratio(num: NDArray[np.float64], den: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -476,6 +489,21 @@ def _plot_engagement(results: SimResults) -> bytes:
     ax_skip.set_ylabel("share of audio/video ads shown to humans")
     ax_done.legend(loc="best", fontsize="small")
     fig.suptitle(f"Listener response by hour ({_seeds_text(results)})")
+    return _png(fig)
+
+
+def _plot_relevance(results: SimResults) -> bytes:
+    fig = _figure(8.0, 4.0)
+    ax = fig.subplots()
+    for k, arm in enumerate(results.arms):
+        mean = _ratio(
+            _hourly_sum(results, arm, "affinity_sum"), _hourly_sum(results, arm, "human_shown")
+        )
+        ax.plot(_HOURS + 0.5, mean, marker="o", ms=3, color=_arm_colour(k), label=arm)
+    _hour_axis(ax, results)
+    ax.set_ylabel("mean true affinity of ads shown to humans")
+    ax.legend(loc="best", fontsize="small")
+    ax.set_title(f"Relevance by hour ({_seeds_text(results)})")
     return _png(fig)
 
 

@@ -236,7 +236,9 @@ class ArmRun:
         forecast from the requests they see.
     hourly : dict of str to float array
         Per hour: ``requests``, ``human_requests``, ``shown``, ``price_sum`` (CPM) over
-        all traffic; ``av_shown``, ``completes``, ``skips`` over human audio and video.
+        all traffic; ``av_shown``, ``completes``, ``skips`` over human audio and video;
+        ``human_shown`` and ``affinity_sum`` (the true affinity of each ad shown to a
+        human, at the time it was shown) over human traffic.
     latency_us : float array
         Each request's decision time (microseconds).
     agent_us : dict of str to list of float

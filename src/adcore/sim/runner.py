@@ -501,11 +501,10 @@ def _tally(
     counts["conversions"] = count(log["conversion"])
     counts["av_shown"] = count(av)
     counts["human_shown"] = count(human)
-    listener_of = market.listener[req[human]].tolist()
+    taste_of = market.taste[req[human]].tolist()  # the true interest when shown
     affinity = market._affinity
-    counts["human_affinity"] = _running_sum(
-        affinity(listener, a) for listener, a in zip(listener_of, ad[human].tolist(), strict=True)
-    )
+    affinities = [affinity(taste, a) for taste, a in zip(taste_of, ad[human].tolist(), strict=True)]
+    counts["human_affinity"] = _running_sum(affinities)
     for name, code in (("display", SLOT_DISPLAY), ("audio", SLOT_AUDIO), ("video", SLOT_VIDEO)):
         of = human & (fmt == code)
         counts[f"human_{name}"] = count(of)
@@ -525,12 +524,16 @@ def _tally(
 
     price_sum = np.zeros(24)
     np.add.at(price_sum, shown_hour, log["price"])
+    affinity_sum = np.zeros(24)
+    np.add.at(affinity_sum, shown_hour[human], np.asarray(affinities, dtype=np.float64))
     hourly = {
         "av_shown": per_hour(human_av, shown_hour),
         "skips": per_hour(human_av & skip, shown_hour),
         "completes": per_hour(human_av & complete, shown_hour),
         "shown": per_hour(None, shown_hour),
         "price_sum": price_sum,
+        "human_shown": per_hour(human, shown_hour),
+        "affinity_sum": affinity_sum,
         "requests": per_hour(None, hours),
         "human_requests": per_hour(~bot, hours),
     }

@@ -87,6 +87,15 @@ class Scenario(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         (more demand for the same slots).
     bot_attack_start, bot_attack_end : float
         UTC hours when ``bot_share`` applies (0 to 24 for all day).
+    drift_at : float
+        UTC hour at which listeners' tastes shift (24: they do not).
+    drift_strength : float
+        How far they shift: from then on a listener's true interest is the unit vector of
+        their interest plus ``drift_strength`` times a trend: the direction of the
+        products of a quarter of the advertisers, a different quarter for each device
+        type, drawn per seed. 0: no shift. What the engine sees
+        of a listener (genres, segments) does not change, so what it learned before the
+        shift misleads it after.
     market_price : float
         Median CPM of the best outside bid; each slot draws a log-normal around it.
     market_spread : float
@@ -120,6 +129,8 @@ class Scenario(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     spike_demand: float = 1.0
     bot_attack_start: float = 0.0
     bot_attack_end: float = 24.0
+    drift_at: float = 24.0
+    drift_strength: float = 0.0
     market_price: float = 1.2
     market_spread: float = 0.6
     start: float = 1_780_012_800.0  # 2026-05-29 00:00:00 UTC
@@ -159,6 +170,8 @@ class Scenario(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             ("spike_traffic", self.spike_traffic >= 1.0),
             ("spike_demand", self.spike_demand >= 1.0),
             ("bot_attack_start", 0 <= self.bot_attack_start <= self.bot_attack_end <= 24),
+            ("drift_at", 0 <= self.drift_at <= 24),
+            ("drift_strength", 0 <= self.drift_strength < math.inf),
             ("market_price", self.market_price > 0),
             ("market_spread", self.market_spread >= 0),
             ("start", self.start % 86400 == 0),
@@ -207,6 +220,13 @@ SCENARIOS: dict[str, Scenario] = {
             name="cold-start",
             description="A new advertiser with no history joins.",
             cold_start=True,
+        ),
+        Scenario(
+            name="drift",
+            description="At 12:00 UTC listeners' tastes shift, on each kind of device "
+            "toward other advertisers' products; what was learned in the morning misleads.",
+            drift_at=12.0,
+            drift_strength=1.0,
         ),
         Scenario(
             name="eu-consent",
