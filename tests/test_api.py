@@ -40,6 +40,7 @@ def test_public_names_match_the_committed_list() -> None:
         "adcore.agents",
         "adcore.sim",
         "adcore.learn",
+        "adcore.supervisor",
     ]:
         module = importlib.import_module(name)
         lines += [f"{name}.{n}" for n in sorted(module.__all__)]

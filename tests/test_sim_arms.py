@@ -34,8 +34,15 @@ def market() -> Market:
 
 
 def test_arm_names_and_the_baseline_alias() -> None:
-    assert list(ARMS) == ["agents", "monolith", "naive", "learned", "monolith-learned"]
-    assert len(ARMS) == 5
+    assert list(ARMS) == [
+        "agents",
+        "monolith",
+        "naive",
+        "learned",
+        "monolith-learned",
+        "supervised",
+    ]
+    assert len(ARMS) == 6
     assert "baseline" in ARMS and "nope" not in ARMS
     assert ARMS["baseline"] is ARMS["naive"]
     assert ARMS.aliases == {"baseline": "naive"}

@@ -32,6 +32,7 @@ import msgspec
 
 from . import artifacts, openrtb
 from ._checks import finite as _finite
+from ._knobs import apply_tune, knob_values, signals
 from ._program import parts
 from ._run import LivePlan, Runner
 from .agents import Agent, Services, default_agents
@@ -48,6 +49,7 @@ from .events import (
     Event,
     Outcome,
     SpendCharged,
+    Tune,
     _check_control,
     _check_feedback,
 )
@@ -189,6 +191,8 @@ class Engine:
             for topic in agent.learns_from:
                 self._bus.subscribe(topic, self._learner(agent))
         self._bus.subscribe(Control, self._audit.append)
+        self._tuned: Tune | None = None
+        self._bus.subscribe(Tune, self._on_tune)
         if self._config.warmup:
             self.warmup()
 
@@ -600,20 +604,51 @@ class Engine:
     def control(self, message: Control) -> None:
         """Send a human override: pause or resume a campaign, block or unblock an
         advertiser domain or IAB category everywhere, force a floor, cap a campaign's
-        bid (:mod:`adcore.events`). It takes effect from the next request, beats every
-        agent (vetoes carry the ``OVERRIDE`` reason; floors and caps bind the auction),
-        shows in traces, and is kept in :attr:`audit_log` with who sent it, when and
-        why.
+        bid (:mod:`adcore.events`), or tune a learning agent's knob
+        (:class:`~adcore.events.Tune`: its learning rate or exploration). It takes
+        effect from the next request, beats every agent (vetoes carry the ``OVERRIDE``
+        reason; floors and caps bind the auction), shows in traces, and is kept in
+        :attr:`audit_log` with who sent it, when and why.
 
         Raises
         ------
         InvalidEvent
-            Not a control message, or a field of the wrong type or out of range (named);
-            nothing changes.
+            Not a control message, or a field of the wrong type or out of range (named;
+            for a Tune, an agent not in the plan, a knob it does not have or a value it
+            does not accept); nothing changes.
         """
         _check_control(message)
         with self._lock:
-            self._bus.publish(message)
+            if isinstance(message, Tune):
+                self._tune(message)
+                self._tuned = message  # applied: the bus handler below skips it
+            try:
+                self._bus.publish(message)
+            finally:
+                self._tuned = None
+
+    def _on_tune(self, message: Tune) -> None:
+        """A Tune published on the bus by anything but :meth:`control` (a replayed bus
+        log): applied the same way, so a replay rebuilds the tuned state."""
+        with self._lock:
+            if message is not self._tuned:
+                self._tune(message)
+
+    def _tune(self, message: Tune) -> None:
+        """Apply a Tune to its agent's live state, or raise InvalidEvent (nothing set)."""
+        apply_tune(self._plan, self._live.states, message)
+
+    def monitor(self, name: str) -> dict[str, float]:
+        """Agent ``name``'s signals for a supervisor (:meth:`adcore.agents.Agent.monitor`:
+        counters such as the drifts a learner detected); KeyError for an unknown agent."""
+        with self._lock:
+            return signals(self._plan, self._live.states, name)
+
+    def knobs(self) -> dict[str, dict[str, float]]:
+        """Every knob of the plan's agents (:attr:`adcore.agents.Agent.knobs`) and its
+        current value, by agent name (agents without knobs left out)."""
+        with self._lock:
+            return knob_values(self._plan, self._live.states)
 
     # ------------------------------------------------------------------ reading
     def agent_state(self, name: str) -> Any:

@@ -50,6 +50,7 @@ __all__ = [
     "ResumeCampaign",
     "Skip",
     "SpendCharged",
+    "Tune",
     "UnblockCategory",
     "UnblockDomain",
 ]
@@ -239,6 +240,17 @@ class CapBid(Control, frozen=True, kw_only=True, gc=False):
     max_bid: float | None = None
 
 
+class Tune(Control, frozen=True, kw_only=True, gc=False):
+    """Set knob ``knob`` of agent ``agent`` to ``value`` from the next request on: a
+    learning agent's learning rate or exploration (each agent's
+    :attr:`~adcore.agents.Agent.knobs`, with the range it accepts). What a
+    :class:`~adcore.supervisor.Supervisor` sends; people may send it too."""
+
+    agent: str
+    knob: str
+    value: float
+
+
 ControlMessage = (
     PauseCampaign
     | ResumeCampaign
@@ -248,6 +260,7 @@ ControlMessage = (
     | UnblockCategory
     | ForceFloor
     | CapBid
+    | Tune
 )
 """Any control message."""
 
@@ -307,10 +320,12 @@ def _check_control(message: Any) -> None:
             raise InvalidEvent(f"a control message needs a non-empty {field!r}", field)
     if not finite(message.timestamp):
         raise InvalidEvent("timestamp must be a finite number", "timestamp")
-    for field in ("campaign_id", "domain", "category"):
+    for field in ("campaign_id", "domain", "category", "agent", "knob"):
         value = getattr(message, field, "")
         if not isinstance(value, str) or (hasattr(message, field) and not value):
             raise InvalidEvent(f"{field} must be a non-empty string", field)
+    if isinstance(message, Tune) and not finite(message.value):
+        raise InvalidEvent("value must be a finite number", "value")
     for field, optional in (("floor", False), ("max_bid", True)):
         if not hasattr(message, field):
             continue

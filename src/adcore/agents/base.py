@@ -162,6 +162,10 @@ class Agent(abc.ABC):
         Fields read when an agent of the plan writes them (the agent then runs after
         it), and otherwise left at the engine's per-request default: the auction reads
         the fraud agent's bid discount, 1 in a plan without a fraud agent.
+    knobs : tuple of str
+        Settings that may change at run time (:meth:`knob`, :meth:`tune`): a learning
+        rate, an exploration rate. A :class:`~adcore.supervisor.Supervisor` tunes them
+        with :class:`~adcore.events.Tune` control messages.
     step : KernelStep or None
         The agent's compiled work, declared once (see :class:`KernelStep`); None for an
         agent that runs in Python (it overrides :meth:`run`).
@@ -181,6 +185,7 @@ class Agent(abc.ABC):
     reads_if_written: ClassVar[frozenset[str]] = frozenset()
     step: ClassVar[KernelStep | None] = None
     parameters: ClassVar[tuple[str, ...]] = ()
+    knobs: ClassVar[tuple[str, ...]] = ()
 
     def _set_parameters(self, **values: Any) -> None:
         """Check the constructor arguments ``values`` (each named like an EngineConfig
@@ -264,6 +269,23 @@ class Agent(abc.ABC):
         changed. Raises :class:`~adcore.errors.InvalidInput` when the model does not
         fit this agent. The default: the agent has no model."""
         raise InvalidInput(f"agent {self.name!r} has no model to load", "models")
+
+    def knob(self, state: Any, name: str) -> float:
+        """The current value of knob ``name`` (one of :attr:`knobs`) in ``state``."""
+        raise KeyError(name)
+
+    def tune(self, state: Any, name: str, value: float) -> None:
+        """Set knob ``name`` (one of :attr:`knobs`) of ``state`` to ``value``, from the
+        next request on. Raises :class:`~adcore.errors.InvalidInput` naming ``value``
+        when the knob does not accept it, and then changes nothing. Called under the
+        engine's lock (:meth:`adcore.Engine.control` with a
+        :class:`~adcore.events.Tune`)."""
+        raise KeyError(name)
+
+    def monitor(self, state: Any) -> dict[str, float]:
+        """Signals for a supervisor to watch (counters since the state was built, such
+        as ``drifts``, the drifts a learner detected). Default: none."""
+        return {}
 
     def after(self, ctx: Context, state: Any) -> None:  # noqa: B027 - optional hook
         """Observe the finished decision in ``ctx`` (winners and prices known), on every

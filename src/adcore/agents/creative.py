@@ -195,6 +195,25 @@ class BanditCreativeAgent(CreativeAgent):
             )
         return _BanditState(policy)
 
+    knobs: ClassVar[tuple[str, ...]] = ("exploration",)
+
+    def knob(self, state: Any, name: str) -> float:
+        """``exploration``: the policy's exploration setting
+        (:attr:`adcore.learn.LinUCB.exploration`)."""
+        if name != "exploration":
+            raise KeyError(name)
+        return float(state.policy.exploration)
+
+    def tune(self, state: Any, name: str, value: float) -> None:
+        """``exploration``: LinUCB's ``alpha`` or Thompson sampling's ``v`` (>= 0),
+        ε-greedy's ``epsilon`` (in [0, 1])."""
+        if name != "exploration":
+            raise KeyError(name)
+        try:
+            state.policy.exploration = value
+        except InvalidInput as exc:
+            raise InvalidInput(f"exploration: {exc}", "value") from None
+
     def learn(self, message: Any, state: Any) -> None:
         rule = message.creative_rule
         kind = message.kind
@@ -209,4 +228,5 @@ class BanditCreativeAgent(CreativeAgent):
         rule = ctx.creative_rule
         out["rule"] = RULE_NAMES[rule] if 0 <= rule < RULES else "none"
         out["propensity"] = round(float(ctx.creative_propensity), 6)
+        out["exploration"] = float(state.policy.exploration)
         return out

@@ -356,6 +356,28 @@ class ContextualRelevanceAgent(RelevanceAgent):
         )
         ctx.match.fill(0.0)
 
+    knobs: ClassVar[tuple[str, ...]] = ("learning_rate",)
+
+    def knob(self, state: Any, name: str) -> float:
+        """``learning_rate``: the model's FTRL ``alpha``."""
+        if name != "learning_rate":
+            raise KeyError(name)
+        return float(state.model.alpha)
+
+    def tune(self, state: Any, name: str, value: float) -> None:
+        """``learning_rate`` (> 0): the model's FTRL ``alpha``
+        (:meth:`adcore.learn.FTRLProximal.set_learning_rate`)."""
+        if name != "learning_rate":
+            raise KeyError(name)
+        try:
+            state.model.set_learning_rate(value)
+        except InvalidInput as exc:
+            raise InvalidInput(f"learning_rate: {exc}", "value") from None
+
+    def monitor(self, state: Any) -> dict[str, float]:
+        """``drifts`` detected and examples ``learned`` so far."""
+        return {"drifts": float(state.drifts), "learned": float(state.model.updates)}
+
     def dump_model(self, state: Any) -> tuple[str, msgspec.Struct] | None:
         return "ftrl", state.model.state()
 
@@ -461,4 +483,5 @@ class ContextualRelevanceAgent(RelevanceAgent):
         out["learned"] = state.model.updates
         out["waiting"] = len(state.pending)
         out["drifts"] = state.drifts
+        out["learning_rate"] = float(state.model.alpha)
         return out

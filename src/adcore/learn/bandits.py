@@ -245,6 +245,19 @@ class _LinearBandit(ABC):
     def _exploration(self) -> float:
         return float(getattr(self, self._EXPLORATION))
 
+    @property
+    def exploration(self) -> float:
+        """The policy's exploration setting: LinUCB's ``alpha``, linear Thompson
+        sampling's ``v``, ε-greedy's ``epsilon``. Setting it checks the value as the
+        constructor does (:class:`~adcore.errors.InvalidInput` naming the argument,
+        nothing changed) and takes effect from the next choice."""
+        return self._exploration
+
+    @exploration.setter
+    def exploration(self, value: float) -> None:
+        high = 1.0 if self._EXPLORATION == "epsilon" else math.inf
+        setattr(self, self._EXPLORATION, _check_exploration(value, self._EXPLORATION, high))
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(n_arms={self.n_arms}, dimension={self.dimension}, "

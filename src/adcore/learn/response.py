@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._hashing import stable_key
 from .._kernels.ftrl import (
+    ALPHA,
     CLOCK,
     LAST,
     N,
@@ -379,6 +380,17 @@ class FTRLProximal:
         out = np.empty(len(idx), dtype=np.float64)
         ftrl_weights(out, idx, self._state, self._params)
         return out
+
+    def set_learning_rate(self, alpha: float) -> None:
+        """Make ``alpha`` (> 0) the learning rate from the next example on. What the
+        model learned (each feature's ``z`` and ``n``) is kept and every stored weight
+        recomputed with the new rate, so predictions change at once (by the ratio of
+        the rates where L2 is 0). A bad value raises :class:`~adcore.errors.InvalidInput`
+        naming ``alpha`` and changes nothing."""
+        a = _number(alpha, "alpha", 0.0, math.inf, open_low=True)
+        self.alpha = a
+        self._params[ALPHA] = a
+        ftrl_refresh(self._state, self._params)
 
     def forget(self, factor: float) -> None:
         """Keep only ``factor`` (in ``(0, 1]``) of what every feature learned: ``z`` and

@@ -8,13 +8,16 @@ from dataclasses import dataclass, field
 
 from ..agents import Agent, default_agents
 from ..config import EngineConfig
+from ..engine import Engine
 from ..errors import InvalidInput
+from ..supervisor import Supervisor
 from .baseline import (
     baseline_agents,
     baseline_config,
     learned_agents,
     learned_monolith_agents,
     monolith_agents,
+    supervised_agents,
 )
 
 __all__ = ["ARMS", "DEFAULT_ARMS", "Arm", "ArmRegistry", "resolve_arms"]
@@ -22,11 +25,13 @@ __all__ = ["ARMS", "DEFAULT_ARMS", "Arm", "ArmRegistry", "resolve_arms"]
 
 @dataclass(frozen=True)
 class Arm:
-    """A way of deciding: a name, its agents and how it configures the engine."""
+    """A way of deciding: a name, its agents, how it configures the engine and what it
+    attaches to the engine once built (a supervisor), if anything."""
 
     name: str
     agents: Callable[[], list[Agent]]
     configure: Callable[[EngineConfig], EngineConfig] = field(default=lambda c: c)
+    attach: Callable[[Engine], object] | None = None
 
 
 class ArmRegistry(Mapping[str, Arm]):
@@ -73,14 +78,17 @@ ARMS: ArmRegistry = ArmRegistry(
         Arm("naive", baseline_agents, baseline_config),
         Arm("learned", learned_agents),
         Arm("monolith-learned", learned_monolith_agents),
+        Arm("supervised", supervised_agents, attach=Supervisor),
     ],
     {"baseline": "naive"},
 )
 """The built-in arms: ``agents`` (the ten agents), ``monolith`` (one response model with
 standard pacing, fraud filter, frequency caps, safety and consent; no creative agent)
 ``naive`` (alias ``baseline``: no pacing, fraud filter, frequency caps or creative
-agent), and ``learned`` / ``monolith-learned`` (the first two with the contextual
-relevance model)."""
+agent), ``learned`` / ``monolith-learned`` (the first two with the contextual
+relevance model and, for ``learned``, the bandit creative agent) and ``supervised``
+(``learned`` with a drift test on the response model and a
+:class:`~adcore.supervisor.Supervisor` tuning the learners)."""
 
 DEFAULT_ARMS: tuple[str, ...] = ("agents", "monolith")
 """What :func:`simulate` compares by default: the ten agents against the monolith."""

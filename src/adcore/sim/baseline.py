@@ -44,6 +44,7 @@ from ..agents import (
 )
 from ..config import EngineConfig
 from ..context import Context
+from ..learn.drift import PageHinkley
 
 __all__ = [
     "BlockListSafety",
@@ -101,6 +102,18 @@ def learned_monolith_agents() -> list[Agent]:
     the same contextual model as the ``learned`` arm's, so the two differ only in the
     specialised agents."""
     return _learning(monolith_agents())
+
+
+def supervised_agents() -> list[Agent]:
+    """The ``supervised`` arm's agents: the ``learned`` arm's, with a Page-Hinkley
+    drift test on the contextual model's log loss (a detected drift keeps a tenth of
+    what the model learned); the arm also attaches a
+    :class:`~adcore.supervisor.Supervisor` to the engine."""
+    learners: dict[str, Agent] = {
+        "relevance": ContextualRelevanceAgent(drift=PageHinkley(), forget=0.1),
+        "creative": BanditCreativeAgent(),
+    }
+    return [learners.get(a.name, a) for a in default_agents()]
 
 
 def baseline_agents() -> list[Agent]:

@@ -15,7 +15,8 @@ Examples
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     page = write_report(results, tmp)
 ...     print(page.name, sorted(p.name for p in page.parent.glob("*.png")))
-report.html ['agent_latency.png', 'engagement.png', 'latency.png', 'prices.png', 'spend.png']
+report.html ['agent_latency.png', 'engagement.png', 'latency.png', 'prices.png',
+'relevance.png', 'spend.png']
 """
 
 from __future__ import annotations

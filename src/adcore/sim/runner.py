@@ -326,6 +326,8 @@ def run_arm(
     sc = market.scenario
     engine_config = arm.configure(config or _engine_config(sc))
     engine = Engine(market.catalog, engine_config, agents=arm.agents())
+    if arm.attach is not None:
+        arm.attach(engine)
     if load_models is not None:
         engine.load_models(load_models)
     vendor_id = engine_config.vendor_id
