@@ -9,12 +9,16 @@
   :class:`Choice` the probability of each candidate, so logged decisions can be used
   for off-policy evaluation. A model's :class:`BanditState` snapshot round-trips it
   exactly.
+- Tabular reinforcement learning (:mod:`adcore.learn.qlearning`): :class:`QLearning`,
+  epsilon-greedy with the exact probability of every action, for small discrete
+  problems such as a bid multiplier per pacing state.
 - Drift detectors (:mod:`adcore.learn.drift`): :class:`PageHinkley` and :class:`ADWIN`
   notice when the mean of a monitored stream (a loss, a skip rate) changes.
 """
 
 from .bandits import BanditState, Choice, EpsilonGreedy, LinearThompsonSampling, LinUCB
 from .drift import ADWIN, ADWINState, PageHinkley, PageHinkleyState
+from .qlearning import QLearning, QState
 from .response import FTRLProximal, FTRLState, Row, hash_features, stack_rows
 
 __all__ = [
@@ -29,6 +33,8 @@ __all__ = [
     "LinearThompsonSampling",
     "PageHinkley",
     "PageHinkleyState",
+    "QLearning",
+    "QState",
     "Row",
     "hash_features",
     "stack_rows",
