@@ -236,3 +236,59 @@ def test_bad_policies_are_refused(policy: object, pattern: str) -> None:
     with pytest.raises(InvalidConfig, match=pattern) as err:
         BanditCreativeAgent(policy=policy)  # type: ignore[arg-type]
     assert err.value.field == "policy"
+
+
+def _greedy_rule(state: object, focus: int) -> int:
+    from adcore.agents.creative import _CONTEXTS
+
+    policy = state.policy  # type: ignore[attr-defined]
+    means = [float(_CONTEXTS[focus, 0] @ (policy._a_inv[a] @ policy._b[a])) for a in range(3)]
+    return int(np.argmax(means))
+
+
+@pytest.mark.parametrize("with_test", [True, False], ids=["adwin", "no-test"])
+def test_a_drift_in_the_rewards_restarts_the_bandit(catalog: Catalog, with_test: bool) -> None:
+    """Under high focus the shortest cut completes 90 % of the time and the others 20 %
+    for 1,500 plays, then the longest 90 % and the others 20 % (seed 4). With an ADWIN
+    test on the rewards, the change is detected (no alarm before it), the policy starts
+    afresh, and 300 plays later its greedy rule is the longest; without the test it
+    still prefers the shortest, which 1,500 plays had favoured."""
+    from adcore.agents.creative import _choose_rule
+    from adcore.learn import ADWIN
+
+    drift = ADWIN(delta=0.002) if with_test else None
+    engine = _engine(catalog, BanditCreativeAgent(policy=LinUCB(3, 4, alpha=0.3), drift=drift))
+    state = engine.agent_state("creative")
+    agent = next(a for a in engine._plan if a.name == "creative")
+    rng = np.random.default_rng(4)
+
+    class _Ctx:
+        creative_rule = -1
+        creative_propensity = 1.0
+        focus = FOCUS_HIGH
+
+    n = 0
+    for right, plays in ((RULE_SHORTEST, 1500), (RULE_LONGEST, 300)):
+        for _ in range(plays):
+            ctx = _Ctx()
+            _choose_rule(ctx, state)  # type: ignore[arg-type]
+            p = 0.9 if ctx.creative_rule == right else 0.2
+            kind = "complete" if rng.random() < p else "skip"
+            agent.learn(_outcome(kind, FOCUS_HIGH, ctx.creative_rule, n), state)
+            n += 1
+        if right == RULE_SHORTEST:
+            assert state.drifts == 0
+            assert _greedy_rule(state, FOCUS_HIGH) == RULE_SHORTEST
+    if with_test:
+        assert state.drifts >= 1
+        assert engine.monitor("creative") == {"drifts": float(state.drifts)}
+        assert _greedy_rule(state, FOCUS_HIGH) == RULE_LONGEST
+    else:
+        assert state.drifts == 0
+        assert _greedy_rule(state, FOCUS_HIGH) == RULE_SHORTEST
+
+
+def test_a_bad_drift_test_is_refused() -> None:
+    with pytest.raises(InvalidConfig) as err:
+        BanditCreativeAgent(drift="adwin")  # type: ignore[arg-type]
+    assert err.value.field == "drift"

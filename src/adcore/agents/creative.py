@@ -20,6 +20,7 @@ from ..context import Context
 from ..errors import InvalidConfig, InvalidInput
 from ..events import Outcome
 from ..learn.bandits import BanditState, EpsilonGreedy, LinearThompsonSampling, LinUCB
+from ..learn.drift import ADWIN, PageHinkley
 from .base import Agent, KernelStep, Services
 
 __all__ = ["BanditCreativeAgent", "CreativeAgent"]
@@ -90,6 +91,15 @@ class _BanditState:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self.arms = np.arange(RULES, dtype=np.int64)
+        self.drift: ADWIN | PageHinkley | None = None
+        self.drifts = 0
+
+
+def _fresh(policy: Policy) -> Policy:
+    """A policy like ``policy`` that has learned nothing (same arguments)."""
+    kind = type(policy)
+    arguments = {policy._EXPLORATION: policy.exploration, "ridge": policy.ridge}
+    return kind(policy.n_arms, policy.dimension, seed=policy.seed, **arguments)
 
 
 def _choose_rule(ctx: Context, state: _BanditState) -> None:
@@ -123,6 +133,11 @@ class BanditCreativeAgent(CreativeAgent):
     policy : LinUCB, LinearThompsonSampling or EpsilonGreedy, optional
         With 3 arms and dimension 4; copied when the agent is first bound (so a trained
         policy can be given). By default ``LinUCB(3, 4, alpha=0.5)``.
+    drift : ADWIN or PageHinkley, optional
+        A drift test on the stream of rewards (1 completion, 0 skip); copied when the
+        agent is first bound. When it signals a change, the policy starts afresh (same
+        arguments, nothing learned) and explores the rules again. None (the default):
+        no test.
 
     Examples
     --------
@@ -139,7 +154,16 @@ class BanditCreativeAgent(CreativeAgent):
         prepare=_choose_rule,
     )
 
-    def __init__(self, *, policy: Policy | None = None) -> None:
+    def __init__(
+        self, *, policy: Policy | None = None, drift: ADWIN | PageHinkley | None = None
+    ) -> None:
+        if drift is not None and not isinstance(drift, ADWIN | PageHinkley):
+            raise InvalidConfig(
+                "BanditCreativeAgent argument 'drift' must be an ADWIN or PageHinkley "
+                f"test, got {type(drift).__name__}",
+                "drift",
+            )
+        self.drift = drift
         if policy is not None:
             if not isinstance(policy, LinUCB | LinearThompsonSampling | EpsilonGreedy):
                 raise InvalidConfig(
@@ -157,15 +181,21 @@ class BanditCreativeAgent(CreativeAgent):
         self.policy = policy
 
     def __repr__(self) -> str:
-        given = "" if self.policy is None else f"policy={self.policy!r}"
-        return f"{type(self).__name__}({given})"
+        given = [] if self.policy is None else [f"policy={self.policy!r}"]
+        if self.drift is not None:
+            given.append(f"drift={self.drift!r}")
+        return f"{type(self).__name__}({', '.join(given)})"
 
     def bind(self, snapshot: Any, previous: Any, services: Services) -> Any:
         if isinstance(previous, _BanditState):
             return previous
         if self.policy is None:
-            return _BanditState(LinUCB(RULES, FOCUS_STATES, alpha=0.5))
-        return _BanditState(type(self.policy).from_state(self.policy.state()))
+            state = _BanditState(LinUCB(RULES, FOCUS_STATES, alpha=0.5))
+        else:
+            state = _BanditState(type(self.policy).from_state(self.policy.state()))
+        if self.drift is not None:
+            state.drift = type(self.drift).from_state(self.drift.state())  # type: ignore[arg-type]
+        return state
 
     def fallback(self, ctx: Context, state: Any) -> None:
         """Keep the inventory agent's default variants (no rule, propensity 1)."""
@@ -193,7 +223,9 @@ class BanditCreativeAgent(CreativeAgent):
                 f"{FOCUS_STATES}, got {policy.n_arms} and {policy.dimension}",
                 "models",
             )
-        return _BanditState(policy)
+        new = _BanditState(policy)
+        new.drift, new.drifts = state.drift, state.drifts
+        return new
 
     knobs: ClassVar[tuple[str, ...]] = ("exploration",)
 
@@ -222,6 +254,13 @@ class BanditCreativeAgent(CreativeAgent):
         focus = message.focus if 0 <= message.focus < FOCUS_STATES else 0
         reward = 1.0 if kind == "complete" else 0.0
         state.policy.learn(rule, _CONTEXTS[focus, 0], reward)
+        if state.drift is not None and state.drift.update(reward):
+            state.policy = _fresh(state.policy)
+            state.drifts += 1
+
+    def monitor(self, state: Any) -> dict[str, float]:
+        """``drifts`` the reward stream's test detected."""
+        return {"drifts": float(state.drifts)}
 
     def notes(self, ctx: Context, state: Any) -> dict[str, float | int | str]:
         out = super().notes(ctx, state)
@@ -229,4 +268,5 @@ class BanditCreativeAgent(CreativeAgent):
         out["rule"] = RULE_NAMES[rule] if 0 <= rule < RULES else "none"
         out["propensity"] = round(float(ctx.creative_propensity), 6)
         out["exploration"] = float(state.policy.exploration)
+        out["drifts"] = state.drifts
         return out

@@ -44,7 +44,7 @@ from ..agents import (
 )
 from ..config import EngineConfig
 from ..context import Context
-from ..learn.drift import PageHinkley
+from ..learn.drift import ADWIN, PageHinkley
 
 __all__ = [
     "BlockListSafety",
@@ -107,11 +107,12 @@ def learned_monolith_agents() -> list[Agent]:
 def supervised_agents() -> list[Agent]:
     """The ``supervised`` arm's agents: the ``learned`` arm's, with a Page-Hinkley
     drift test on the contextual model's log loss (a detected drift keeps a tenth of
-    what the model learned); the arm also attaches a
+    what the model learned) and an ADWIN test on the creative bandit's rewards (a
+    detected change restarts the bandit); the arm also attaches a
     :class:`~adcore.supervisor.Supervisor` to the engine."""
     learners: dict[str, Agent] = {
         "relevance": ContextualRelevanceAgent(drift=PageHinkley(), forget=0.1),
-        "creative": BanditCreativeAgent(),
+        "creative": BanditCreativeAgent(drift=ADWIN()),
     }
     return [learners.get(a.name, a) for a in default_agents()]
 
