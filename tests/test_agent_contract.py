@@ -26,9 +26,10 @@ AGENTS = sorted(
 
 
 def test_all_agents_are_discovered() -> None:
-    """The ten default agents and the learning alternatives to relevance and creative."""
-    assert len(AGENTS) == 12
-    assert {a.name for a in default_agents()} == {cls.name for cls in AGENTS}
+    """The ten default agents, the learning alternatives to relevance and creative, and
+    the learned bid policy (an agent added to a plan, not a replacement)."""
+    assert len(AGENTS) == 13
+    assert {a.name for a in default_agents()} | {"bid_policy"} == {cls.name for cls in AGENTS}
 
 
 @pytest.mark.parametrize("cls", AGENTS, ids=lambda c: c.__name__)
@@ -47,6 +48,8 @@ def test_agent_writes_only_what_it_declares(cls: type[Agent], catalog: Catalog) 
     """Running one agent on a context changes nothing the registry gives to a field it
     does not declare in ``writes``, and replaces no array."""
     plan = [a if a.name != cls.name else cls() for a in default_agents()]
+    if cls.name not in {a.name for a in plan}:
+        plan.append(cls())
     engine = Engine(catalog, EngineConfig(latency_budget_us=float("inf")), agents=plan)
     live = engine._live  # the contract is about the agent, run in isolation
     ctx = engine._context(live)

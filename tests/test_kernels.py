@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from adcore._kernels import reasons as R
-from adcore._kernels.bidding import strategy_bids
+from adcore._kernels.bidding import scale_bids, strategy_bids
 from adcore._kernels.bits import splitmix64
 from adcore._kernels.counters import (
     PROBES,
@@ -1249,3 +1249,12 @@ def test_an_array_rebuilt_from_its_address_is_the_same_memory() -> None:
     x = np.arange(4.0)
     assert _add_one_through_address(x.ctypes.data, 4) == 7.0
     assert x.tolist() == [1.0, 1.0, 2.0, 3.0]
+
+
+def test_scale_bids_multiplies_candidates_and_caps_them() -> None:
+    bid = np.array([1.0, 2.0, 3.0, 4.0])
+    per_ad = np.array([0.5, 2.0, 1.0, 2.0])
+    max_bid = np.array([9.0, 3.0, 9.0, 9.0])
+    cand = np.array([0, 1, 2], dtype=np.int64)  # ad 3 is not a candidate
+    assert scale_bids(bid, cand, 3, per_ad, max_bid) == 2
+    assert bid.tolist() == [0.5, 3.0, 3.0, 4.0]

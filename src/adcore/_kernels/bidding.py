@@ -60,3 +60,20 @@ def strategy_bids(
             v = p * camp_amount[c] * 1000.0
         value[i] = v
         bid[i] = min(v, camp_max_bid[c])
+
+
+@kernel
+def scale_bids(bid, cand, n_cand, per_ad, max_bid):
+    """Multiply each candidate's bid by its campaign's multiplier (``per_ad``, laid out
+    per ad) and cap it at its campaign's max bid (``max_bid``, per ad); returns how many
+    bids changed."""
+    changed = 0
+    for j in range(n_cand):
+        i = cand[j]
+        b = bid[i] * per_ad[i]
+        if b > max_bid[i]:
+            b = max_bid[i]
+        if b != bid[i]:
+            bid[i] = b
+            changed += 1
+    return changed

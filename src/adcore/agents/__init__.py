@@ -1,4 +1,5 @@
-"""The ten agents, learning alternatives to two of them, and the Agent contract.
+"""The ten agents, learning alternatives to two of them, a learned bid policy, and the
+Agent contract.
 
 Default plan order (also computed from their declared reads and writes): privacy ->
 fraud -> audience -> inventory -> safety -> relevance -> bidding -> pacing -> creative ->
@@ -14,6 +15,7 @@ from .fraud import FraudAgent
 from .inventory import InventoryAgent
 from .pacing import PacingAgent
 from .privacy import PrivacyAgent
+from .qbidding import QBiddingAgent
 from .relevance import ContextualRelevanceAgent, RelevanceAgent
 from .safety import SafetyAgent
 
@@ -30,6 +32,7 @@ __all__ = [
     "KernelStep",
     "PacingAgent",
     "PrivacyAgent",
+    "QBiddingAgent",
     "RelevanceAgent",
     "SafetyAgent",
     "Services",

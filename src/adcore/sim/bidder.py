@@ -10,9 +10,9 @@ campaign's transition is learned with the step's shared reward
 (:func:`adcore.sim.reward.shared_reward`), the one every learning agent gets.
 
 This is the first, tabular stage of learned bidding: trained offline, over simulated
-days, with :meth:`QBidder.train`. It does not yet run inside an :class:`adcore.Engine`
-outside the environment, and it is not yet measured against the linear bidder at equal
-budget (see ``docs/learning.md``).
+days, with :meth:`QBidder.train`; :meth:`QBidder.agent` serves the learned table in an
+:class:`adcore.Engine` (:class:`adcore.agents.QBiddingAgent`, greedy, a fused kernel
+step).
 
 Examples
 --------
@@ -33,14 +33,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..agents.qbidding import MULTIPLIERS as _MULTIPLIERS
 from ..errors import InvalidInput
 from ..learn import QLearning
 from .env import BID_MULTIPLIER_RANGE, CAMPAIGN_OBSERVATION_FIELDS, OBSERVATION_FIELDS
 
 __all__ = ["MULTIPLIERS", "QBidder"]
 
-MULTIPLIERS: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0)
-"""The default bid multipliers a :class:`QBidder` chooses from (1: the engine's bid)."""
+MULTIPLIERS: tuple[float, ...] = _MULTIPLIERS
+"""The default bid multipliers a :class:`QBidder` chooses from (those of
+:class:`adcore.agents.QBiddingAgent`): the first is the choice wherever the table's
+values tie (states never visited included), 1, the engine's own bid."""
 
 _MARKET = OBSERVATION_FIELDS["bidding"]
 _CAMPAIGN = CAMPAIGN_OBSERVATION_FIELDS["bidding"]
@@ -55,7 +58,8 @@ class QBidder:
     Parameters
     ----------
     multipliers : sequence of float, default :data:`MULTIPLIERS`
-        The actions, each within the environment's bid multiplier range (0 to 2).
+        The actions, each within the environment's bid multiplier range (0 to 2); the
+        greedy choice where values tie is the first.
     hours : int, default 6
         Buckets the day is cut into for the state.
     pace_band : float, default 0.05
@@ -134,6 +138,22 @@ class QBidder:
         else:
             actions = np.array([self.model.greedy(int(s)) for s in states], dtype=np.int64)
         return states, actions, self._multipliers[actions]
+
+    def agent(self, *, interval: float = 900.0, plan: Sequence[float] | None = None) -> Any:
+        """The learned policy as an engine agent (:class:`adcore.agents.QBiddingAgent`):
+        greedy multipliers per campaign, from a copy of the table, changed every
+        ``interval`` seconds of engine time; ``plan`` is the traffic curve the pace is
+        measured against (the environment uses its scenario's ``diurnal``)."""
+        from ..agents.qbidding import QBiddingAgent
+
+        return QBiddingAgent(
+            policy=QLearning.from_state(self.model.state()),
+            multipliers=self.multipliers,
+            hours=self.hours,
+            pace_band=self.pace_band,
+            interval=interval,
+            plan=plan,
+        )
 
     def train(self, env: Any, episodes: int, *, explore: bool = True) -> list[float]:
         """Play ``episodes`` days of ``env`` (an :class:`~adcore.sim.env.AdMarketEnv`),
