@@ -18,7 +18,7 @@ import pytest
 
 import adcore.learn as learn_module
 from adcore.errors import InvalidInput
-from adcore.learn import FTRLProximal, hash_features
+from adcore.learn import FTRLProximal, QLearning, hash_features
 
 LEARNERS = sorted(
     (
@@ -35,7 +35,13 @@ LEARNERS = sorted(
 
 def test_the_learners_are_discovered() -> None:
     names = {cls.__name__ for cls in LEARNERS}
-    assert names == {"EpsilonGreedy", "FTRLProximal", "LinUCB", "LinearThompsonSampling"}
+    assert names == {
+        "EpsilonGreedy",
+        "FTRLProximal",
+        "LinUCB",
+        "LinearThompsonSampling",
+        "QLearning",
+    }
 
 
 # How to drive each kind of learner: (make, feed, probe). ``feed`` learns a fixed stream
@@ -56,14 +62,27 @@ def _bandit_stream() -> list[tuple[int, np.ndarray, float]]:
     return [(int(rng.integers(4)), rng.normal(size=3), float(rng.random())) for _ in range(60)]
 
 
+def _q_stream() -> list[tuple[int, int, float, int]]:
+    rng = np.random.default_rng(RNG_SEED)
+    return [
+        (int(rng.integers(4)), int(rng.integers(3)), float(rng.random()), int(rng.integers(4)))
+        for _ in range(60)
+    ]
+
+
 def _make(cls: type) -> Any:
+    if cls is QLearning:
+        return cls(4, 3, alpha=0.2, epsilon=0.3, seed=7)
     if cls is FTRLProximal:
         return cls(bits=8, alpha=0.3, decay=0.99)
     return cls(4, 3, seed=7)
 
 
 def _feed(model: Any, stream: list[Any]) -> None:
-    if isinstance(model, FTRLProximal):
+    if isinstance(model, QLearning):
+        for state, action, reward, following in stream:
+            model.learn(state, action, reward, following)
+    elif isinstance(model, FTRLProximal):
         for row, y in stream:
             model.learn(row, y)
     else:
@@ -72,6 +91,8 @@ def _feed(model: Any, stream: list[Any]) -> None:
 
 
 def _probe(model: Any) -> list[Any]:
+    if isinstance(model, QLearning):
+        return [model.choose(s % 4) for s in range(10)]
     if isinstance(model, FTRLProximal):
         return [model.predict(row) for row, _ in _ftrl_stream()[:10]]
     xs = np.random.default_rng(11).normal(size=(10, 3))
@@ -79,6 +100,8 @@ def _probe(model: Any) -> list[Any]:
 
 
 def _stream(cls: type) -> list[Any]:
+    if cls is QLearning:
+        return _q_stream()
     return _ftrl_stream() if cls is FTRLProximal else _bandit_stream()
 
 
@@ -158,7 +181,9 @@ def test_a_bad_call_changes_nothing(cls: type) -> None:
     _feed(model, _stream(cls)[:10])
     before = model.state()
     with pytest.raises(InvalidInput):
-        if isinstance(model, FTRLProximal):
+        if isinstance(model, QLearning):
+            model.learn(0, 0, float("nan"), 1)
+        elif isinstance(model, FTRLProximal):
             model.learn(_ftrl_stream()[0][0], float("nan"))
         else:
             model.learn(0, np.array([1.0, float("nan"), 0.0]), 1.0)

@@ -52,6 +52,8 @@ class QState(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     alpha, gamma, epsilon : float
         As the constructor takes them.
     seed : int or None
+    initial : float
+        Every action value at the start.
     q : bytes
         float64 ``(n_states, n_actions)``: the action values.
     visits : bytes
@@ -67,6 +69,7 @@ class QState(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     gamma: float
     epsilon: float
     seed: int | None
+    initial: float
     q: bytes
     visits: bytes
     rng: tuple[int, int, int, int, int, int]
@@ -104,6 +107,14 @@ class QLearning:
     ------
     InvalidInput
         A bad argument, named.
+
+    Examples
+    --------
+    >>> model = QLearning(2, 4, alpha=0.0, gamma=0.0, epsilon=0.5, seed=0)
+    >>> model.learn(0, 2, reward=4.0, next_state=1)
+    4.0
+    >>> model.choose(0).probabilities
+    (0.125, 0.125, 0.625, 0.125)
     """
 
     def __init__(
@@ -125,6 +136,7 @@ class QLearning:
         self.gamma = _unit(gamma, "gamma", open_high=True)
         self.epsilon = _unit(epsilon, "epsilon")
         start = _real(initial, "initial")
+        self.initial = start
         self.seed = None if seed is None else _int(seed, "seed", 0)
         self._q = np.full((self.n_states, self.n_actions), start, dtype=np.float64)
         self._visits = np.zeros((self.n_states, self.n_actions), dtype=np.int64)
@@ -135,7 +147,7 @@ class QLearning:
         return (
             f"QLearning(n_states={self.n_states}, n_actions={self.n_actions}, "
             f"alpha={self.alpha!r}, gamma={self.gamma!r}, epsilon={self.epsilon!r}, "
-            f"seed={self.seed!r})"
+            f"initial={self.initial!r}, seed={self.seed!r})"
         )
 
     # ---------------------------------------------------------------- reading
@@ -244,6 +256,7 @@ class QLearning:
             gamma=self.gamma,
             epsilon=self.epsilon,
             seed=self.seed,
+            initial=self.initial,
             q=self._q.astype("<f8").tobytes(),
             visits=self._visits.astype("<i8").tobytes(),
             rng=_pack_rng(self._rng),
@@ -267,6 +280,7 @@ class QLearning:
             alpha=state.alpha,
             gamma=state.gamma,
             epsilon=state.epsilon,
+            initial=state.initial,
             seed=state.seed,
         )
         shape = (model.n_states, model.n_actions)
