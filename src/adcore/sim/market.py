@@ -18,8 +18,59 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import openrtb as rtb
-from ..catalog import Ad, AdFormat, BidStrategy, Campaign, Catalog, Creative, FrequencyCap
 from ._tcstring import tc_string
+from ._world import (
+    BOT_AGENTS as BOT_AGENTS,
+)
+from ._world import (
+    BOT_IPS as BOT_IPS,
+)
+from ._world import (
+    DIM as DIM,
+)
+from ._world import (
+    EU as EU,
+)
+from ._world import (
+    HUMAN_AGENTS as HUMAN_AGENTS,
+)
+from ._world import (
+    MUSIC_GENRES as MUSIC_GENRES,
+)
+from ._world import (
+    NON_EU as NON_EU,
+)
+from ._world import (
+    SEGMENTS as SEGMENTS,
+)
+from ._world import (
+    SESSION_BACKGROUND as SESSION_BACKGROUND,
+)
+from ._world import (
+    SESSION_MUSIC as SESSION_MUSIC,
+)
+from ._world import (
+    SESSION_PODCAST as SESSION_PODCAST,
+)
+from ._world import (
+    SIZES as SIZES,
+)
+from ._world import (
+    SLOT_AUDIO as SLOT_AUDIO,
+)
+from ._world import (
+    SLOT_DISPLAY as SLOT_DISPLAY,
+)
+from ._world import (
+    SLOT_VIDEO as SLOT_VIDEO,
+)
+from ._world import (
+    TALK_GENRES as TALK_GENRES,
+)
+from ._world import (
+    draw_advertisers,
+    unit,
+)
 from .scenario import Scenario
 
 __all__ = ["SIM_VENDOR_ID", "Market"]
@@ -27,24 +78,6 @@ __all__ = ["SIM_VENDOR_ID", "Market"]
 SIM_VENDOR_ID = 1000
 """The simulator's GVL vendor id: the id its TC strings consent to, and the engine's
 ``EngineConfig.vendor_id`` in simulated runs."""
-
-DIM = 16
-MUSIC_GENRES = ("rock", "pop", "jazz", "hiphop", "classical", "electronic")
-TALK_GENRES = ("news", "comedy", "true crime", "sports talk", "business", "science")
-SEGMENTS = tuple(f"seg-{i}" for i in range(24))
-EU = ("DEU", "FRA", "SWE", "ESP", "ITA", "NLD")
-NON_EU = ("USA", "GBR", "BRA", "CAN", "AUS")
-HUMAN_AGENTS = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile",
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/124.0 Mobile",
-    "Spotify/8.9.40 Android/34 (Pixel 8)",
-    "AppleCoreMedia/1.0.0.21E236 (iPhone; U; CPU OS 17_4 like Mac OS X)",
-)
-BOT_AGENTS = ("python-requests/2.31.0", "Mozilla/5.0 (compatible; AdsBot/1.0; +bot)")
-SIZES = ((300, 250), (728, 90), (320, 50))
-# Bots run on rented cloud servers: addresses in an Amazon EC2 block (3.80.0.0/12, on
-# adcore's built-in data-center list), which the fraud agent can recognise.
-BOT_IPS = tuple(f"3.80.14.{k}" for k in (11, 12, 13, 14))
 
 # TCF v2.2 purposes: 1 store/access information on a device, 2 use limited data to select
 # advertising, 3 create profiles for personalised advertising, 4 use profiles to select
@@ -54,14 +87,6 @@ CONSENTED_PURPOSES = (1, 2, 3, 4, 7)
 # measurement stay possible on legitimate interest, as most CMPs record a refusal.
 REFUSED_PURPOSES = (1,)
 REFUSED_LI_PURPOSES = (2, 7)
-
-SESSION_PODCAST, SESSION_MUSIC, SESSION_BACKGROUND = 0, 1, 2
-SLOT_AUDIO, SLOT_VIDEO, SLOT_DISPLAY = 0, 1, 2
-
-
-def _unit(v: NDArray[np.float64]) -> NDArray[np.float64]:
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    return np.asarray(v / np.where(n > 0, n, 1.0))
 
 
 @functools.lru_cache(maxsize=16)
@@ -141,8 +166,8 @@ class Market:
     def _build_world(self, rng: np.random.Generator) -> None:
         sc = self.scenario
         genres = MUSIC_GENRES + TALK_GENRES
-        self.genre_vectors = _unit(rng.normal(size=(len(genres), DIM)))
-        self.segment_vectors = _unit(rng.normal(size=(len(SEGMENTS), DIM)))
+        self.genre_vectors = unit(rng.normal(size=(len(genres), DIM)))
+        self.segment_vectors = unit(rng.normal(size=(len(SEGMENTS), DIM)))
         n = sc.listeners
         self.listener_music = rng.integers(0, len(MUSIC_GENRES), n)
         self.listener_talk = rng.integers(0, len(TALK_GENRES), n)
@@ -154,9 +179,9 @@ class Market:
             + self.genre_vectors[len(MUSIC_GENRES) + self.listener_talk]
             + self.segment_vectors[self.listener_segments].sum(axis=1)
         )
-        interest = _unit(signal + 0.6 * rng.normal(size=(n, DIM)))
+        interest = unit(signal + 0.6 * rng.normal(size=(n, DIM)))
         self.unusual = rng.random(n) < sc.unusual_share
-        interest[self.unusual] = _unit(rng.normal(size=(int(self.unusual.sum()), DIM)))
+        interest[self.unusual] = unit(rng.normal(size=(int(self.unusual.sum()), DIM)))
         self.interest = interest
         modes = np.array(
             [sc.podcast_share, sc.music_share, max(0.0, 1.0 - sc.podcast_share - sc.music_share)]
@@ -194,148 +219,22 @@ class Market:
             for j, d in enumerate(devices.tolist()):
                 chosen = np.sort(rng.choice(sc.advertisers, k, replace=False))
                 self.trend_advertisers[d] = tuple(chosen.tolist())
-                trends[j] = _unit(self.advertiser_centres[chosen].sum(axis=0))
+                trends[j] = unit(self.advertiser_centres[chosen].sum(axis=0))
             trend = trends[np.searchsorted(devices, self.listener_device)]
-            self.interest_after = _unit(self.interest + sc.drift_strength * trend)
+            self.interest_after = unit(self.interest + sc.drift_strength * trend)
             self.taste = self.listener + n * after
 
     def _build_advertisers(self, rng: np.random.Generator) -> None:
-        sc = self.scenario
-        a_n = sc.advertisers
-        centres = _unit(
-            self.genre_vectors[rng.integers(0, len(self.genre_vectors), a_n)]
-            + 0.7 * rng.normal(size=(a_n, DIM))
-        )
-        self.advertiser_centres = centres
-        # Money: what an impression is worth to these advertisers, and what the day's
-        # traffic could absorb, set the budgets.
-        per_imp = sc.market_price / 1000.0
-        day_slots = sc.requests * (1.0 + 0.5 * sc.podcast_share * sc.pod_share)
-        budget_each = sc.budget_scale * day_slots * per_imp * 1.6 / a_n
-        campaigns: list[Campaign] = []
-        ads: list[Ad] = []
-        truth: list[NDArray[np.float64]] = []
-        fmt_codes: list[int] = []
-        self.value_click = np.zeros(a_n)
-        self.value_complete = np.zeros(a_n)
-        self.value_conversion = np.zeros(a_n)
-        strategies = (
-            BidStrategy.MAX_VALUE,
-            BidStrategy.TARGET_CPC,
-            BidStrategy.FIXED_CPM,
-            BidStrategy.TARGET_CPA,
-        )
-        for a in range(a_n):
-            vc = float(rng.uniform(0.3, 1.2))
-            vcomp = float(rng.uniform(0.002, 0.006))
-            vconv = float(rng.uniform(5.0, 20.0))
-            self.value_click[a], self.value_complete[a], self.value_conversion[a] = (
-                vc,
-                vcomp,
-                vconv,
-            )
-            strategy = strategies[a % len(strategies)]
-            # Each strategy pays for its own action, below what the action is worth to
-            # the advertiser: max-value campaigns value a completion (the primary
-            # action of their audio and video ads), target-CPC campaigns pay for a click,
-            # target-CPA ones for a conversion (5 % of clicks, as the market converts).
-            amount = {
-                BidStrategy.MAX_VALUE: vcomp,
-                BidStrategy.TARGET_CPC: vc * 0.9,
-                BidStrategy.FIXED_CPM: float(rng.uniform(0.8, 2.2)),
-                BidStrategy.TARGET_CPA: vconv * 0.8,
-            }[strategy]
-            budget = budget_each * float(rng.uniform(0.6, 1.4))
-            cap_share = float(rng.uniform(2.0, 5.0))
-            pays_clicks = strategy in (BidStrategy.TARGET_CPC, BidStrategy.TARGET_CPA)
-            cold = sc.cold_start and a == a_n - 1
-            # Priors of the action each ad is bought for: clicks (about 1.2 % on display,
-            # a tenth of that on audio and video) or completions (about 60 %).
-            display_prior = 0.01 if cold else 0.012
-            av_prior = display_prior / 10.0 if pays_clicks else (0.5 if cold else 0.6)
-            # The bid cap in proportion to what the campaign bids at its prior on its
-            # most valuable format (1.7 to 4.7 times it; fixed CPM: 2 to 5 CPM), so bids
-            # follow relevance below the cap rather than saturating at it.
-            if strategy is BidStrategy.FIXED_CPM:
-                max_bid = cap_share
-            else:
-                per_action = amount * (0.05 if strategy is BidStrategy.TARGET_CPA else 1.0)
-                typical = 1000.0 * per_action * max(display_prior, av_prior)
-                max_bid = typical * (cap_share - 0.3)
-            if sc.aggressive and a == 0:
-                strategy, amount, max_bid = BidStrategy.FIXED_CPM, 6.0, 8.0
-                budget = budget_each * 1.2
-            campaigns.append(
-                Campaign(
-                    id=f"adv{a}",
-                    advertiser=f"advertiser {a}",
-                    daily_budget=max(1, int(budget * 1_000_000)),
-                    strategy=strategy,
-                    bid=amount,
-                    max_bid=max_bid,
-                    conversion_rate=0.05,
-                    frequency_cap=FrequencyCap(impressions=6, window=86400.0) if a % 2 else None,
-                )
-            )
-            for k, fmt in enumerate(
-                (AdFormat.AUDIO, AdFormat.AUDIO, AdFormat.VIDEO, AdFormat.DISPLAY)
-            ):
-                e = _unit(centres[a] + 0.5 * rng.normal(size=DIM))
-                ad_id = f"adv{a}-{k}"
-                # A campaign with history has priors near its ads' real average rates; a
-                # new one starts from an uninformative prior.
-                if fmt is AdFormat.DISPLAY:
-                    base = display_prior
-                    ads.append(
-                        Ad(
-                            id=ad_id,
-                            campaign=f"adv{a}",
-                            format=fmt,
-                            embedding=tuple(float(x) for x in e),
-                            adomain=(f"advertiser{a}.example",),
-                            categories=("IAB3",),
-                            mimes=("image/png",),
-                            sizes=(SIZES[a % len(SIZES)],),
-                            base_rate=base,
-                        )
-                    )
-                else:
-                    mime = "audio/mpeg" if fmt is AdFormat.AUDIO else "video/mp4"
-                    ads.append(
-                        Ad(
-                            id=ad_id,
-                            campaign=f"adv{a}",
-                            format=fmt,
-                            embedding=tuple(float(x) for x in e),
-                            adomain=(f"advertiser{a}.example",),
-                            categories=("IAB3",),
-                            mimes=(mime,),
-                            duration=30.0,
-                            variants=(
-                                Creative(id=f"{ad_id}-30s", duration=30.0),
-                                Creative(id=f"{ad_id}-15s", duration=15.0),
-                            ),
-                            base_rate=av_prior,
-                        )
-                    )
-                truth.append(e)
-                fmt_codes.append(
-                    {
-                        AdFormat.AUDIO: SLOT_AUDIO,
-                        AdFormat.VIDEO: SLOT_VIDEO,
-                        AdFormat.DISPLAY: SLOT_DISPLAY,
-                    }[fmt]
-                )
-        signals: dict[str, tuple[float, ...]] = {}
-        for i, g in enumerate(MUSIC_GENRES + TALK_GENRES):
-            signals[f"genre:{g}"] = tuple(float(x) for x in self.genre_vectors[i])
-        for i, s in enumerate(SEGMENTS):
-            signals[f"seg:{s}"] = tuple(float(x) for x in self.segment_vectors[i])
-        self.catalog = Catalog(campaigns, ads, dimension=DIM, signals=signals)
-        self.ad_truth = np.array(truth)
-        self.ad_format_code = np.array(fmt_codes)
-        self.ad_row = {ad.id: i for i, ad in enumerate(ads)}
-        self.campaign_row = {c.id: i for i, c in enumerate(campaigns)}
+        drawn = draw_advertisers(rng, self.scenario, self.genre_vectors, self.segment_vectors)
+        self.advertiser_centres = drawn.centres
+        self.value_click = drawn.value_click
+        self.value_complete = drawn.value_complete
+        self.value_conversion = drawn.value_conversion
+        self.catalog = drawn.catalog
+        self.ad_truth = drawn.truth
+        self.ad_format_code = drawn.format_codes
+        self.ad_row = {ad.id: i for i, ad in enumerate(drawn.catalog.ads)}
+        self.campaign_row = {c.id: i for i, c in enumerate(drawn.catalog.campaigns)}
 
     # ------------------------------------------------------------------ traffic
     def _build_traffic(self, rng: np.random.Generator) -> None:
