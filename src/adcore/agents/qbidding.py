@@ -29,7 +29,7 @@ from ..learn.qlearning import QLearning, QState
 from .base import Agent, KernelStep, Services
 from .pacing import planned_fraction
 
-__all__ = ["MULTIPLIERS", "QBiddingAgent"]
+__all__ = ["MULTIPLIERS", "QBiddingAgent", "pace_states"]
 
 _DAY = 86400.0
 
@@ -61,6 +61,20 @@ class _QBidState:
         self.next_update = -math.inf
 
 
+def pace_states(
+    day_fraction: float, spent: np.ndarray, planned: float, hours: int, pace_band: float
+) -> np.ndarray:
+    """Each campaign's state, ``hour_bucket * 3 + pace``: the bucket of the day
+    (``hours`` equal buckets, from the share of the day elapsed) and its pace, 0 behind,
+    1 on, 2 ahead of the plan (its spent fraction of the daily budget more than
+    ``pace_band`` below, within, or more than ``pace_band`` above ``planned``). The one
+    definition the trainer (:class:`adcore.sim.bidder.QBidder`) and this agent share."""
+    bucket = min(hours - 1, int(day_fraction * hours))
+    pace = np.where(spent < planned - pace_band, 0, np.where(spent > planned + pace_band, 2, 1))
+    out: np.ndarray = (bucket * 3 + pace).astype(np.int64)
+    return out
+
+
 def _refresh(ctx: Context, state: _QBidState) -> None:
     """The step's prepare: once per interval, each campaign's state and multiplier."""
     now = ctx.now
@@ -72,11 +86,8 @@ def _refresh(ctx: Context, state: _QBidState) -> None:
     budget = np.asarray(daily[:n], dtype=np.float64)
     share = np.where(budget > 0, np.asarray(spent[:n], dtype=np.float64) / np.maximum(budget, 1), 0)
     planned = planned_fraction(now, state.cumulative)
-    bucket = min(state.hours - 1, int((now % _DAY) / _DAY * state.hours))
-    pace = np.where(
-        share < planned - state.pace_band, 0, np.where(share > planned + state.pace_band, 2, 1)
-    )
-    state.campaign_state[:] = bucket * 3 + pace
+    day = (now % _DAY) / _DAY
+    state.campaign_state[:] = pace_states(day, share, planned, state.hours, state.pace_band)
     greedy = state.policy.policy()
     state.campaign_multiplier[:] = state.multipliers[greedy[state.campaign_state]]
     state.per_ad[:] = state.campaign_multiplier[state.ad_campaign]

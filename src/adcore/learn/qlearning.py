@@ -33,7 +33,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._kernels.qlearning import q_choose, q_update, q_update_batch
 from ..errors import InvalidInput
-from .bandits import Choice, _array_bytes, _int, _pack_rng, _real, _unpack_rng
+from .bandits import Choice, _array_bytes, _indices, _int, _pack_rng, _real, _unpack_rng
 
 __all__ = ["QLearning", "QState"]
 
@@ -314,15 +314,7 @@ class QLearning:
 
     @staticmethod
     def _indices(value: Any, name: str, n: int, size: int | None = None) -> NDArray[np.int64]:
-        try:
-            a = np.asarray(value)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInput(f"{name}: {exc}", name) from None
-        if a.ndim != 1 or (size is not None and a.shape[0] != size):
-            expected = "one dimension" if size is None else f"shape ({size},)"
-            raise InvalidInput(f"{name} must have {expected}, got shape {a.shape}", name)
-        if a.size and a.dtype.kind not in "iu":
-            raise InvalidInput(f"{name} must hold integers, got dtype {a.dtype}", name)
-        if a.size and (a.min() < 0 or a.max() >= n):
-            raise InvalidInput(f"{name} must be in [0, {n})", name)
-        return np.ascontiguousarray(a, dtype=np.int64)
+        a = _indices(value, name, n)
+        if size is not None and a.shape[0] != size:
+            raise InvalidInput(f"{name} must have shape ({size},), got {a.shape}", name)
+        return a

@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..agents.qbidding import MULTIPLIERS as _MULTIPLIERS
+from ..agents.qbidding import pace_states
 from ..errors import InvalidInput
 from ..learn import QLearning
 from .env import BID_MULTIPLIER_RANGE, CAMPAIGN_OBSERVATION_FIELDS, OBSERVATION_FIELDS
@@ -120,11 +121,7 @@ class QBidder:
             )
         day, planned = obs[_DAY], obs[_PLANNED]
         spent = obs[len(_MARKET) :].reshape(n_campaigns, len(_CAMPAIGN))[:, _SPENT]
-        bucket = min(self.hours - 1, int(day * self.hours))
-        pace = np.where(
-            spent < planned - self.pace_band, 0, np.where(spent > planned + self.pace_band, 2, 1)
-        )
-        out: NDArray[np.int64] = (bucket * 3 + pace).astype(np.int64)
+        out: NDArray[np.int64] = pace_states(day, spent, planned, self.hours, self.pace_band)
         return out
 
     def act(
